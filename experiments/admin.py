@@ -1,0 +1,1 @@
+"""Admin of the experiments app; filled in by its own issue."""

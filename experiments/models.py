@@ -1,0 +1,1 @@
+"""Models of the experiments app; filled in by its own issue."""

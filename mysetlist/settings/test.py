@@ -1,0 +1,64 @@
+"""The test suite: fast hashing, local email outbox, generous throttles unless a test lowers."""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import (
+    CACHES,
+    CELERY_BROKER_TRANSPORT_OPTIONS,
+    CELERY_BROKER_URL,
+    CHANNEL_LAYERS,
+    DATABASES,
+    REST_FRAMEWORK,
+)
+from .env import BASE_DIR
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_AUTOREFRESH = True
+
+# Connections close after each use, so no thread of a test keeps the test database open.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so the live server of the browser test (another process) shares it.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}
+
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {
+        **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+        "anon": "10000/min",
+        "user": "10000/min",
+        "votes": "10000/min",
+        "auth": "10000/min",
+    },
+}
+
+WHITENOISE_USE_FINDERS = True
+
+# Parallel test workers share one Redis: each gets its own key space, so the workers' shows
+# (which have the same ids in their own databases) never hear each other's groups.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+if CHANNEL_LAYERS["default"]["BACKEND"] != "channels.layers.InMemoryChannelLayer":
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"mysetlist-test-{_worker}"
+CACHES["default"]["KEY_PREFIX"] = f"mysetlist-test-{_worker}"
+
+# Each test worker has its own Celery queue (and folder, without Redis): a task sent by one
+# worker must run against that worker's database.
+CELERY_TASK_DEFAULT_QUEUE = f"mysetlist-test-{_worker}"
+if CELERY_BROKER_URL == "filesystem://":
+    _queue = BASE_DIR / "var" / f"test-celery-queue-{_worker}"
+    for _folder in ("processed", "control"):
+        (_queue / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
+        "data_folder_in": str(_queue),
+        "data_folder_out": str(_queue),
+        "processed_folder": str(_queue / "processed"),
+        "control_folder": str(_queue / "control"),
+    }

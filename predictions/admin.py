@@ -1,0 +1,1 @@
+"""Admin of the predictions app; filled in by its own issue."""

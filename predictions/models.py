@@ -1,0 +1,1 @@
+"""Models of the predictions app; filled in by its own issue."""

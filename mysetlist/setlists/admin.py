@@ -1,0 +1,114 @@
+from django.contrib import admin
+
+from .models import Artist, Follow, SetlistEntry, Show, Song, Tour, Venue, Vote, VoteTally
+
+
+@admin.register(Artist)
+class ArtistAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created_at"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Venue)
+class VenueAdmin(admin.ModelAdmin):
+    list_display = ["name", "city", "country", "timezone"]
+    list_filter = ["country"]
+    search_fields = ["name", "city"]
+
+
+@admin.register(Tour)
+class TourAdmin(admin.ModelAdmin):
+    list_display = ["name", "artist"]
+    list_filter = ["artist"]
+    search_fields = ["name", "artist__name"]
+    list_select_related = ["artist"]
+
+
+@admin.register(Song)
+class SongAdmin(admin.ModelAdmin):
+    list_display = ["title", "artist"]
+    list_filter = ["artist"]
+    search_fields = ["title"]
+    list_select_related = ["artist"]
+
+
+class SetlistEntryInline(admin.TabularInline):
+    model = SetlistEntry
+    extra = 0
+    autocomplete_fields = ["song"]
+    ordering = ["position"]
+
+
+class VoteTallyInline(admin.TabularInline):
+    """Vote counts are kept by the vote services alone, so admin only shows them."""
+
+    model = VoteTally
+    extra = 0
+    can_delete = False
+    fields = ["song", "upvotes", "downvotes", "score", "version"]
+    readonly_fields = fields
+    ordering = ["-upvotes"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Show)
+class ShowAdmin(admin.ModelAdmin):
+    list_display = ["date", "artist", "venue", "tour", "status"]
+    list_filter = ["status", "artist", "date"]
+    search_fields = ["artist__name", "venue__name", "venue__city", "tour__name"]
+    date_hierarchy = "date"
+    autocomplete_fields = ["artist", "venue", "tour"]
+    list_select_related = ["artist", "venue", "tour"]
+    inlines = [SetlistEntryInline, VoteTallyInline]
+
+
+@admin.register(Vote)
+class VoteAdmin(admin.ModelAdmin):
+    """Votes are read-only here: changing one by hand would break the show's tallies."""
+
+    list_display = ["user", "show", "song", "value", "updated_at"]
+    list_filter = ["value", "show__status"]
+    search_fields = ["user__username", "song__title", "show__artist__name"]
+    list_select_related = ["user", "show__artist", "show__venue", "song"]
+    readonly_fields = ["user", "show", "song", "value", "created_at", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(VoteTally)
+class VoteTallyAdmin(admin.ModelAdmin):
+    list_display = ["show", "song", "upvotes", "downvotes", "version"]
+    list_select_related = ["show__artist", "show__venue", "song"]
+    search_fields = ["song__title", "show__artist__name"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Follow)
+class FollowAdmin(admin.ModelAdmin):
+    list_display = ["user", "artist", "created_at"]
+    list_filter = ["artist"]
+    search_fields = ["user__username", "artist__name"]
+    autocomplete_fields = ["artist"]
+    raw_id_fields = ["user"]
+    list_select_related = ["user", "artist"]

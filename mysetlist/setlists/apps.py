@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SetlistsConfig(AppConfig):
+    name = "mysetlist.setlists"
+    label = "setlists"

@@ -1,0 +1,138 @@
+"""Reads of the setlist domain; each owns its joins so callers stay free of N+1 queries."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, QuerySet
+
+from mysetlist.core.exceptions import ApplicationError, NotFoundError
+from mysetlist.users.models import User
+
+from .filters import ArtistFilter, ShowFilter, SongFilter, VoteFilter
+from .models import Artist, Follow, SetlistEntry, Show, Song, Vote, VoteTally
+
+
+def _filtered(filterset_class, queryset: QuerySet, filters: dict | None) -> QuerySet:
+    filterset = filterset_class(filters or {}, queryset)
+    if not filterset.is_valid():
+        raise ApplicationError("Invalid filter.", extra={"fields": filterset.errors})
+    return filterset.qs
+
+
+def artist_list(*, filters: dict | None = None) -> QuerySet[Artist]:
+    queryset = Artist.objects.annotate(
+        song_count=Count("songs", distinct=True), show_count=Count("shows", distinct=True)
+    ).order_by("name")
+    return _filtered(ArtistFilter, queryset, filters)
+
+
+def artist_get(*, artist_id: int | None = None, slug: str | None = None) -> Artist:
+    lookup = {"pk": artist_id} if artist_id is not None else {"slug": slug}
+    try:
+        return artist_list().get(**lookup)
+    except (Artist.DoesNotExist, ValueError) as exc:
+        raise NotFoundError("Artist not found.") from exc
+
+
+def show_list(*, filters: dict | None = None) -> QuerySet[Show]:
+    queryset = Show.objects.select_related("artist", "venue", "tour").order_by("-date", "id")
+    return _filtered(ShowFilter, queryset, filters)
+
+
+def show_upcoming_list(*, artist: Artist) -> QuerySet[Show]:
+    return show_list(
+        filters={"artist": artist.pk, "status": [Show.Status.ANNOUNCED, Show.Status.VOTING_OPEN]}
+    ).order_by("date", "id")
+
+
+def show_get(*, show_id: int) -> Show:
+    try:
+        return show_list().get(pk=show_id)
+    except (Show.DoesNotExist, ValueError) as exc:
+        raise NotFoundError("Show not found.") from exc
+
+
+def song_list(*, filters: dict | None = None) -> QuerySet[Song]:
+    queryset = Song.objects.select_related("artist").order_by("artist__name", "title", "id")
+    return _filtered(SongFilter, queryset, filters)
+
+
+def setlist_get(*, show: Show) -> list[SetlistEntry]:
+    return list(SetlistEntry.objects.filter(show=show).select_related("song").order_by("position"))
+
+
+@dataclass(frozen=True)
+class BallotLine:
+    song_id: int
+    title: str
+    upvotes: int
+    downvotes: int
+    version: int
+    my_vote: int
+    times_played: int
+
+    @property
+    def score(self) -> int:
+        return self.upvotes - self.downvotes
+
+
+def show_ballot(*, show: Show, user: User | None = None) -> list[BallotLine]:
+    """Return every song of the show's artist with its vote counts, best score first.
+
+    Three queries whatever the catalogue's size: songs with play counts, tallies, the
+    user's own votes.
+    """
+    songs = (
+        Song.objects.filter(artist_id=show.artist_id)
+        .annotate(times_played=Count("setlist_entries"))
+        .values_list("id", "title", "times_played")
+    )
+    tallies = {
+        song_id: (up, down, version)
+        for song_id, up, down, version in VoteTally.objects.filter(show=show).values_list(
+            "song_id", "upvotes", "downvotes", "version"
+        )
+    }
+    mine = {}
+    if user is not None and user.is_authenticated:
+        mine = dict(Vote.objects.filter(show=show, user=user).values_list("song_id", "value"))
+    lines = [
+        BallotLine(
+            song_id=song_id,
+            title=title,
+            upvotes=tallies.get(song_id, (0, 0, 0))[0],
+            downvotes=tallies.get(song_id, (0, 0, 0))[1],
+            version=tallies.get(song_id, (0, 0, 0))[2],
+            my_vote=mine.get(song_id, 0),
+            times_played=times_played,
+        )
+        for song_id, title, times_played in songs
+    ]
+    lines.sort(key=lambda line: (-line.score, -line.upvotes, -line.times_played, line.title))
+    return lines
+
+
+def vote_tally_get(*, show_id: int, song_id: int) -> VoteTally:
+    return VoteTally.objects.filter(show_id=show_id, song_id=song_id).first() or VoteTally(
+        show_id=show_id, song_id=song_id
+    )
+
+
+def vote_list(*, user: User, filters: dict | None = None) -> QuerySet[Vote]:
+    queryset = Vote.objects.filter(user=user).select_related("song", "show").order_by("-updated_at")
+    return _filtered(VoteFilter, queryset, filters)
+
+
+def follow_list(*, user: User) -> QuerySet[Follow]:
+    return Follow.objects.filter(user=user).select_related("artist").order_by("artist__name")
+
+
+def artist_followed(*, user: User, artist: Artist) -> bool:
+    return user.is_authenticated and Follow.objects.filter(user=user, artist=artist).exists()
+
+
+def platform_counts() -> dict[str, int]:
+    return {
+        "artists": Artist.objects.count(),
+        "shows_voting_open": Show.objects.filter(status=Show.Status.VOTING_OPEN).count(),
+        "votes": Vote.objects.count(),
+    }

@@ -1,0 +1,204 @@
+"""Writes of the setlist domain: every voting rule is enforced here, not in views."""
+
+import datetime
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from mysetlist.core.broadcast import broadcast_on_commit
+from mysetlist.core.exceptions import ApplicationError, NotFoundError
+from mysetlist.users.models import User
+
+from .models import Artist, Follow, Show, Song, Vote, VoteTally
+
+# Shows move forward only; a step may be skipped (a show can be locked without ever
+# opening for votes, or completed straight from announced when a setlist is posted late).
+_STATUS_ORDER = [
+    Show.Status.ANNOUNCED,
+    Show.Status.VOTING_OPEN,
+    Show.Status.LOCKED,
+    Show.Status.COMPLETED,
+]
+
+
+def show_group_name(show_id: int) -> str:
+    return f"show-{show_id}"
+
+
+def _show_for_vote(*, show_id: int) -> Show:
+    """Return the show, share-locked on PostgreSQL so a status change waits for votes in flight.
+
+    FOR SHARE lets many votes on one show run at once while blocking the UPDATE that
+    closes voting until they commit; the ORM only offers the exclusive FOR UPDATE.
+    SQLite has a single writer, so a plain read is already consistent there.
+    """
+    if connection.vendor == "postgresql":
+        table = Show._meta.db_table
+        shows = list(Show.objects.raw(f"SELECT * FROM {table} WHERE id = %s FOR SHARE", [show_id]))
+        if not shows:
+            raise NotFoundError("Show not found.")
+        return shows[0]
+    try:
+        return Show.objects.get(pk=show_id)
+    except Show.DoesNotExist as exc:
+        raise NotFoundError("Show not found.") from exc
+
+
+def _vote_check(*, show: Show, song: Song) -> None:
+    if show.status != Show.Status.VOTING_OPEN:
+        raise ApplicationError(
+            f"Voting is not open for this show (it is {show.get_status_display().lower()}).",
+            extra={"status": show.status},
+        )
+    if song.artist_id != show.artist_id:
+        raise ApplicationError(
+            "This song is not by the show's artist.", extra={"fields": {"song": ["Wrong artist."]}}
+        )
+
+
+def _tally_apply(*, show_id: int, song_id: int, up: int, down: int) -> VoteTally:
+    """Add to the counts of one song at one show; the row lock keeps them exact."""
+    VoteTally.objects.bulk_create(
+        [VoteTally(show_id=show_id, song_id=song_id)], ignore_conflicts=True
+    )
+    VoteTally.objects.filter(show_id=show_id, song_id=song_id).update(
+        upvotes=F("upvotes") + up, downvotes=F("downvotes") + down, version=F("version") + 1
+    )
+    tally = VoteTally.objects.get(show_id=show_id, song_id=song_id)
+    broadcast_on_commit(
+        group=show_group_name(show_id),
+        event_type="votes.changed",
+        payload=tally_payload(tally),
+    )
+    return tally
+
+
+def tally_payload(tally: VoteTally) -> dict:
+    return {
+        "show_id": tally.show_id,
+        "song_id": tally.song_id,
+        "upvotes": tally.upvotes,
+        "downvotes": tally.downvotes,
+        "score": tally.score,
+        "version": tally.version,
+    }
+
+
+def _counts(value: int) -> tuple[int, int]:
+    return (1, 0) if value == Vote.Value.UP else (0, 1)
+
+
+@transaction.atomic
+def vote_cast(*, user: User, show_id: int, song_id: int, value: int) -> Vote:
+    """Cast a vote, or change the user's existing vote on that song at that show."""
+    if value not in Vote.Value.values:
+        raise ApplicationError(
+            "A vote is +1 or -1.", extra={"fields": {"value": ["Must be 1 or -1."]}}
+        )
+    show = _show_for_vote(show_id=show_id)
+    try:
+        song = Song.objects.get(pk=song_id)
+    except Song.DoesNotExist as exc:
+        raise NotFoundError(
+            "Song not found.", extra={"fields": {"song": ["Unknown song."]}}
+        ) from exc
+    _vote_check(show=show, song=song)
+
+    vote = Vote.objects.select_for_update().filter(user=user, show=show, song=song).first()
+    if vote is None:
+        try:
+            with transaction.atomic():
+                vote = Vote(user=user, show=show, song=song, value=value)
+                vote.full_clean(validate_unique=False, validate_constraints=False)
+                vote.save()
+        except IntegrityError:
+            # The same user's concurrent request inserted first; change that vote instead.
+            vote = Vote.objects.select_for_update().get(user=user, show=show, song=song)
+        else:
+            up, down = _counts(value)
+            _tally_apply(show_id=show.pk, song_id=song.pk, up=up, down=down)
+            return vote
+
+    if vote.value != value:
+        old_up, old_down = _counts(vote.value)
+        new_up, new_down = _counts(value)
+        vote.value = value
+        vote.save(update_fields=["value", "updated_at"])
+        _tally_apply(show_id=show.pk, song_id=song.pk, up=new_up - old_up, down=new_down - old_down)
+    return vote
+
+
+@transaction.atomic
+def vote_delete(*, user: User, show_id: int, song_id: int) -> None:
+    """Withdraw the user's vote on a song at a show."""
+    show = _show_for_vote(show_id=show_id)
+    if show.status != Show.Status.VOTING_OPEN:
+        raise ApplicationError("Voting is not open for this show.", extra={"status": show.status})
+    vote = Vote.objects.select_for_update().filter(user=user, show=show, song_id=song_id).first()
+    if vote is None:
+        raise NotFoundError("You have no vote on this song at this show.")
+    up, down = _counts(vote.value)
+    vote.delete()
+    _tally_apply(show_id=show.pk, song_id=song_id, up=-up, down=-down)
+
+
+@transaction.atomic
+def show_transition(*, show: Show, status: str) -> Show:
+    """Move a show forward through announced → voting open → locked → completed."""
+    if status not in Show.Status.values:
+        raise ApplicationError(f"Unknown show status {status!r}.")
+    if _STATUS_ORDER.index(status) <= _STATUS_ORDER.index(show.status):
+        raise ApplicationError(
+            f"A show cannot go from {show.status} to {status}.",
+            extra={"status": show.status},
+        )
+    show.status = status
+    show.save(update_fields=["status", "updated_at"])
+    broadcast_on_commit(
+        group=show_group_name(show.pk),
+        event_type="show.status",
+        payload={"show_id": show.pk, "status": status},
+    )
+    return show
+
+
+def _show_date_passed(show: Show, now: datetime.datetime) -> bool:
+    tz = show.venue.timezone if show.venue_id else datetime.UTC
+    return show.date < now.astimezone(tz).date()
+
+
+@transaction.atomic
+def shows_lock_past_due(*, now: datetime.datetime | None = None) -> list[int]:
+    """Lock voting on every open show whose date has passed where it is played.
+
+    Return the ids of the shows locked.
+    """
+    now = now or timezone.now()
+    # No venue is more than 14 hours ahead of UTC, so a day's margin finds every candidate.
+    latest = (now + datetime.timedelta(days=1)).date()
+    candidates = (
+        Show.objects.select_for_update(of=("self",))
+        .select_related("venue")
+        .filter(status=Show.Status.VOTING_OPEN, date__lt=latest)
+    )
+    locked = [show for show in candidates if _show_date_passed(show, now)]
+    for show in locked:
+        show_transition(show=show, status=Show.Status.LOCKED)
+    return [show.pk for show in locked]
+
+
+@transaction.atomic
+def follow_create(*, user: User, artist_id: int) -> Follow:
+    """Follow an artist; following twice is the same as once."""
+    if not Artist.objects.filter(pk=artist_id).exists():
+        raise NotFoundError("Artist not found.", extra={"fields": {"artist": ["Unknown artist."]}})
+    follow, _ = Follow.objects.get_or_create(user=user, artist_id=artist_id)
+    return follow
+
+
+@transaction.atomic
+def follow_delete(*, user: User, artist_id: int) -> None:
+    deleted, _ = Follow.objects.filter(user=user, artist_id=artist_id).delete()
+    if not deleted:
+        raise NotFoundError("You do not follow this artist.")

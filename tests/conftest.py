@@ -1,0 +1,53 @@
+import os
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests.setlists.factories import ShowFactory, SongFactory, UserFactory
+
+SHARED_SETLISTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "setlists"
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        pytest.skip(f"needs PostgreSQL; this run uses {connection.vendor} (set DATABASE_URL)")
+
+
+@pytest.fixture
+def shared_shows_file() -> Path:
+    """The shared historical setlists; CI must have them, a laptop may not."""
+    path = SHARED_SETLISTS / "shows.jsonl"
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing in CI")
+        pytest.skip(f"{path} is not on this machine")
+    return path
+
+
+@pytest.fixture
+def user():
+    return UserFactory()
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def user_client(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def open_show():
+    return ShowFactory(voting_open=True)
+
+
+@pytest.fixture
+def song(open_show):
+    return SongFactory(artist=open_show.artist)

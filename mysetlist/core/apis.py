@@ -1,0 +1,52 @@
+import time
+
+from django.conf import settings
+from django.db import connection
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mysetlist.setlists.selectors import platform_counts
+
+from .health import health_check
+
+_STARTED = time.time()
+
+
+class HealthApi(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(
+        summary="Readiness: database, cache, channel layer and broker",
+        responses={
+            200: inline_serializer("Health", {"ok": serializers.BooleanField()}),
+            503: inline_serializer("HealthFailed", {"ok": serializers.BooleanField()}),
+        },
+    )
+    def get(self, request):
+        result = health_check()
+        return Response(result, status=200 if result["ok"] else 503)
+
+
+class StatusApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Version, uptime, backends in use and a few platform counts",
+        responses={200: inline_serializer("Status", {"version": serializers.CharField()})},
+    )
+    def get(self, request):
+        return Response(
+            {
+                "version": settings.MYSETLIST_VERSION,
+                "uptime_seconds": round(time.time() - _STARTED),
+                "database": connection.vendor,
+                "channel_layer": settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1],
+                "broker": settings.CELERY_BROKER_URL.split("://", 1)[0],
+                "counts": platform_counts(),
+            }
+        )

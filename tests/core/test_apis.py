@@ -1,0 +1,76 @@
+import pytest
+import yaml
+from django.urls import reverse
+
+from mysetlist.core import health
+
+pytestmark = pytest.mark.django_db
+
+
+def test_health_checks_every_service(api_client):
+    response = api_client.get(reverse("core-api:health"))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["ok"] is True
+    assert set(body["checks"]) == {"database", "cache", "channel_layer", "broker"}
+    assert all(check["ok"] for check in body["checks"].values())
+
+
+def test_health_reports_a_failing_service_as_503(api_client, monkeypatch):
+    def broken():
+        raise ConnectionError("redis://secret-host:6379 refused")
+
+    monkeypatch.setitem(health.CHECKS, "cache", broken)
+
+    response = api_client.get(reverse("core-api:health"))
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["cache"] == {
+        "ok": False,
+        "ms": response.json()["checks"]["cache"]["ms"],
+        "error": "ConnectionError",
+    }
+    assert "secret-host" not in response.text
+
+
+def test_status(api_client, open_show):
+    body = api_client.get(reverse("core-api:status")).json()
+
+    assert body["version"]
+    assert body["counts"]["shows_voting_open"] == 1
+    assert body["database"] in ("postgresql", "sqlite")
+
+
+def test_openapi_schema_describes_the_api(api_client):
+    response = api_client.get(reverse("schema"))
+
+    assert response.status_code == 200
+    schema = yaml.safe_load(response.content)
+    assert schema["openapi"].startswith("3.")
+    paths = schema["paths"]
+    assert "/api/votes/cast/" in paths
+    assert "429" in paths["/api/votes/cast/"]["post"]["responses"]
+    assert "/api/shows/{show_id}/ballot/" in paths
+
+
+def test_swagger_ui_is_served_without_a_cdn(client):
+    response = client.get(reverse("docs"))
+
+    assert response.status_code == 200
+    assert "swagger-ui" in response.text
+    assert "cdn.jsdelivr" not in response.text
+
+
+def test_unknown_api_url_is_json_404(client):
+    response = client.get("/api/no-such-thing/")
+
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not found.", "extra": {}}
+
+
+def test_unknown_page_is_html_404(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert "text/html" in response["Content-Type"]

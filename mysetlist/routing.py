@@ -1,0 +1,5 @@
+"""Every app's websocket routes, gathered."""
+
+from mysetlist.setlists.routing import websocket_urlpatterns as setlists_websocket_urlpatterns
+
+websocket_urlpatterns = [*setlists_websocket_urlpatterns]

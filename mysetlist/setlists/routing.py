@@ -1,0 +1,7 @@
+from django.urls import path
+
+from . import consumers
+
+websocket_urlpatterns = [
+    path("ws/shows/<int:show_id>/", consumers.ShowVotesConsumer.as_asgi()),
+]

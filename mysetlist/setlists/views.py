@@ -1,0 +1,80 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from mysetlist.core.exceptions import ApplicationError
+
+from . import selectors, services
+from .models import Show
+
+
+def artist_list(request):
+    artists = selectors.artist_list(filters={"name": request.GET.get("q", "")})
+    return render(
+        request, "setlists/artist_list.html", {"artists": artists, "q": request.GET.get("q", "")}
+    )
+
+
+def artist_detail(request, slug):
+    artist = selectors.artist_get(slug=slug)
+    upcoming = selectors.show_upcoming_list(artist=artist)
+    past = selectors.show_list(
+        filters={"artist": artist.pk, "status": [Show.Status.LOCKED, Show.Status.COMPLETED]}
+    )[:20]
+    return render(
+        request,
+        "setlists/artist_detail.html",
+        {
+            "artist": artist,
+            "upcoming": upcoming,
+            "past": past,
+            "following": selectors.artist_followed(user=request.user, artist=artist),
+        },
+    )
+
+
+def show_detail(request, pk):
+    show = selectors.show_get(show_id=pk)
+    return render(
+        request,
+        "setlists/show_detail.html",
+        {
+            "show": show,
+            "ballot": selectors.show_ballot(show=show, user=request.user),
+            "setlist": selectors.setlist_get(show=show),
+        },
+    )
+
+
+@require_POST
+@login_required
+def vote(request, pk):
+    """Form fallback for the ballot's buttons when JavaScript is off."""
+    try:
+        song_id = int(request.POST.get("song", ""))
+        value = int(request.POST.get("value", ""))
+    except ValueError:
+        messages.error(request, "That vote was not understood.")
+        return redirect("setlists:show-detail", pk=pk)
+    try:
+        if value == 0:
+            services.vote_delete(user=request.user, show_id=pk, song_id=song_id)
+        else:
+            services.vote_cast(user=request.user, show_id=pk, song_id=song_id, value=value)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("setlists:show-detail", pk=pk)
+
+
+@require_POST
+@login_required
+def follow_toggle(request, slug):
+    artist = selectors.artist_get(slug=slug)
+    if selectors.artist_followed(user=request.user, artist=artist):
+        services.follow_delete(user=request.user, artist_id=artist.pk)
+        messages.success(request, f"You no longer follow {artist.name}.")
+    else:
+        services.follow_create(user=request.user, artist_id=artist.pk)
+        messages.success(request, f"You follow {artist.name}.")
+    return redirect(artist.get_absolute_url())

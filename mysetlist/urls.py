@@ -1,0 +1,39 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.throttling import ScopedRateThrottle
+
+
+class TokenObtainApi(ObtainAuthToken):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+api_urlpatterns = [
+    path("", include("mysetlist.core.api_urls")),
+    path("", include("mysetlist.setlists.api_urls")),
+    path("analytics/", include("analytics.api_urls")),
+    path("notifications/", include("notifications.api_urls")),
+    path("experiments/", include("experiments.api_urls")),
+    path("predictions/", include("predictions.api_urls")),
+    path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include(api_urlpatterns)),
+    path("accounts/", include("mysetlist.users.urls")),
+    path("analytics/", include("analytics.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("experiments/", include("experiments.urls")),
+    path("predictions/", include("predictions.urls")),
+    path("", include("mysetlist.setlists.urls")),
+]
+
+handler400 = "mysetlist.core.views.bad_request"
+handler403 = "mysetlist.core.views.permission_denied"
+handler404 = "mysetlist.core.views.page_not_found"
+handler500 = "mysetlist.core.views.server_error"

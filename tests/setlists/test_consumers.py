@@ -1,0 +1,97 @@
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from mysetlist.asgi import application
+from mysetlist.setlists.models import Show
+from mysetlist.setlists.services import show_transition, vote_cast
+from tests.setlists.factories import ShowFactory, SongFactory, UserFactory
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+ORIGIN = [(b"origin", b"http://127.0.0.1")]
+
+
+async def connect(show_id: int) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, f"/ws/shows/{show_id}/", headers=ORIGIN)
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+@database_sync_to_async
+def make_show_and_song():
+    show = ShowFactory(voting_open=True)
+    return show, SongFactory(artist=show.artist), UserFactory()
+
+
+async def test_a_vote_reaches_a_connected_client():
+    show, song, user = await make_show_and_song()
+    communicator = await connect(show.pk)
+
+    await database_sync_to_async(vote_cast)(user=user, show_id=show.pk, song_id=song.pk, value=1)
+    message = await communicator.receive_json_from(timeout=5)
+
+    assert message == {
+        "type": "votes.changed",
+        "show_id": show.pk,
+        "song_id": song.pk,
+        "upvotes": 1,
+        "downvotes": 0,
+        "score": 1,
+        "version": 1,
+    }
+    await communicator.disconnect()
+
+
+async def test_clients_of_other_shows_hear_nothing():
+    show, song, user = await make_show_and_song()
+    other, _, _ = await make_show_and_song()
+    communicator = await connect(other.pk)
+
+    await database_sync_to_async(vote_cast)(user=user, show_id=show.pk, song_id=song.pk, value=1)
+
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+async def test_closing_voting_is_pushed():
+    show, _, _ = await make_show_and_song()
+    communicator = await connect(show.pk)
+
+    await database_sync_to_async(show_transition)(show=show, status=Show.Status.LOCKED)
+
+    assert await communicator.receive_json_from(timeout=5) == {
+        "type": "show.status",
+        "show_id": show.pk,
+        "status": "locked",
+    }
+    await communicator.disconnect()
+
+
+async def test_unknown_show_is_refused():
+    communicator = WebsocketCommunicator(application, "/ws/shows/999999/", headers=ORIGIN)
+    connected, code = await communicator.connect()
+
+    assert not connected
+    assert code == 4404
+
+
+async def test_foreign_origin_is_refused():
+    show, _, _ = await make_show_and_song()
+    communicator = WebsocketCommunicator(
+        application, f"/ws/shows/{show.pk}/", headers=[(b"origin", b"http://evil.example")]
+    )
+    connected, _ = await communicator.connect()
+
+    assert not connected
+
+
+async def test_messages_from_clients_are_answered_with_an_error():
+    show, _, _ = await make_show_and_song()
+    communicator = await connect(show.pk)
+
+    await communicator.send_json_to({"vote": 1})
+
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "error"
+    await communicator.disconnect()

@@ -1,0 +1,322 @@
+"""Import of shows and setlists from JSON lines, one show per line.
+
+The format is that of the shared historical data (artist, date, venue, city, country, tour,
+ordered songs with set markers, source, source_id). The whole file is validated before
+anything is written, then written in one transaction, so bad input leaves nothing behind.
+Re-running with the same file changes nothing.
+"""
+
+import datetime
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from mysetlist.core.exceptions import ApplicationError
+
+from .models import Artist, SetlistEntry, Show, Song, Tour, Venue
+
+_SET_MARKERS = {str(n): (SetlistEntry.SetMarker.MAIN, n) for n in range(1, 6)} | {
+    "e": (SetlistEntry.SetMarker.ENCORE, 1),
+    "e2": (SetlistEntry.SetMarker.ENCORE, 2),
+    "e3": (SetlistEntry.SetMarker.ENCORE, 3),
+    None: (SetlistEntry.SetMarker.MAIN, None),
+}
+_MAX_ERRORS = 20
+_BATCH = 5000
+
+
+class ImportFileError(ApplicationError):
+    pass
+
+
+@dataclass(frozen=True)
+class ShowRecord:
+    line: int
+    artist: str
+    date: datetime.date
+    venue: str | None
+    city: str
+    country: str
+    tour: str | None
+    songs: tuple[tuple[str, str, int | None], ...]  # title, set marker, set number
+    source: str
+    source_id: str
+
+
+@dataclass
+class ImportResult:
+    shows_created: int = 0
+    shows_updated: int = 0
+    setlists_written: int = 0
+    entries_written: int = 0
+    artists_created: int = 0
+    songs_created: int = 0
+    venues_created: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _text(record: dict, key: str, *, required: bool = False, limit: int = 200) -> str | None:
+    value = record.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValueError(f"{key!r} is required")
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{key!r} must be a string, not {type(value).__name__}")
+    value = value.strip()
+    if len(value) > limit:
+        raise ValueError(f"{key!r} is longer than {limit} characters")
+    return value
+
+
+def _parse_line(number: int, raw: str, warnings: list[str]) -> ShowRecord:
+    try:
+        record = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    if not isinstance(record, dict):
+        raise ValueError("each line must be a JSON object")
+    artist = _text(record, "artist", required=True)
+    try:
+        date = datetime.date.fromisoformat(_text(record, "date", required=True))
+    except ValueError as exc:
+        raise ValueError(f"'date' must be YYYY-MM-DD ({exc})") from exc
+    raw_songs = record.get("songs", [])
+    if not isinstance(raw_songs, list):
+        raise ValueError("'songs' must be a list")
+    songs = []
+    for index, song in enumerate(raw_songs, start=1):
+        if not isinstance(song, dict):
+            raise ValueError(f"song {index} must be an object with a title")
+        try:
+            title = _text(song, "title", limit=300)
+        except ValueError as exc:
+            raise ValueError(f"song {index}: {exc}") from exc
+        if title is None:
+            # Sources leave a title out now and then; nobody can vote for a nameless song.
+            warnings.append(f"line {number}: song {index} has no title and was skipped")
+            continue
+        marker = song.get("set")
+        if marker not in _SET_MARKERS:
+            raise ValueError(f"song {index}: unknown set marker {marker!r}")
+        songs.append((title, *_SET_MARKERS[marker]))
+    source = _text(record, "source", limit=50) or "import"
+    source_id = record.get("source_id")
+    if isinstance(source_id, int):
+        source_id = str(source_id)
+    elif source_id is not None and not isinstance(source_id, str):
+        raise ValueError("'source_id' must be a string or a number")
+    if not source_id:
+        # No id of its own: the show is known by who, when and where.
+        key = f"{artist}|{date}|{record.get('venue')}|{record.get('city')}"
+        source_id = hashlib.sha1(key.encode()).hexdigest()[:40]
+    return ShowRecord(
+        line=number,
+        artist=artist,
+        date=date,
+        venue=_text(record, "venue"),
+        city=_text(record, "city") or "",
+        country=_text(record, "country", limit=100) or "",
+        tour=_text(record, "tour"),
+        songs=tuple(songs),
+        source=source,
+        source_id=source_id[:100],
+    )
+
+
+def setlists_parse(*, lines: Iterable[str], warnings: list[str]) -> list[ShowRecord]:
+    """Validate every line; raise ImportFileError naming each bad line (up to twenty).
+
+    Songs without a title are left out, each with a warning appended to `warnings`.
+    """
+    records, errors, seen = [], [], {}
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = _parse_line(number, raw, warnings)
+        except ValueError as exc:
+            errors.append(f"line {number}: {exc}")
+        else:
+            key = (record.source, record.source_id)
+            if key in seen:
+                errors.append(f"line {number}: same source and source_id as line {seen[key]}")
+            seen[key] = number
+            records.append(record)
+        if len(errors) >= _MAX_ERRORS:
+            errors.append("(stopped after twenty errors)")
+            break
+    if errors:
+        raise ImportFileError(
+            "Nothing was imported; fix these lines first:\n" + "\n".join(errors),
+            extra={"errors": errors},
+        )
+    return records
+
+
+def _unique_slug(name: str, taken: set[str]) -> str:
+    base = slugify(name)[:190] or "artist"
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    taken.add(slug)
+    return slug
+
+
+def _artists(records: list[ShowRecord], result: ImportResult) -> dict[str, int]:
+    existing = dict(Artist.objects.values_list("name", "id"))
+    taken = set(Artist.objects.values_list("slug", flat=True))
+    missing = sorted({r.artist for r in records} - existing.keys())
+    Artist.objects.bulk_create([Artist(name=n, slug=_unique_slug(n, taken)) for n in missing])
+    result.artists_created = len(missing)
+    return dict(Artist.objects.values_list("name", "id"))
+
+
+def _venues(records: list[ShowRecord], result: ImportResult) -> dict[tuple, int]:
+    wanted = {(r.venue, r.city, r.country) for r in records if r.venue}
+    before = Venue.objects.count()
+    Venue.objects.bulk_create(
+        [Venue(name=n, city=c, country=k) for n, c, k in sorted(wanted)],
+        ignore_conflicts=True,
+        batch_size=_BATCH,
+    )
+    result.venues_created = Venue.objects.count() - before
+    return {
+        (n, c, k): pk for pk, n, c, k in Venue.objects.values_list("id", "name", "city", "country")
+    }
+
+
+def _tours(records: list[ShowRecord], artist_ids: dict[str, int]) -> dict[tuple, int]:
+    wanted = {(artist_ids[r.artist], r.tour) for r in records if r.tour}
+    Tour.objects.bulk_create(
+        [Tour(artist_id=a, name=n) for a, n in sorted(wanted)], ignore_conflicts=True
+    )
+    return {(a, n): pk for pk, a, n in Tour.objects.values_list("id", "artist_id", "name")}
+
+
+def _songs(
+    records: list[ShowRecord], artist_ids: dict[str, int], result: ImportResult
+) -> dict[tuple, int]:
+    wanted: dict[tuple, str] = {}
+    for r in records:
+        for title, _, _ in r.songs:
+            wanted.setdefault((artist_ids[r.artist], title.lower()), title)
+    known = {
+        (a, t.lower()): pk
+        for pk, a, t in Song.objects.filter(artist_id__in=set(artist_ids.values())).values_list(
+            "id", "artist_id", "title"
+        )
+    }
+    missing = [Song(artist_id=a, title=wanted[(a, t)]) for a, t in wanted if (a, t) not in known]
+    Song.objects.bulk_create(missing, ignore_conflicts=True, batch_size=_BATCH)
+    result.songs_created = len(missing)
+    return {
+        (a, t.lower()): pk
+        for pk, a, t in Song.objects.filter(artist_id__in=set(artist_ids.values())).values_list(
+            "id", "artist_id", "title"
+        )
+    }
+
+
+def _shows(
+    records: list[ShowRecord], artist_ids: dict, venue_ids: dict, tour_ids: dict, result
+) -> dict[tuple, int]:
+    today = timezone.now().date()
+    existing = {
+        (s.source, s.source_id): s
+        for s in Show.objects.filter(source__in={r.source for r in records})
+    }
+    to_create, to_update = [], []
+    for r in records:
+        artist_id = artist_ids[r.artist]
+        values = {
+            "artist_id": artist_id,
+            "venue_id": venue_ids.get((r.venue, r.city, r.country)),
+            "tour_id": tour_ids.get((artist_id, r.tour)),
+            "date": r.date,
+        }
+        show = existing.get((r.source, r.source_id))
+        if show is None:
+            # A show already played is complete; one still to come waits to be opened.
+            status = Show.Status.COMPLETED if r.date < today else Show.Status.ANNOUNCED
+            to_create.append(Show(source=r.source, source_id=r.source_id, status=status, **values))
+        elif any(getattr(show, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(show, name, value)
+            to_update.append(show)
+    Show.objects.bulk_create(to_create, batch_size=_BATCH)
+    Show.objects.bulk_update(to_update, ["artist", "venue", "tour", "date"], batch_size=_BATCH)
+    result.shows_created, result.shows_updated = len(to_create), len(to_update)
+    return {
+        (source, source_id): pk
+        for pk, source, source_id in Show.objects.filter(
+            source__in={r.source for r in records}
+        ).values_list("id", "source", "source_id")
+    }
+
+
+def _setlists(records, artist_ids, song_ids, show_ids, result, progress) -> None:
+    wanted = {}
+    for r in records:
+        artist_id = artist_ids[r.artist]
+        wanted[show_ids[(r.source, r.source_id)]] = [
+            (position, song_ids[(artist_id, title.lower())], marker, number)
+            for position, (title, marker, number) in enumerate(r.songs, start=1)
+        ]
+    show_pks = list(wanted)
+    current: dict[int, list] = {pk: [] for pk in show_pks}
+    for start in range(0, len(show_pks), _BATCH):
+        rows = SetlistEntry.objects.filter(show_id__in=show_pks[start : start + _BATCH])
+        for show_id, *entry in rows.order_by("show_id", "position").values_list(
+            "show_id", "position", "song_id", "set_marker", "set_number"
+        ):
+            current[show_id].append(tuple(entry))
+    changed = [pk for pk in show_pks if current[pk] != wanted[pk]]
+    for start in range(0, len(changed), _BATCH):
+        SetlistEntry.objects.filter(show_id__in=changed[start : start + _BATCH]).delete()
+    entries = [
+        SetlistEntry(show_id=pk, position=p, song_id=s, set_marker=m, set_number=n)
+        for pk in changed
+        for p, s, m, n in wanted[pk]
+    ]
+    for start in range(0, len(entries), _BATCH):
+        batch = entries[start : start + _BATCH]
+        SetlistEntry.objects.bulk_create(batch)
+        progress(len(batch))
+    result.setlists_written, result.entries_written = len(changed), len(entries)
+
+
+@transaction.atomic
+def setlists_import(
+    *,
+    records: list[ShowRecord],
+    warnings: list[str] | None = None,
+    progress: Callable[[int], None] = lambda n: None,
+) -> ImportResult:
+    """Write validated show records; return what was created and changed."""
+    result = ImportResult(warnings=list(warnings or []))
+    artist_ids = _artists(records, result)
+    venue_ids = _venues(records, result)
+    tour_ids = _tours(records, artist_ids)
+    song_ids = _songs(records, artist_ids, result)
+    show_ids = _shows(records, artist_ids, venue_ids, tour_ids, result)
+    _setlists(records, artist_ids, song_ids, show_ids, result, progress)
+    return result
+
+
+def setlists_import_file(*, path: Path, progress=lambda n: None) -> ImportResult:
+    warnings: list[str] = []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            records = setlists_parse(lines=handle, warnings=warnings)
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(f"{path} is not UTF-8 text ({exc.reason}).") from exc
+    except OSError as exc:
+        raise ImportFileError(f"Cannot read {path}: {exc.strerror}.") from exc
+    return setlists_import(records=records, warnings=warnings, progress=progress)

@@ -1,0 +1,60 @@
+import re
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from mysetlist.setlists.models import VoteTally
+from mysetlist.setlists.services import vote_cast
+from tests.setlists.factories import (
+    FollowFactory,
+    SetlistEntryFactory,
+    TourFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.fixture
+def one_of_everything(open_show, song):
+    vote_cast(user=UserFactory(), show_id=open_show.pk, song_id=song.pk, value=1)
+    SetlistEntryFactory(show=open_show, song=song, position=1)
+    TourFactory(artist=open_show.artist)
+    FollowFactory(artist=open_show.artist)
+
+
+def test_every_admin_page_opens(staff_client, one_of_everything):
+    for model in admin.site._registry:
+        meta = model._meta
+        changelist = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        assert staff_client.get(changelist).status_code == 200, changelist
+        assert staff_client.get(changelist, {"q": "x"}).status_code == 200, changelist
+        obj = model._default_manager.first()
+        if obj is not None:
+            change = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+            assert staff_client.get(change).status_code == 200, change
+
+
+def test_show_admin_shows_setlist_and_read_only_tallies(staff_client, one_of_everything, open_show):
+    response = staff_client.get(reverse("admin:setlists_show_change", args=[open_show.pk]))
+
+    assert "setlist_entries-TOTAL_FORMS" in response.text
+    assert 'name="tallies-0-upvotes"' not in response.text  # shown, not editable
+    assert VoteTally.objects.get().upvotes == 1
+    assert re.search(r'class="field-upvotes">\s*<p>1</p>', response.text)
+
+
+def test_admin_is_staff_only(client):
+    client.force_login(UserFactory())
+
+    response = client.get(reverse("admin:setlists_show_changelist"))
+
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]

@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format venv venv-dev clean
+.PHONY: run test lint format venv venv-dev clean bench-broadcast
 
 # The virtualenv is rebuilt when a requirements file changes.
 $(VENV)/.runtime: requirements.txt
@@ -36,6 +36,10 @@ test: venv-dev
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run --settings=mysetlist.settings.test
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+## make bench-broadcast: vote latency with and without 1,000 live listeners (PostgreSQL + Redis).
+bench-broadcast: venv-dev
+	$(PY) tests/benchmarks/bench_broadcast.py
 
 lint: venv-dev
 	$(VENV)/bin/ruff check .

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,7 +18,6 @@ _STARTED = time.time()
 class HealthApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = []
 
     @extend_schema(
         summary="Readiness: database, cache, channel layer and broker",
@@ -33,10 +32,10 @@ class HealthApi(APIView):
 
 
 class StatusApi(APIView):
-    permission_classes = [AllowAny]
+    permission_classes = [IsAdminUser]
 
     @extend_schema(
-        summary="Version, uptime, backends in use and a few platform counts",
+        summary="Version, uptime, backends in use and a few platform counts (staff only)",
         responses={200: inline_serializer("Status", {"version": serializers.CharField()})},
     )
     def get(self, request):

@@ -24,3 +24,7 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     return _error(request, 500, "Something went wrong on our side. It has been logged.")
+
+
+def rate_limited(request, exception=None):
+    return _error(request, 429, "Too many attempts. Wait a minute and try again.")

@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from mysetlist.core.ids import IdField
 from mysetlist.core.pagination import get_paginated_response
 from mysetlist.core.schema import errors
 
@@ -70,12 +71,12 @@ class ShowListApi(APIView):
         class Meta:
             ref_name = "ShowListFilter"
 
-        artist = serializers.IntegerField(required=False)
+        artist = IdField(required=False)
         artist_slug = serializers.SlugField(required=False)
         status = serializers.MultipleChoiceField(choices=Show.Status.choices, required=False)
         date_from = serializers.DateField(required=False)
         date_to = serializers.DateField(required=False)
-        tour = serializers.IntegerField(required=False)
+        tour = IdField(required=False)
 
     @extend_schema(
         parameters=[FilterSerializer],
@@ -150,7 +151,7 @@ class SongListApi(APIView):
         class Meta:
             ref_name = "SongListFilter"
 
-        artist = serializers.IntegerField(required=False)
+        artist = IdField(required=False)
         title = serializers.CharField(required=False)
 
     @extend_schema(
@@ -187,7 +188,7 @@ class VoteListApi(APIView):
         class Meta:
             ref_name = "VoteListFilter"
 
-        show = serializers.IntegerField(required=False)
+        show = IdField(required=False)
 
     @extend_schema(
         summary="Your own votes",
@@ -212,8 +213,8 @@ class VoteCastApi(APIView):
         class Meta:
             ref_name = "VoteCastInput"
 
-        show = serializers.IntegerField(min_value=1)
-        song = serializers.IntegerField(min_value=1)
+        show = IdField()
+        song = IdField()
         value = serializers.ChoiceField(choices=[1, -1])
 
     class OutputSerializer(serializers.Serializer):
@@ -285,7 +286,7 @@ class FollowCreateApi(APIView):
         class Meta:
             ref_name = "FollowCreateInput"
 
-        artist = serializers.IntegerField(min_value=1)
+        artist = IdField()
 
     @extend_schema(
         summary="Follow an artist (following twice is the same as once)",

@@ -26,8 +26,9 @@ class ShowVotesConsumer(AsyncJsonWebsocketConsumer):
         if hasattr(self, "group_name"):
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
 
-    async def receive_json(self, content, **kwargs):
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
         # Listening only: votes go through the HTTP API, where auth, CSRF and throttles apply.
+        # Nothing a client sends is decoded, so junk frames cannot break the connection.
         await self.send_json({"type": "error", "message": "This socket only sends updates."})
 
     async def votes_changed(self, event):

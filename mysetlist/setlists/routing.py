@@ -3,5 +3,5 @@ from django.urls import path
 from . import consumers
 
 websocket_urlpatterns = [
-    path("ws/shows/<int:show_id>/", consumers.ShowVotesConsumer.as_asgi()),
+    path("ws/shows/<id:show_id>/", consumers.ShowVotesConsumer.as_asgi()),
 ]

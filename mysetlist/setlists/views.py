@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from mysetlist.core.exceptions import ApplicationError
+from mysetlist.core.ids import parse_id
 
 from . import selectors, services
 from .models import Show
@@ -51,12 +52,12 @@ def show_detail(request, pk):
 @login_required
 def vote(request, pk):
     """Form fallback for the ballot's buttons when JavaScript is off."""
-    try:
-        song_id = int(request.POST.get("song", ""))
-        value = int(request.POST.get("value", ""))
-    except ValueError:
+    song_id = parse_id(request.POST.get("song"))
+    value = request.POST.get("value")
+    if song_id is None or value not in ("1", "-1", "0"):
         messages.error(request, "That vote was not understood.")
         return redirect("setlists:show-detail", pk=pk)
+    value = int(value)
     try:
         if value == 0:
             services.vote_delete(user=request.user, show_id=pk, song_id=song_id)

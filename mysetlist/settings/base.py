@@ -44,6 +44,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "mysetlist.core.middleware.ApplicationErrorMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "mysetlist.urls"
@@ -68,7 +69,9 @@ TEMPLATES = [
 # PostgreSQL (psycopg 3) when DATABASE_URL is set; an embedded SQLite file otherwise.
 if env("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    # Persistent connections suit WSGI workers only; under ASGI (daphne) they leak, so the
+    # default is 0 and gunicorn processes set DATABASE_CONN_MAX_AGE themselves.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES = {
@@ -127,6 +130,11 @@ EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="MySetlist <noreply@localhost>")
+
+# Log-in and sign-up forms: attempts per client address (django-ratelimit).
+LOGIN_RATE = env("LOGIN_RATE", default="10/m")
+RATELIMIT_VIEW = "mysetlist.core.views.rate_limited"
+RATELIMIT_IP_META_KEY = "mysetlist.core.clients.client_ip"
 
 MYSETLIST_VERSION = "0.1.0"
 

@@ -23,6 +23,9 @@ REST_FRAMEWORK = {
         "votes": env("THROTTLE_VOTES", default="120/min"),
         "auth": env("THROTTLE_AUTH", default="10/min"),
     },
+    # How many proxies sit in front: throttles then identify clients by the address the
+    # nearest proxy saw, not by an X-Forwarded-For header anyone can write.
+    "NUM_PROXIES": env.int("DRF_NUM_PROXIES", default=0),
     "EXCEPTION_HANDLER": "mysetlist.core.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, STORAGES
+from .base import REST_FRAMEWORK, STORAGES
 from .env import env
 
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -13,7 +13,9 @@ if not env("DATABASE_URL", default=""):
     raise ImproperlyConfigured("Set DATABASE_URL: production runs on PostgreSQL.")
 if not env("REDIS_URL", default=""):
     raise ImproperlyConfigured("Set REDIS_URL: production needs Redis for channels and Celery.")
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+
+# Behind one reverse proxy by default (it sets X-Forwarded-For and X-Forwarded-Proto).
+REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": env.int("DRF_NUM_PROXIES", default=1)}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

@@ -40,6 +40,7 @@ REST_FRAMEWORK = {
 }
 
 WHITENOISE_USE_FINDERS = True
+LOGIN_RATE = "10000/m"
 
 # Parallel test workers share one Redis: each gets its own key space, so the workers' shows
 # (which have the same ids in their own databases) never hear each other's groups.

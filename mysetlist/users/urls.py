@@ -1,12 +1,29 @@
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path
+from django_ratelimit.decorators import ratelimit
 
 from . import views
+
+
+def _login_rate(group, request):
+    return settings.LOGIN_RATE
+
 
 app_name = "users"
 
 urlpatterns = [
-    path("signup/", views.signup, name="signup"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "signup/",
+        ratelimit(key="ip", rate=_login_rate, method="POST", block=True)(views.signup),
+        name="signup",
+    ),
+    path(
+        "login/",
+        ratelimit(key="ip", rate=_login_rate, method="POST", block=True)(
+            auth_views.LoginView.as_view()
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

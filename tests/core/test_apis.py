@@ -34,9 +34,15 @@ def test_health_reports_a_failing_service_as_503(api_client, monkeypatch):
     assert "secret-host" not in response.text
 
 
-def test_status(api_client, open_show):
+def test_status_is_for_staff(api_client, open_show):
+    from tests.setlists.factories import UserFactory
+
+    anonymous = api_client.get(reverse("core-api:status"))
+    api_client.force_authenticate(UserFactory(is_staff=True))
     body = api_client.get(reverse("core-api:status")).json()
 
+    assert anonymous.status_code in (401, 403)
+    assert "database" not in anonymous.json()
     assert body["version"]
     assert body["counts"]["shows_voting_open"] == 1
     assert body["database"] in ("postgresql", "sqlite")

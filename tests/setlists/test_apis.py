@@ -2,6 +2,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
+from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 
 from mysetlist.setlists.models import Follow, Show, Vote, VoteTally
 from mysetlist.setlists.services import vote_cast
@@ -92,7 +93,7 @@ def test_show_detail_ballot_and_setlist(api_client, open_show, song):
     setlist = api_client.get(reverse("setlists-api:show-setlist", args=[played.pk]))
 
     assert detail.json()["status"] == "voting_open"
-    assert ballot.json()[0] | {"version": 1} == {
+    assert ballot.json()[0] == {
         "song_id": song.pk,
         "title": song.title,
         "upvotes": 1,
@@ -226,32 +227,80 @@ def test_session_auth_needs_csrf(open_show, song, client):
     assert not Vote.objects.exists()
 
 
-def test_vote_cast_is_throttled(user_client, open_show, song, settings):
-    cache.clear()
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {
-            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-            "votes": "3/min",
-        },
-    }
-    from rest_framework.throttling import ScopedRateThrottle
+@pytest.fixture
+def vote_rate(monkeypatch):
+    """Lower the votes throttle for one test; DRF reads the rates once, at class creation."""
 
-    ScopedRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-    try:
-        codes = [
-            user_client.post(
-                cast_url(), {"show": open_show.pk, "song": song.pk, "value": 1}
-            ).status_code
-            for _ in range(4)
-        ]
-    finally:
-        from rest_framework.settings import api_settings
+    def lower(rate):
+        rates = {**ScopedRateThrottle.THROTTLE_RATES, "votes": rate}
+        monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
 
-        ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-        cache.clear()
+    return lower
 
+
+def test_vote_cast_is_throttled(user_client, user, open_show, song, vote_rate):
+    vote_rate("3/min")
+    cache.delete(f"throttle_votes_{user.pk}")
+    payload = {"show": open_show.pk, "song": song.pk, "value": 1}
+
+    codes = [user_client.post(cast_url(), payload).status_code for _ in range(4)]
+
+    cache.delete(f"throttle_votes_{user.pk}")
     assert codes == [200, 200, 200, 429]
+
+
+def test_throttle_cannot_be_dodged_with_x_forwarded_for(api_client, monkeypatch):
+    rates = {**AnonRateThrottle.THROTTLE_RATES, "anon": "2/min"}
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", rates)
+    cache.delete("throttle_anon_10.9.8.7")
+    url = reverse("setlists-api:artist-list")
+
+    codes = [
+        api_client.get(url, HTTP_X_FORWARDED_FOR=f"1.2.3.{n}", REMOTE_ADDR="10.9.8.7").status_code
+        for n in range(3)
+    ]
+
+    cache.delete("throttle_anon_10.9.8.7")
+    assert codes == [200, 200, 429]
+
+
+@pytest.mark.parametrize(
+    "url,params",
+    [
+        ("setlists-api:show-list", {"artist": "99999999999999999999"}),
+        ("setlists-api:show-list", {"tour": "99999999999999999999"}),
+        ("setlists-api:song-list", {"artist": "99999999999999999999"}),
+    ],
+)
+def test_oversized_ids_in_filters_are_a_400(api_client, url, params):
+    response = api_client.get(reverse(url), params)
+
+    assert response.status_code == 400
+    assert set(params) <= set(response.json()["extra"]["fields"])
+
+
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("get", "/api/shows/99999999999999999999/"),
+        ("delete", "/api/votes/1/99999999999999999999/"),
+        ("delete", "/api/follows/99999999999999999999/"),
+    ],
+)
+def test_oversized_ids_in_paths_are_a_404(user_client, method, path):
+    response = getattr(user_client, method)(path)
+
+    assert response.status_code == 404
+    assert response.json()["message"] == "Not found."
+
+
+def test_oversized_ids_in_a_vote_are_a_400(user_client, open_show):
+    response = user_client.post(
+        cast_url(), {"show": open_show.pk, "song": 2**70, "value": 1}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "song" in response.json()["extra"]["fields"]
 
 
 def test_vote_delete(user_client, user, open_show, song):

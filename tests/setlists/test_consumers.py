@@ -87,11 +87,17 @@ async def test_foreign_origin_is_refused():
     assert not connected
 
 
-async def test_messages_from_clients_are_answered_with_an_error():
-    show, _, _ = await make_show_and_song()
+@pytest.mark.parametrize(
+    "frame", [{"text_data": '{"vote": 1}'}, {"text_data": "not json"}, {"bytes_data": b"\x00\xff"}]
+)
+async def test_anything_a_client_sends_is_answered_with_an_error(frame):
+    show, song, user = await make_show_and_song()
     communicator = await connect(show.pk)
 
-    await communicator.send_json_to({"vote": 1})
+    await communicator.send_to(**frame)
 
     assert (await communicator.receive_json_from(timeout=5))["type"] == "error"
+    # The socket is still open and still gets counts.
+    await database_sync_to_async(vote_cast)(user=user, show_id=show.pk, song_id=song.pk, value=1)
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "votes.changed"
     await communicator.disconnect()

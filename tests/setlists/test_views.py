@@ -83,6 +83,19 @@ def test_vote_form_garbage_is_a_message_not_a_500(client, open_show):
     assert "That vote was not understood." in response.text
 
 
+def test_vote_form_oversized_song_id_is_a_message(client, open_show):
+    client.force_login(UserFactory())
+
+    response = client.post(
+        reverse("setlists:show-vote", args=[open_show.pk]),
+        {"song": "99999999999999999999", "value": "0"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "That vote was not understood." in response.text
+
+
 def test_vote_form_needs_login(client, open_show, song):
     response = client.post(
         reverse("setlists:show-vote", args=[open_show.pk]), {"song": song.pk, "value": "1"}

@@ -1,3 +1,5 @@
+import secrets
+
 import pytest
 from django.urls import reverse
 
@@ -50,3 +52,15 @@ def test_login_page_logs_in(client):
 
     assert response.status_code == 302
     assert "_auth_user_id" in client.session
+
+
+def test_login_attempts_are_rate_limited(client, settings):
+    settings.LOGIN_RATE = "3/m"
+    payload = {"username": "nobody", "password": "wrong"}
+    # A fresh address each run: the rate window outlives the test in a shared cache.
+    address = {"REMOTE_ADDR": f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.7"}
+
+    codes = [client.post(reverse("users:login"), payload, **address).status_code for _ in range(4)]
+
+    assert codes == [200, 200, 200, 429]
+    assert "Too many attempts" in client.post(reverse("users:login"), payload, **address).text

@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+
+from mysetlist.core.exceptions import ApplicationError
 
 from .models import Artist, Follow, SetlistEntry, Show, Song, Tour, Venue, Vote, VoteTally
+from .services import show_transition
 
 
 @admin.register(Artist)
@@ -66,6 +69,31 @@ class ShowAdmin(admin.ModelAdmin):
     autocomplete_fields = ["artist", "venue", "tour"]
     list_select_related = ["artist", "venue", "tour"]
     inlines = [SetlistEntryInline, VoteTallyInline]
+    # Status changes go through show_transition (forward only, broadcast live): use the actions.
+    readonly_fields = ["status"]
+    actions = ["open_voting", "lock_voting", "mark_completed"]
+
+    def _transition(self, request, queryset, status):
+        moved = 0
+        for show in queryset:
+            try:
+                show_transition(show=show, status=status)
+                moved += 1
+            except ApplicationError as error:
+                self.message_user(request, f"{show}: {error.message}", messages.WARNING)
+        self.message_user(request, f"{moved} show(s) now {Show.Status(status).label.lower()}.")
+
+    @admin.action(description="Open voting")
+    def open_voting(self, request, queryset):
+        self._transition(request, queryset, Show.Status.VOTING_OPEN)
+
+    @admin.action(description="Lock voting")
+    def lock_voting(self, request, queryset):
+        self._transition(request, queryset, Show.Status.LOCKED)
+
+    @admin.action(description="Mark completed")
+    def mark_completed(self, request, queryset):
+        self._transition(request, queryset, Show.Status.COMPLETED)
 
 
 @admin.register(Vote)

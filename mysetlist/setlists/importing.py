@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -200,28 +201,49 @@ def _tours(records: list[ShowRecord], artist_ids: dict[str, int]) -> dict[tuple,
     return {(a, n): pk for pk, a, n in Tour.objects.values_list("id", "artist_id", "name")}
 
 
+def _sql_lower(texts: list[str]) -> dict[str, str]:
+    """Return each text lowercased by the database itself, as its unique constraint sees it.
+
+    Python's str.lower() and SQL's LOWER() disagree on some letters (PostgreSQL folds "İ"
+    differently; SQLite folds ASCII only), so matching must use the database's own answer.
+    """
+    lowered = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(texts), 500):
+            chunk = texts[start : start + 500]
+            cursor.execute("SELECT " + ", ".join(["LOWER(CAST(%s AS TEXT))"] * len(chunk)), chunk)
+            lowered.update(zip(chunk, cursor.fetchone(), strict=True))
+    return lowered
+
+
+def _song_keys(artist_ids: set[int]) -> dict[tuple[int, str], int]:
+    songs = Song.objects.filter(artist_id__in=artist_ids).annotate(key=Lower("title"))
+    return {(a, key): pk for pk, a, key in songs.values_list("id", "artist_id", "key")}
+
+
 def _songs(
     records: list[ShowRecord], artist_ids: dict[str, int], result: ImportResult
-) -> dict[tuple, int]:
-    wanted: dict[tuple, str] = {}
-    for r in records:
-        for title, _, _ in r.songs:
-            wanted.setdefault((artist_ids[r.artist], title.lower()), title)
-    known = {
-        (a, t.lower()): pk
-        for pk, a, t in Song.objects.filter(artist_id__in=set(artist_ids.values())).values_list(
-            "id", "artist_id", "title"
-        )
-    }
-    missing = [Song(artist_id=a, title=wanted[(a, t)]) for a, t in wanted if (a, t) not in known]
-    Song.objects.bulk_create(missing, ignore_conflicts=True, batch_size=_BATCH)
-    result.songs_created = len(missing)
-    return {
-        (a, t.lower()): pk
-        for pk, a, t in Song.objects.filter(artist_id__in=set(artist_ids.values())).values_list(
-            "id", "artist_id", "title"
-        )
-    }
+) -> dict[tuple[int, str], int]:
+    """Create missing songs; return song ids by (artist id, title as written in the file)."""
+    titles = {(artist_ids[r.artist], title): None for r in records for title, _, _ in r.songs}
+    lowered = _sql_lower(sorted({title for _, title in titles}))
+    wanted: dict[tuple[int, str], str] = {}
+    for artist_id, title in titles:
+        wanted.setdefault((artist_id, lowered[title]), title)
+    known = _song_keys(set(artist_ids.values()))
+    before = len(known)
+    Song.objects.bulk_create(
+        [
+            Song(artist_id=a, title=title)
+            for (a, key), title in wanted.items()
+            if (a, key) not in known
+        ],
+        ignore_conflicts=True,
+        batch_size=_BATCH,
+    )
+    known = _song_keys(set(artist_ids.values()))
+    result.songs_created = len(known) - before
+    return {(a, title): known[(a, lowered[title])] for a, title in titles}
 
 
 def _shows(
@@ -266,7 +288,7 @@ def _setlists(records, artist_ids, song_ids, show_ids, result, progress) -> None
     for r in records:
         artist_id = artist_ids[r.artist]
         wanted[show_ids[(r.source, r.source_id)]] = [
-            (position, song_ids[(artist_id, title.lower())], marker, number)
+            (position, song_ids[(artist_id, title)], marker, number)
             for position, (title, marker, number) in enumerate(r.songs, start=1)
         ]
     show_pks = list(wanted)

@@ -145,13 +145,17 @@ def vote_delete(*, user: User, show_id: int, song_id: int) -> None:
 
 @transaction.atomic
 def show_transition(*, show: Show, status: str) -> Show:
-    """Move a show forward through announced → voting open → locked → completed."""
+    """Move a show forward through announced → voting open → locked → completed.
+
+    The status is read again under a row lock, so two staff members or the lock job
+    racing each other cannot move a show backwards.
+    """
     if status not in Show.Status.values:
         raise ApplicationError(f"Unknown show status {status!r}.")
-    if _STATUS_ORDER.index(status) <= _STATUS_ORDER.index(show.status):
+    current = Show.objects.select_for_update().only("status").get(pk=show.pk).status
+    if _STATUS_ORDER.index(status) <= _STATUS_ORDER.index(current):
         raise ApplicationError(
-            f"A show cannot go from {show.status} to {status}.",
-            extra={"status": show.status},
+            f"A show cannot go from {current} to {status}.", extra={"status": current}
         )
     show.status = status
     show.save(update_fields=["status", "updated_at"])
@@ -186,6 +190,20 @@ def shows_lock_past_due(*, now: datetime.datetime | None = None) -> list[int]:
     for show in locked:
         show_transition(show=show, status=Show.Status.LOCKED)
     return [show.pk for show in locked]
+
+
+@transaction.atomic
+def votes_withdraw_all(*, user: User) -> int:
+    """Withdraw every vote of a user, at any show, keeping the tallies exact.
+
+    Return how many votes were withdrawn.
+    """
+    votes = list(Vote.objects.select_for_update().filter(user=user).order_by("show_id", "song_id"))
+    for vote in votes:
+        up, down = _counts(vote.value)
+        _tally_apply(show_id=vote.show_id, song_id=vote.song_id, up=-up, down=-down)
+    Vote.objects.filter(pk__in=[vote.pk for vote in votes]).delete()
+    return len(votes)
 
 
 @transaction.atomic

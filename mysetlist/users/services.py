@@ -1,6 +1,8 @@
 import secrets
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+
+from mysetlist.core.exceptions import ApplicationError
 
 from .models import User
 
@@ -10,7 +12,12 @@ def user_create(*, username: str, email: str, password: str, is_staff: bool = Fa
     user = User(username=username, email=email, is_staff=is_staff, is_superuser=is_staff)
     user.set_password(password)
     user.full_clean()
-    user.save()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        # full_clean passed, so someone took the name or address a moment ago.
+        raise ApplicationError("That username or email address was just taken.") from exc
     return user
 
 

@@ -1,6 +1,8 @@
 from django.contrib.auth import login
 from django.shortcuts import redirect, render
 
+from mysetlist.core.exceptions import ApplicationError
+
 from .forms import SignUpForm
 from .services import user_create
 
@@ -8,11 +10,15 @@ from .services import user_create
 def signup(request):
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = user_create(
-            username=form.cleaned_data["username"],
-            email=form.cleaned_data["email"],
-            password=form.cleaned_data["password1"],
-        )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("setlists:artist-list")
+        try:
+            user = user_create(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("setlists:artist-list")
     return render(request, "users/signup.html", {"form": form})

@@ -9,6 +9,7 @@ from mysetlist.setlists.services import vote_cast
 from tests.setlists.factories import (
     FollowFactory,
     SetlistEntryFactory,
+    ShowFactory,
     TourFactory,
     UserFactory,
 )
@@ -58,3 +59,28 @@ def test_admin_is_staff_only(client):
 
     assert response.status_code == 302
     assert reverse("admin:login") in response["Location"]
+
+
+def test_show_status_changes_in_admin_go_through_the_service(staff_client, open_show):
+    from mysetlist.setlists.models import Show
+
+    announced = ShowFactory()
+    url = reverse("admin:setlists_show_changelist")
+
+    staff_client.post(
+        url, {"action": "lock_voting", "_selected_action": [open_show.pk, announced.pk]}
+    )
+    response = staff_client.post(
+        url, {"action": "open_voting", "_selected_action": [open_show.pk]}, follow=True
+    )
+
+    statuses = dict(Show.objects.values_list("pk", "status"))
+    assert statuses[open_show.pk] == Show.Status.LOCKED
+    assert statuses[announced.pk] == Show.Status.LOCKED
+    assert "cannot go from locked to voting_open" in response.text
+
+
+def test_show_status_is_not_editable_in_the_form(staff_client, open_show):
+    response = staff_client.get(reverse("admin:setlists_show_change", args=[open_show.pk]))
+
+    assert 'name="status"' not in response.text

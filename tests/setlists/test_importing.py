@@ -83,6 +83,19 @@ def test_import_matches_song_titles_case_insensitively(tmp_path):
     assert Song.objects.count() == 1
 
 
+@pytest.mark.parametrize("titles", [("İnci", "inci"), ("Über", "über"), ("STRASSE", "straße")])
+def test_import_of_titles_the_database_folds_differently_from_python(tmp_path, titles):
+    line = show_line(songs=[{"title": title, "set": "1"} for title in titles])
+    path = write(tmp_path, line)
+
+    first = setlists_import_file(path=path)
+    again = setlists_import_file(path=path)
+
+    assert SetlistEntry.objects.count() == 2
+    assert first.songs_created == Song.objects.count() in (1, 2)
+    assert (again.songs_created, again.entries_written) == (0, 0)
+
+
 def test_import_names_every_bad_line_and_writes_nothing(tmp_path):
     path = write(
         tmp_path,

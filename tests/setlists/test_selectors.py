@@ -51,11 +51,23 @@ def test_show_ballot_breaks_ties_by_times_played(open_show):
 
 
 def test_show_list_filters_by_status_and_dates(open_show):
+    import datetime
+
     ShowFactory(artist=open_show.artist, status=Show.Status.COMPLETED)
+    later = ShowFactory(
+        artist=open_show.artist, voting_open=True, date=open_show.date + datetime.timedelta(days=30)
+    )
 
-    found = show_list(filters={"artist": open_show.artist_id, "status": ["voting_open"]})
+    by_status = show_list(filters={"artist": open_show.artist_id, "status": ["voting_open"]})
+    by_dates = show_list(
+        filters={"artist": open_show.artist_id, "status": ["voting_open"],
+                 "date_from": open_show.date + datetime.timedelta(days=1)}
+    )  # fmt: skip
+    until = show_list(filters={"date_to": open_show.date, "status": ["voting_open"]})
 
-    assert list(found) == [open_show]
+    assert set(by_status) == {open_show, later}
+    assert list(by_dates) == [later]
+    assert list(until) == [open_show]
 
 
 def test_show_list_rejects_a_bad_filter():

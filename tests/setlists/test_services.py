@@ -12,6 +12,7 @@ from mysetlist.setlists.services import (
     shows_lock_past_due,
     vote_cast,
     vote_delete,
+    votes_withdraw_all,
 )
 from tests.setlists.factories import ShowFactory, SongFactory, UserFactory, VenueFactory
 
@@ -199,3 +200,32 @@ def test_follow_delete(user):
     assert not Follow.objects.exists()
     with pytest.raises(NotFoundError):
         follow_delete(user=user, artist_id=show.artist_id)
+
+
+def test_show_transition_rereads_the_status_so_a_stale_copy_cannot_go_back(open_show):
+    stale = Show.objects.get(pk=open_show.pk)  # loaded while voting was open
+    show_transition(show=open_show, status=Show.Status.LOCKED)
+
+    with pytest.raises(ApplicationError, match="cannot go from locked to locked"):
+        show_transition(show=stale, status=Show.Status.LOCKED)
+
+
+def test_votes_withdraw_all_keeps_tallies_exact(open_show, song):
+    leaver, stayer = UserFactory(), UserFactory()
+    vote_cast(user=leaver, show_id=open_show.pk, song_id=song.pk, value=1)
+    vote_cast(user=stayer, show_id=open_show.pk, song_id=song.pk, value=-1)
+    show_transition(show=open_show, status=Show.Status.LOCKED)  # history counts too
+
+    assert votes_withdraw_all(user=leaver) == 1
+    assert tally(open_show, song) == (0, 1)
+
+
+def test_deleting_a_user_takes_their_votes_out_of_the_tallies(open_show, song):
+    leaver = UserFactory()
+    vote_cast(user=leaver, show_id=open_show.pk, song_id=song.pk, value=1)
+    vote_cast(user=UserFactory(), show_id=open_show.pk, song_id=song.pk, value=1)
+
+    leaver.delete()
+
+    assert tally(open_show, song) == (1, 0)
+    assert Vote.objects.count() == 1

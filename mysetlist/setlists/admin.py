@@ -96,8 +96,21 @@ class ShowAdmin(admin.ModelAdmin):
         self._transition(request, queryset, Show.Status.COMPLETED)
 
 
+class ReadOnlyAdminMixin:
+    """Shown in admin, changed only by the vote services, which keep tallies exact."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Vote)
-class VoteAdmin(admin.ModelAdmin):
+class VoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Votes are read-only here: changing one by hand would break the show's tallies."""
 
     list_display = ["user", "show", "song", "value", "updated_at"]
@@ -106,30 +119,12 @@ class VoteAdmin(admin.ModelAdmin):
     list_select_related = ["user", "show__artist", "show__venue", "song"]
     readonly_fields = ["user", "show", "song", "value", "created_at", "updated_at"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(VoteTally)
-class VoteTallyAdmin(admin.ModelAdmin):
+class VoteTallyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["show", "song", "upvotes", "downvotes", "version"]
     list_select_related = ["show__artist", "show__venue", "song"]
     search_fields = ["song__title", "show__artist__name"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Follow)

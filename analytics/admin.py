@@ -1,1 +1,28 @@
-"""Admin of the analytics app; filled in by its own issue."""
+from django.contrib import admin, messages
+
+from .models import DistinctIdLink, IngestKey
+from .services import ingest_key_create
+
+
+@admin.register(IngestKey)
+class IngestKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "is_active", "is_public", "created_at"]
+    list_filter = ["is_active", "is_public"]
+    search_fields = ["name", "prefix"]
+    readonly_fields = ["prefix", "created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        key, secret = ingest_key_create(name=obj.name, is_public=obj.is_public)
+        obj.pk = key.pk
+        messages.warning(
+            request, f"Ingest key {key.name}: {secret} — copy it now, it is not shown again."
+        )
+
+
+@admin.register(DistinctIdLink)
+class DistinctIdLinkAdmin(admin.ModelAdmin):
+    list_display = ["distinct_id", "user", "created_at"]
+    search_fields = ["distinct_id", "user__username"]
+    raw_id_fields = ["user"]

@@ -1,3 +1,9 @@
+from django.urls import path
+
+from . import apis
+
 app_name = "analytics-api"
 
-urlpatterns = []
+urlpatterns = [
+    path("events", apis.EventIngestApi.as_view(), name="event-ingest"),
+]

@@ -1,1 +1,83 @@
-"""Models of the analytics app; filled in by its own issue."""
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+from mysetlist.core.models import TimeStampedModel
+
+
+class IngestKey(TimeStampedModel):
+    """A write-only key an API consumer (or the site's own tracker) sends events with.
+
+    Only a hash is stored; the key itself is shown once, when it is made.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    prefix = models.CharField(max_length=12, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    is_active = models.BooleanField(default=True)
+    # The site's own tracker puts its key in every page, so it may be public.
+    is_public = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @staticmethod
+    def generate() -> str:
+        return "mk_" + secrets.token_urlsafe(24)
+
+
+class Event(models.Model):
+    """One raw event. On PostgreSQL the table is range-partitioned by month on `timestamp`
+    (see the migration) and has no primary-key index, so bulk COPY stays fast; uniqueness
+    of `message_id` is kept by EventMessageId instead.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    message_id = models.CharField(max_length=200)
+    event = models.CharField(max_length=200)
+    distinct_id = models.CharField(max_length=200)
+    # No foreign key constraint: events outlive accounts until the retention job or a
+    # deletion request removes them.
+    user_id = models.BigIntegerField(null=True, blank=True)
+    timestamp = models.DateTimeField()
+    received_at = models.DateTimeField()
+    properties = models.JSONField(default=dict)
+    context = models.JSONField(default=dict)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    # Indexes are made by the partitioning migration: BRIN on PostgreSQL, B-tree on SQLite.
+
+    def __str__(self):
+        return f"{self.event} by {self.distinct_id} at {self.timestamp:%Y-%m-%d %H:%M:%S}"
+
+
+class EventMessageId(models.Model):
+    """Every message id accepted in the de-duplication window, so a repeat is stored once."""
+
+    message_id = models.CharField(max_length=200, primary_key=True)
+    received_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return self.message_id
+
+
+class DistinctIdLink(models.Model):
+    """An anonymous distinct id that turned out to be this user (they logged in)."""
+
+    distinct_id = models.CharField(max_length=200, primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="distinct_ids"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.distinct_id} → {self.user_id}"

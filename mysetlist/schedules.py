@@ -18,4 +18,16 @@ SCHEDULES = [
         crontab={"minute": "*/5"},  # every five minutes
         expires=450,
     ),
+    Schedule(
+        name="Make monthly analytics event partitions ahead",
+        task="analytics.event_partitions_ensure",
+        crontab={"minute": "17", "hour": "3"},  # daily at 03:17
+        expires=60 * 60 * 36,
+    ),
+    Schedule(
+        name="Apply analytics retention policies",
+        task="analytics.retention_apply",
+        crontab={"minute": "47", "hour": "3"},  # daily at 03:47
+        expires=60 * 60 * 36,
+    ),
 ]

@@ -6,6 +6,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from analytics.services import track
 from mysetlist.core.broadcast import broadcast_on_commit
 from mysetlist.core.exceptions import ApplicationError, NotFoundError
 from mysetlist.users.models import User
@@ -118,6 +119,7 @@ def vote_cast(*, user: User, show_id: int, song_id: int, value: int) -> Vote:
         else:
             up, down = _counts(value)
             _tally_apply(show_id=show.pk, song_id=song.pk, up=up, down=down)
+            _track_vote(user=user, show=show, song=song, value=value, changed=False)
             return vote
 
     if vote.value != value:
@@ -126,7 +128,22 @@ def vote_cast(*, user: User, show_id: int, song_id: int, value: int) -> Vote:
         vote.value = value
         vote.save(update_fields=["value", "updated_at"])
         _tally_apply(show_id=show.pk, song_id=song.pk, up=new_up - old_up, down=new_down - old_down)
+        _track_vote(user=user, show=show, song=song, value=value, changed=True)
     return vote
+
+
+def _track_vote(*, user: User, show: Show, song: Song, value: int, changed: bool) -> None:
+    track(
+        event="vote_cast",
+        user=user,
+        properties={
+            "artist_id": show.artist_id,
+            "show_id": show.pk,
+            "song_id": song.pk,
+            "value": value,
+            "changed": changed,
+        },
+    )
 
 
 @transaction.atomic
@@ -141,6 +158,11 @@ def vote_delete(*, user: User, show_id: int, song_id: int) -> None:
     up, down = _counts(vote.value)
     vote.delete()
     _tally_apply(show_id=show.pk, song_id=song_id, up=-up, down=-down)
+    track(
+        event="vote_withdrawn",
+        user=user,
+        properties={"artist_id": show.artist_id, "show_id": show.pk, "song_id": song_id},
+    )
 
 
 @transaction.atomic
@@ -211,7 +233,9 @@ def follow_create(*, user: User, artist_id: int) -> Follow:
     """Follow an artist; following twice is the same as once."""
     if not Artist.objects.filter(pk=artist_id).exists():
         raise NotFoundError("Artist not found.", extra={"fields": {"artist": ["Unknown artist."]}})
-    follow, _ = Follow.objects.get_or_create(user=user, artist_id=artist_id)
+    follow, created = Follow.objects.get_or_create(user=user, artist_id=artist_id)
+    if created:
+        track(event="artist_followed", user=user, properties={"artist_id": artist_id})
     return follow
 
 
@@ -220,3 +244,4 @@ def follow_delete(*, user: User, artist_id: int) -> None:
     deleted, _ = Follow.objects.filter(user=user, artist_id=artist_id).delete()
     if not deleted:
         raise NotFoundError("You do not follow this artist.")
+    track(event="artist_unfollowed", user=user, properties={"artist_id": artist_id})

@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "mysetlist.core.middleware.ApplicationErrorMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
+    "analytics.middleware.PageViewMiddleware",
 ]
 
 ROOT_URLCONF = "mysetlist.urls"
@@ -135,6 +136,14 @@ DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="MySetlist <norepl
 LOGIN_RATE = env("LOGIN_RATE", default="10/m")
 RATELIMIT_VIEW = "mysetlist.core.views.rate_limited"
 RATELIMIT_IP_META_KEY = "mysetlist.core.clients.client_ip"
+
+# Analytics: cookies of the anonymous id and of the visitor's consent ("denied" turns
+# tracking off), how long raw events and message ids are kept.
+ANALYTICS_DISTINCT_ID_COOKIE = "mysetlist_did"
+ANALYTICS_CONSENT_COOKIE = "mysetlist_consent"
+ANALYTICS_RAW_RETENTION_DAYS = env.int("ANALYTICS_RAW_RETENTION_DAYS", default=730)
+ANALYTICS_DEDUPE_DAYS = env.int("ANALYTICS_DEDUPE_DAYS", default=35)
+ANALYTICS_PARTITIONS_AHEAD = env.int("ANALYTICS_PARTITIONS_AHEAD", default=3)
 
 MYSETLIST_VERSION = "0.1.0"
 

@@ -22,6 +22,7 @@ REST_FRAMEWORK = {
         "user": env("THROTTLE_USER", default="600/min"),
         "votes": env("THROTTLE_VOTES", default="120/min"),
         "auth": env("THROTTLE_AUTH", default="10/min"),
+        "ingest": env("THROTTLE_INGEST", default="100/s"),
     },
     # How many proxies sit in front: throttles then identify clients by the address the
     # nearest proxy saw, not by an X-Forwarded-For header anyone can write.

@@ -36,6 +36,7 @@ REST_FRAMEWORK = {
         "user": "10000/min",
         "votes": "10000/min",
         "auth": "10000/min",
+        "ingest": "10000/min",
     },
 }
 

@@ -2,6 +2,7 @@ import secrets
 
 from django.db import IntegrityError, transaction
 
+from analytics.services import track
 from mysetlist.core.exceptions import ApplicationError
 
 from .models import User
@@ -18,6 +19,7 @@ def user_create(*, username: str, email: str, password: str, is_staff: bool = Fa
     except IntegrityError as exc:
         # full_clean passed, so someone took the name or address a moment ago.
         raise ApplicationError("That username or email address was just taken.") from exc
+    track(event="signed_up", user=user)
     return user
 
 

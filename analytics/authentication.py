@@ -1,0 +1,46 @@
+from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions, throttling
+
+from .selectors import ingest_key_get
+
+
+class IngestKeyAuthentication(authentication.BaseAuthentication):
+    """An ingest key in `Authorization: Bearer …`, `X-Ingest-Key`, or `?key=` (for sendBeacon,
+    which cannot set headers). Sets request.auth to the IngestKey."""
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        secret = (
+            header.removeprefix("Bearer ").strip()
+            if header.startswith("Bearer ")
+            else request.META.get("HTTP_X_INGEST_KEY") or request.query_params.get("key")
+        )
+        if not secret:
+            return None
+        key = ingest_key_get(secret=secret)
+        if key is None:
+            raise exceptions.AuthenticationFailed("Unknown or disabled ingest key.")
+        return AnonymousUser(), key
+
+    def authenticate_header(self, request):
+        return "Bearer"
+
+
+class IngestKeyRateThrottle(throttling.SimpleRateThrottle):
+    """Requests per ingest key, whatever address they come from."""
+
+    scope = "ingest"
+
+    def get_cache_key(self, request, view):
+        if request.auth is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+
+
+class IngestKeyScheme(OpenApiAuthenticationExtension):
+    target_class = IngestKeyAuthentication
+    name = "ingestKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "An analytics ingest key."}

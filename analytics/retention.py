@@ -1,0 +1,55 @@
+"""Retention: how long each analytics table keeps its rows, applied by beat with a dry run."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from . import partitions
+from .models import Event, EventMessageId
+
+
+@dataclass(frozen=True)
+class RetentionResult:
+    table: str
+    keep_days: int
+    cutoff: dt.datetime
+    rows: int  # deleted, or that would be with dry_run
+    partitions: list[str]  # dropped, or that would be
+
+
+def _raw_events(now: dt.datetime, dry_run: bool) -> RetentionResult:
+    days = settings.ANALYTICS_RAW_RETENTION_DAYS
+    cutoff = now - dt.timedelta(days=days)
+    expired = partitions.event_partitions_expired(cutoff=cutoff)
+    if connection.vendor == "postgresql":
+        # Whole months go as partitions; the default partition is trimmed row by row.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(*) FROM {partitions.TABLE}_default WHERE timestamp < %s", [cutoff]
+            )
+            rows = cursor.fetchone()[0]
+            if not dry_run:
+                cursor.execute(
+                    f"DELETE FROM {partitions.TABLE}_default WHERE timestamp < %s", [cutoff]
+                )
+                partitions.event_partitions_drop(names=expired)
+    else:
+        old = Event.objects.filter(timestamp__lt=cutoff)
+        rows = old.count() if dry_run else old.delete()[0]
+    return RetentionResult(Event._meta.db_table, days, cutoff, rows, expired)
+
+
+def _message_ids(now: dt.datetime, dry_run: bool) -> RetentionResult:
+    days = settings.ANALYTICS_DEDUPE_DAYS
+    cutoff = now - dt.timedelta(days=days)
+    old = EventMessageId.objects.filter(received_at__lt=cutoff)
+    rows = old.count() if dry_run else old.delete()[0]
+    return RetentionResult(EventMessageId._meta.db_table, days, cutoff, rows, [])
+
+
+@transaction.atomic
+def retention_apply(*, now: dt.datetime, dry_run: bool = False) -> list[RetentionResult]:
+    """Delete what every retention policy says has expired; with dry_run, only count it."""
+    return [_raw_events(now, dry_run), _message_ids(now, dry_run)]

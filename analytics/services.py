@@ -1,0 +1,89 @@
+"""Writes of the analytics app: ingestion, the platform's own tracking, keys and identities."""
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from mysetlist.users.models import User
+
+from .models import DistinctIdLink, IngestKey
+from .storage import EventRow, events_write
+from .validation import CleanEvent, Rejection, anonymize_ip, clean_batch
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+    bots: int
+    errors: list[Rejection]
+
+
+def events_ingest(
+    *, body, received_at: dt.datetime, user_agent: str | None = None, ip: str | None = None
+) -> IngestResult:
+    """Validate and store one event or a batch; good events are kept when others are bad.
+
+    Raise validation.BatchError when the body as a whole is unusable.
+    """
+    batch = clean_batch(body, received_at=received_at, user_agent=user_agent)
+    address = anonymize_ip(ip)
+    rows = [EventRow(event=event, user_id=None, ip=address) for event in batch.events]
+    stored = events_write(rows=rows, received_at=received_at)
+    return IngestResult(
+        accepted=stored,
+        duplicates=batch.duplicates_in_batch + len(rows) - stored,
+        bots=batch.bots,
+        errors=batch.rejections,
+    )
+
+
+def track(
+    *,
+    event: str,
+    user: User | None = None,
+    distinct_id: str | None = None,
+    properties: dict | None = None,
+    context: dict | None = None,
+    ip: str | None = None,
+) -> None:
+    """Record one event the platform itself saw, inside the caller's transaction."""
+    if user is not None and not user.is_authenticated:
+        user = None
+    if distinct_id is None:
+        if user is None:
+            raise ValueError("track() needs a user or a distinct_id")
+        distinct_id = f"user:{user.pk}"
+    now = timezone.now()
+    clean = CleanEvent(uuid.uuid4().hex, event, distinct_id, now, properties or {}, context or {})
+    row = EventRow(event=clean, user_id=user.pk if user else None, ip=anonymize_ip(ip))
+    events_write(rows=[row], received_at=now)
+
+
+@transaction.atomic
+def ingest_key_create(*, name: str, is_public: bool = False) -> tuple[IngestKey, str]:
+    """Make an ingest key; return it with the secret, which is not stored and not shown again."""
+    secret = IngestKey.generate()
+    key = IngestKey(
+        name=name, is_public=is_public, prefix=secret[:10], key_hash=IngestKey.hash(secret)
+    )
+    key.full_clean()
+    key.save()
+    return key, secret
+
+
+def distinct_id_link(*, distinct_id: str, user: User) -> DistinctIdLink | None:
+    """Record that an anonymous distinct id is this user; the first user to claim it keeps it."""
+    if not distinct_id or len(distinct_id) > 200:
+        return None
+    try:
+        with transaction.atomic():
+            link, _ = DistinctIdLink.objects.get_or_create(
+                distinct_id=distinct_id, defaults={"user": user}
+            )
+    except IntegrityError:
+        link = DistinctIdLink.objects.filter(distinct_id=distinct_id).first()
+    return link

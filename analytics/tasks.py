@@ -1,0 +1,34 @@
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+_TRANSIENT = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "max_retries": 5,
+}
+
+
+@shared_task(
+    name="analytics.event_partitions_ensure", soft_time_limit=300, time_limit=360,
+    acks_late=True, **_TRANSIENT,
+)  # fmt: skip
+def event_partitions_ensure() -> list[str]:
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .partitions import event_partitions_ensure as ensure
+
+    return ensure(today=timezone.now().date(), months_ahead=settings.ANALYTICS_PARTITIONS_AHEAD)
+
+
+@shared_task(
+    name="analytics.retention_apply", soft_time_limit=1800, time_limit=1900,
+    acks_late=True, **_TRANSIENT,
+)  # fmt: skip
+def retention_apply() -> list[int]:
+    from django.utils import timezone
+
+    from .retention import retention_apply as apply
+
+    return [result.rows for result in apply(now=timezone.now())]

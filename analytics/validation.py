@@ -1,0 +1,177 @@
+"""Validation of incoming analytics events. Pure Python: no Django, no database."""
+
+import datetime as dt
+import ipaddress
+import re
+import uuid
+from dataclasses import dataclass, field
+
+MAX_BATCH_EVENTS = 1000
+MAX_BODY_BYTES = 1_000_000
+FUTURE_LIMIT = dt.timedelta(hours=23)
+MAX_NAME = 200
+
+# Crawlers, link previewers, monitors and headless browsers; matched on the user agent.
+BOT_USER_AGENT = re.compile(
+    r"bot\b|bot/|crawl|spider|slurp|mediapartners|facebookexternalhit|embedly|quora link"
+    r"|bingpreview|headlesschrome|phantomjs|lighthouse|pingdom|uptimerobot|statuscake"
+    r"|python-requests|python-urllib|curl/|wget/|go-http-client|okhttp|scrapy|httpclient",
+    re.IGNORECASE,
+)
+
+
+class BatchError(ValueError):
+    """The body as a whole is unusable; `status` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+@dataclass(frozen=True, slots=True)
+class CleanEvent:
+    message_id: str
+    event: str
+    distinct_id: str
+    timestamp: dt.datetime
+    properties: dict
+    context: dict
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    index: int
+    message: str
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CleanBatch:
+    events: list[CleanEvent] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    duplicates_in_batch: int = 0
+    bots: int = 0
+
+
+def parse_timestamp(value) -> dt.datetime:
+    """Return an aware datetime from an ISO 8601 string; naive times are taken as UTC."""
+    if not isinstance(value, str) or len(value) > 40:
+        raise ValueError("must be an ISO 8601 date-time string")
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def anonymize_ip(value: str | None) -> str | None:
+    """Return the address with its host part zeroed: /24 for IPv4, /48 for IPv6."""
+    try:
+        address = ipaddress.ip_address(value or "")
+    except ValueError:
+        return None
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+def is_bot(user_agent) -> bool:
+    return isinstance(user_agent, str) and BOT_USER_AGENT.search(user_agent) is not None
+
+
+def _name(raw: dict, key: str, *, required: bool) -> str | None:
+    value = raw.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if value is None or value == "":
+        if required:
+            raise ValueError(f"'{key}' is required")
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"'{key}' must be a string")
+    if len(value) > MAX_NAME:
+        raise ValueError(f"'{key}' is longer than {MAX_NAME} characters")
+    return value
+
+
+def _mapping(raw: dict, key: str) -> dict:
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"'{key}' must be an object")
+    return value
+
+
+def _timestamp(raw: dict, key: str) -> dt.datetime | None:
+    if raw.get(key) is None:
+        return None
+    try:
+        return parse_timestamp(raw[key])
+    except ValueError as exc:
+        raise ValueError(f"'{key}' {exc}") from exc
+
+
+def clean_event(
+    raw, *, received_at: dt.datetime, batch_sent_at: dt.datetime | None = None
+) -> CleanEvent:
+    """Return the event validated and its time corrected for the client's clock skew.
+
+    A client whose clock is off stamps both `timestamp` and `sent_at` with the same error,
+    so the event happened at timestamp + (received_at - sent_at).
+    """
+    if not isinstance(raw, dict):
+        raise ValueError("an event must be a JSON object")
+    name = _name(raw, "event", required=True)
+    distinct_id = _name(raw, "distinct_id", required=True)
+    message_id = _name(raw, "message_id", required=False) or uuid.uuid4().hex
+    properties = _mapping(raw, "properties")
+    context = _mapping(raw, "context")
+    timestamp = _timestamp(raw, "timestamp")
+    sent_at = _timestamp(raw, "sent_at") or batch_sent_at
+    if timestamp is None:
+        timestamp = received_at
+    elif sent_at is not None:
+        timestamp += received_at - sent_at
+    if timestamp > received_at + FUTURE_LIMIT:
+        raise ValueError("'timestamp' is more than 23 hours in the future")
+    return CleanEvent(message_id, name, distinct_id, timestamp, properties, context)
+
+
+def clean_batch(body, *, received_at: dt.datetime, user_agent: str | None = None) -> CleanBatch:
+    """Validate one event or a batch; bad events are rejected one by one, bots dropped.
+
+    Raise BatchError when the body as a whole is unusable.
+    """
+    if isinstance(body, dict) and "batch" in body:
+        raw_events = body["batch"]
+        if not isinstance(raw_events, list):
+            raise BatchError("'batch' must be a list of events")
+        try:
+            batch_sent_at = _timestamp(body, "sent_at")
+        except ValueError as exc:
+            raise BatchError(str(exc)) from exc
+    elif isinstance(body, dict):
+        raw_events, batch_sent_at = [body], None
+    else:
+        raise BatchError('the body must be an event object or {"batch": [...]}')
+    if not raw_events:
+        raise BatchError("the batch is empty")
+    if len(raw_events) > MAX_BATCH_EVENTS:
+        raise BatchError(f"a batch holds at most {MAX_BATCH_EVENTS} events", status=413)
+
+    events, rejections, seen = [], [], set()
+    duplicates = bots = 0
+    for index, raw in enumerate(raw_events):
+        try:
+            event = clean_event(raw, received_at=received_at, batch_sent_at=batch_sent_at)
+        except ValueError as exc:
+            message_id = raw.get("message_id") if isinstance(raw, dict) else None
+            rejections.append(
+                Rejection(index, str(exc), message_id if isinstance(message_id, str) else None)
+            )
+            continue
+        if is_bot(event.context.get("user_agent") or user_agent):
+            bots += 1
+        elif event.message_id in seen:
+            duplicates += 1
+        else:
+            seen.add(event.message_id)
+            events.append(event)
+    return CleanBatch(events, rejections, duplicates, bots)

@@ -1,0 +1,1 @@
+from tests.analytics.factories import ingest_secret  # noqa: F401

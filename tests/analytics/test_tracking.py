@@ -1,0 +1,93 @@
+import pytest
+from django.urls import reverse
+
+from analytics.models import DistinctIdLink, Event
+from mysetlist.setlists.services import follow_create, vote_cast, vote_delete
+from tests.setlists.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+def test_votes_and_follows_become_events(user, open_show, song):
+    vote_cast(user=user, show_id=open_show.pk, song_id=song.pk, value=1)
+    vote_cast(user=user, show_id=open_show.pk, song_id=song.pk, value=-1)
+    vote_delete(user=user, show_id=open_show.pk, song_id=song.pk)
+    follow_create(user=user, artist_id=open_show.artist_id)
+    follow_create(user=user, artist_id=open_show.artist_id)  # already following: no event
+
+    events = list(Event.objects.order_by("id").values_list("event", "user_id", "properties"))
+    assert [name for name, _, _ in events] == [
+        "vote_cast",
+        "vote_cast",
+        "vote_withdrawn",
+        "artist_followed",
+    ]
+    assert {user_id for _, user_id, _ in events} == {user.pk}
+    assert events[1][2] == {
+        "artist_id": open_show.artist_id,
+        "show_id": open_show.pk,
+        "song_id": song.pk,
+        "value": -1,
+        "changed": True,
+    }
+
+
+def test_a_refused_vote_leaves_no_event(user, song):
+    from mysetlist.core.exceptions import ApplicationError
+    from tests.setlists.factories import ShowFactory
+
+    closed = ShowFactory(artist=song.artist)
+    with pytest.raises(ApplicationError):
+        vote_cast(user=user, show_id=closed.pk, song_id=song.pk, value=1)
+
+    assert not Event.objects.exists()
+
+
+def test_page_views_are_recorded_with_an_anonymous_id(client, open_show):
+    first = client.get(open_show.get_absolute_url(), HTTP_USER_AGENT=FIREFOX)
+    client.get(reverse("setlists:artist-list"), HTTP_USER_AGENT=FIREFOX)
+    client.get(reverse("setlists-api:artist-list"), HTTP_USER_AGENT=FIREFOX)  # API: not a page
+
+    distinct_id = first.cookies["mysetlist_did"].value
+    views = list(Event.objects.filter(event="$pageview").values_list("distinct_id", "properties"))
+    assert views == [
+        (distinct_id, {"path": open_show.get_absolute_url(), "referrer": ""}),
+        (distinct_id, {"path": "/", "referrer": ""}),
+    ]
+
+
+@pytest.mark.parametrize("headers", [{"HTTP_DNT": "1"}, {"HTTP_USER_AGENT": "Googlebot/2.1"}])
+def test_no_page_view_for_do_not_track_or_bots(client, headers):
+    client.get(reverse("setlists:artist-list"), **headers)
+
+    assert not Event.objects.exists()
+
+
+def test_refused_consent_stops_page_views(client):
+    client.cookies["mysetlist_consent"] = "denied"
+
+    client.get(reverse("setlists:artist-list"), HTTP_USER_AGENT=FIREFOX)
+
+    assert not Event.objects.exists()
+
+
+def test_logging_in_links_the_anonymous_id_to_the_user(client):
+    user = UserFactory(username="linker")
+    client.get(reverse("users:login"), HTTP_USER_AGENT=FIREFOX)
+    distinct_id = client.cookies["mysetlist_did"].value
+
+    client.post(reverse("users:login"), {"username": "linker", "password": "correct horse battery"})
+
+    assert DistinctIdLink.objects.get(distinct_id=distinct_id).user == user
+
+
+def test_signing_up_is_an_event(client):
+    client.post(
+        reverse("users:signup"),
+        {"username": "newfan", "email": "n@example.com", "password1": "a-long-unusual-passphrase",
+         "password2": "a-long-unusual-passphrase"},
+    )  # fmt: skip
+
+    assert Event.objects.filter(event="signed_up").count() == 1

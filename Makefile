@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format venv venv-dev clean bench-broadcast
+.PHONY: run test lint format venv venv-dev clean bench-broadcast bench-ingest
 
 # The virtualenv is rebuilt when a requirements file changes.
 $(VENV)/.runtime: requirements.txt
@@ -40,6 +40,10 @@ test: venv-dev
 ## make bench-broadcast: vote latency with and without 1,000 live listeners (PostgreSQL + Redis).
 bench-broadcast: venv-dev
 	$(PY) tests/benchmarks/bench_broadcast.py
+
+## make bench-ingest: analytics events/s through the API beside PostgreSQL COPY (needs wrk).
+bench-ingest: venv-dev
+	$(PY) tests/benchmarks/bench_ingest.py
 
 lint: venv-dev
 	$(VENV)/bin/ruff check .

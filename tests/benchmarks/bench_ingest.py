@@ -1,0 +1,177 @@
+"""Analytics ingestion speed, beside PostgreSQL's own COPY of the same rows.
+
+Prints, from one run on the bench database:
+- events/s through POST /api/analytics/events in batches of 1,000, sent by this process
+  (a second one, not the server's) over several keep-alive connections to gunicorn with
+  two workers, and the same rows COPYed straight into PostgreSQL: the baseline;
+- requests/s and latency of single-event requests, driven by wrk (apt-get install wrk).
+
+    make bench-ingest        # BENCH_EVENTS=300000 BENCH_CONNECTIONS=4 by default
+"""
+
+import http.client
+import os
+import random
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+
+import orjson
+from common import bench_database_url, free_port, setup_django, start_server, stop
+
+COLUMNS = "message_id, event, distinct_id, user_id, timestamp, received_at, properties, context, ip"
+EVENTS = int(os.environ.get("BENCH_EVENTS", "300000"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
+BATCH = 1000
+# As the README runs gunicorn in production: persistent database connections.
+SERVER_ENV = {"THROTTLE_INGEST": "1000000/s", "DATABASE_CONN_MAX_AGE": "60"}
+NAMES = ["$pageview", "vote_cast", "artist_followed", "$web_vitals", "click", "$pageleave"]
+AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
+
+
+def make_event(rng: random.Random, n: int) -> dict:
+    """A plausible event of about 470 bytes as JSON."""
+    show = rng.randint(1, 400)
+    return {
+        "event": rng.choice(NAMES),
+        "distinct_id": f"{rng.getrandbits(64):016x}",
+        "message_id": uuid.uuid4().hex,
+        "timestamp": f"2026-11-{rng.randint(1, 21):02d}T{rng.randint(0, 23):02d}:17:07.123Z",
+        "properties": {"path": f"/shows/{show}/", "show_id": show, "song_id": n % 9000, "value": 1},
+        "context": {
+            "page": {"path": f"/shows/{show}/", "referrer": "https://x.example/", "title": "Show"},
+            "user_agent": AGENT, "locale": "en-US", "timezone": "America/Chicago",
+            "device_type": rng.choice(["desktop", "mobile"]), "platform": "web",
+        },
+    }  # fmt: skip
+
+
+def post_batches(port: int, secret: str, bodies: list[bytes]) -> float:
+    """Send the bodies over CONNECTIONS keep-alive connections; return the seconds taken."""
+    queue = list(reversed(bodies))
+    lock, failures = threading.Lock(), []
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {secret}"}
+        while True:
+            with lock:
+                if not queue:
+                    break
+                body = queue.pop()
+            conn.request("POST", "/api/analytics/events", body=body, headers=headers)
+            response = conn.getresponse()
+            payload = response.read()
+            if response.status != 200 or orjson.loads(payload)["accepted"] != BATCH:
+                failures.append((response.status, payload[:200]))
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(CONNECTIONS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise SystemExit(f"{len(failures)} batches failed, first: {failures[0]}")
+    return time.perf_counter() - started
+
+
+def copy_baseline(events: list[dict]) -> float:
+    """COPY the same rows into a scratch table shaped like the events table; return seconds."""
+    import datetime as dt
+
+    from django.db import connection
+
+    received = dt.datetime.now(dt.UTC)
+    rows = [
+        (e["message_id"], e["event"], e["distinct_id"], None, e["timestamp"], received,
+         orjson.dumps(e["properties"]).decode(), orjson.dumps(e["context"]).decode(), None)
+        for e in events
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_copy")
+        cursor.execute(
+            "CREATE TABLE bench_copy (LIKE analytics_event INCLUDING DEFAULTS INCLUDING IDENTITY)"
+        )
+        started = time.perf_counter()
+        with cursor.copy(f"COPY bench_copy ({COLUMNS}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        seconds = time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_copy")
+    return seconds
+
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %s"
+counter = 0
+request = function()
+  counter = counter + 1
+  local body = string.format('{"event":"$pageview","distinct_id":"d%%d","message_id":"%s-%%d-%%d",'
+    .. '"properties":{"path":"/shows/1/"},"context":{"user_agent":"Mozilla/5.0 Firefox/128.0"}}',
+    counter, counter, math.random(1, 1000000000))
+  return wrk.format(nil, "/api/analytics/events", nil, body)
+end
+"""
+
+
+def single_events(port: int, secret: str) -> str:
+    if not shutil.which("wrk"):
+        return "  (wrk is not installed: apt-get install wrk)"
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % (secret, uuid.uuid4().hex))
+    result = subprocess.run(
+        ["wrk", "-t2", "-c16", "-d15s", "--latency", "-s", script.name, f"http://127.0.0.1:{port}"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    os.unlink(script.name)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1)
+    p50 = re.search(r"50%\s+(\S+)", result.stdout).group(1)
+    p99 = re.search(r"99%\s+(\S+)", result.stdout).group(1)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", result.stdout)
+    failed = f", {errors.group(1)} failed" if errors else ""
+    return f"  {float(rate):8.0f} requests/s   p50 {p50}   p99 {p99}   (16 connections{failed})"
+
+
+def main():
+    db_url = bench_database_url()
+    setup_django(db_url)
+    from analytics.partitions import event_partitions_ensure
+    from analytics.services import ingest_key_create
+
+    event_partitions_ensure(today=__import__("datetime").date(2026, 11, 22), months_ahead=1)
+    _, secret = ingest_key_create(name=f"bench-{uuid.uuid4().hex[:8]}")
+    rng = random.Random(7)
+    events = [make_event(rng, n) for n in range(EVENTS)]
+    bodies = [orjson.dumps({"batch": events[i : i + BATCH]}) for i in range(0, EVENTS, BATCH)]
+    event_bytes = sum(len(body) for body in bodies) / EVENTS
+
+    port = free_port()
+    server = start_server("gunicorn", port, db_url, **SERVER_ENV)
+    try:
+        post_batches(port, secret, bodies[:5])  # warm up; those ids are then duplicates
+        api_seconds = post_batches(port, secret, bodies[5:])
+        single = single_events(port, secret)
+    finally:
+        stop(server)
+    copy_seconds = copy_baseline(events[5 * BATCH :])
+    sent = EVENTS - 5 * BATCH
+    api_rate, copy_rate = sent / api_seconds, sent / copy_seconds
+
+    print(f"\nbench-ingest on {os.cpu_count()} cores: {sent} events of ~{event_bytes:.0f} bytes")
+    print(f"  batch API (gunicorn -w 2, {CONNECTIONS} connections) {api_rate:10.0f} events/s")
+    print(f"  PostgreSQL COPY of the same rows (baseline)  {copy_rate:10.0f} events/s")
+    print(f"  ratio API / COPY                             {api_rate / copy_rate:10.2f}")
+    print("single-event requests (wrk, 15 s)")
+    print(single)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""What every benchmark needs: its own PostgreSQL database, free ports, servers to drive."""
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bench_database_url() -> str:
+    """Return the URL of `<DATABASE_URL's database>_bench`; exit unless PostgreSQL and Redis."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres") or not os.environ.get("REDIS_URL"):
+        sys.exit("benchmarks need DATABASE_URL (PostgreSQL) and REDIS_URL")
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=parts.path + "_bench"))
+
+
+def setup_django(db_url: str) -> None:
+    """Create the bench database if needed, point Django at it and migrate it."""
+    import psycopg
+
+    parts = urlsplit(db_url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = db_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysetlist.settings.local")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+SERVERS = {
+    "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "mysetlist.asgi:application"],
+    "gunicorn": ["-m", "gunicorn", "-w", "2", "-b", "127.0.0.1:{port}",
+                 "mysetlist.wsgi:application"],
+}  # fmt: skip
+
+
+def start_server(kind: str, port: int, db_url: str, **env) -> subprocess.Popen:
+    """Start daphne or gunicorn (two workers) on the bench database; wait until it answers."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "DJANGO_SETTINGS_MODULE": "mysetlist.settings.local",
+        "DJANGO_DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        **env,
+    }
+    command = [part.format(port=port) for part in SERVERS[kind]]
+    process = subprocess.Popen(
+        [sys.executable, *command],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1)
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    sys.exit(f"{kind} did not start")
+
+
+def stop(*processes: subprocess.Popen) -> None:
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def percentiles(values: list[float]) -> str:
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return f"p50 {statistics.median(values):7.1f} ms   p99 {cuts[98]:7.1f} ms"

@@ -94,6 +94,7 @@ class EventIngestApi(APIView):
             result = services.events_ingest(
                 body=body,
                 received_at=received_at,
+                source=request.auth,
                 user_agent=request.META.get("HTTP_USER_AGENT"),
                 ip=client_ip(request),
             )

@@ -38,7 +38,7 @@ class IngestKey(TimeStampedModel):
 class Event(models.Model):
     """One raw event. On PostgreSQL the table is range-partitioned by month on `timestamp`
     (see the migration) and has no primary-key index, so bulk COPY stays fast; uniqueness
-    of `message_id` is kept by EventMessageId instead.
+    of `message_id` is kept by EventMessageKey instead.
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -60,14 +60,19 @@ class Event(models.Model):
         return f"{self.event} by {self.distinct_id} at {self.timestamp:%Y-%m-%d %H:%M:%S}"
 
 
-class EventMessageId(models.Model):
-    """Every message id accepted in the de-duplication window, so a repeat is stored once."""
+class EventMessageKey(models.Model):
+    """Every message id accepted in the de-duplication window, so a repeat is stored once.
 
-    message_id = models.CharField(max_length=200, primary_key=True)
-    received_at = models.DateTimeField(db_index=True)
+    The key is a 16-byte hash of the sender's scope (its ingest key) and its message id: a
+    small fixed-size index, and two consumers' ids never collide. `received_at` has a BRIN
+    index (made by migration) for the retention job.
+    """
+
+    key = models.UUIDField(primary_key=True)
+    received_at = models.DateTimeField()
 
     def __str__(self):
-        return self.message_id
+        return str(self.key)
 
 
 class DistinctIdLink(models.Model):

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from . import partitions
-from .models import Event, EventMessageId
+from .models import Event, EventMessageKey
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,9 @@ def _raw_events(now: dt.datetime, dry_run: bool) -> RetentionResult:
 def _message_ids(now: dt.datetime, dry_run: bool) -> RetentionResult:
     days = settings.ANALYTICS_DEDUPE_DAYS
     cutoff = now - dt.timedelta(days=days)
-    old = EventMessageId.objects.filter(received_at__lt=cutoff)
+    old = EventMessageKey.objects.filter(received_at__lt=cutoff)
     rows = old.count() if dry_run else old.delete()[0]
-    return RetentionResult(EventMessageId._meta.db_table, days, cutoff, rows, [])
+    return RetentionResult(EventMessageKey._meta.db_table, days, cutoff, rows, [])
 
 
 @transaction.atomic

@@ -23,16 +23,22 @@ class IngestResult:
 
 
 def events_ingest(
-    *, body, received_at: dt.datetime, user_agent: str | None = None, ip: str | None = None
+    *,
+    body,
+    received_at: dt.datetime,
+    source: IngestKey | None = None,
+    user_agent: str | None = None,
+    ip: str | None = None,
 ) -> IngestResult:
     """Validate and store one event or a batch; good events are kept when others are bad.
 
-    Raise validation.BatchError when the body as a whole is unusable.
+    Message ids are de-duplicated per source (ingest key). Raise validation.BatchError
+    when the body as a whole is unusable.
     """
     batch = clean_batch(body, received_at=received_at, user_agent=user_agent)
     address = anonymize_ip(ip)
     rows = [EventRow(event=event, user_id=None, ip=address) for event in batch.events]
-    stored = events_write(rows=rows, received_at=received_at)
+    stored = events_write(rows=rows, received_at=received_at, scope=source.pk if source else 0)
     return IngestResult(
         accepted=stored,
         duplicates=batch.duplicates_in_batch + len(rows) - stored,

@@ -1,18 +1,20 @@
 """Durable, exactly-once writes of events: a message id already seen is never stored again.
 
-PostgreSQL: the batch's message ids go into EventMessageId with ON CONFLICT DO NOTHING
-RETURNING, which names the new ones even under concurrent requests; only those events are
-then COPYed into the partitioned events table, in the same transaction. SQLite has a single
-writer, so reading which ids exist and inserting the rest is just as exact there.
+PostgreSQL: the keys of the batch's message ids go into EventMessageKey with ON CONFLICT DO
+NOTHING RETURNING, which names the new ones even under concurrent requests; only those
+events are then COPYed into the partitioned events table, in the same transaction. SQLite
+has a single writer, so reading which keys exist and inserting the rest is as exact there.
 """
 
 import datetime as dt
+import hashlib
+import uuid
 from dataclasses import dataclass
 
 import orjson
 from django.db import connection, transaction
 
-from .models import Event, EventMessageId
+from .models import Event, EventMessageKey
 from .validation import CleanEvent
 
 _COLUMNS = (
@@ -27,29 +29,35 @@ class EventRow:
     ip: str | None
 
 
+def message_key(scope: int, message_id: str) -> uuid.UUID:
+    """Return the de-duplication key of a message id sent by one sender (scope)."""
+    digest = hashlib.blake2b(f"{scope}:{message_id}".encode(), digest_size=16).digest()
+    return uuid.UUID(bytes=digest)
+
+
 def _json(value: dict) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def _new_ids_postgresql(cursor, ids: list[str], received_at: dt.datetime) -> set[str]:
+def _new_keys_postgresql(cursor, keys: list[uuid.UUID], received_at: dt.datetime) -> set:
     cursor.execute(
-        f"INSERT INTO {EventMessageId._meta.db_table} (message_id, received_at) "
-        "SELECT unnest(%s::varchar[]), %s ON CONFLICT DO NOTHING RETURNING message_id",
-        [ids, received_at],
+        f"INSERT INTO {EventMessageKey._meta.db_table} (key, received_at) "
+        "SELECT unnest(%s::uuid[]), %s ON CONFLICT DO NOTHING RETURNING key",
+        [keys, received_at],
     )
     return {row[0] for row in cursor.fetchall()}
 
 
-def _write_postgresql(rows: list[EventRow], received_at: dt.datetime) -> int:
+def _write_postgresql(rows: list[EventRow], keys: list, received_at: dt.datetime) -> int:
     with connection.cursor() as cursor:
-        new = _new_ids_postgresql(cursor, [row.event.message_id for row in rows], received_at)
+        new = _new_keys_postgresql(cursor, keys, received_at)
         if not new:
             return 0
         copy_sql = f"COPY {Event._meta.db_table} ({_COLUMNS}) FROM STDIN"
         with cursor.copy(copy_sql) as copy:
-            for row in rows:
+            for row, key in zip(rows, keys, strict=True):
                 e = row.event
-                if e.message_id in new:
+                if key in new:
                     copy.write_row(
                         (e.message_id, e.event, e.distinct_id, row.user_id, e.timestamp,
                          received_at, _json(e.properties), _json(e.context), row.ip)
@@ -57,18 +65,17 @@ def _write_postgresql(rows: list[EventRow], received_at: dt.datetime) -> int:
     return len(new)
 
 
-def _write_sqlite(rows: list[EventRow], received_at: dt.datetime) -> int:
-    ids = [row.event.message_id for row in rows]
+def _write_sqlite(rows: list[EventRow], keys: list, received_at: dt.datetime) -> int:
     seen = set()
-    for start in range(0, len(ids), 500):
+    for start in range(0, len(keys), 500):
         seen.update(
-            EventMessageId.objects.filter(message_id__in=ids[start : start + 500]).values_list(
-                "message_id", flat=True
+            EventMessageKey.objects.filter(key__in=keys[start : start + 500]).values_list(
+                "key", flat=True
             )
         )
-    fresh = [row for row in rows if row.event.message_id not in seen]
-    EventMessageId.objects.bulk_create(
-        [EventMessageId(message_id=row.event.message_id, received_at=received_at) for row in fresh]
+    fresh = [(row, key) for row, key in zip(rows, keys, strict=True) if key not in seen]
+    EventMessageKey.objects.bulk_create(
+        [EventMessageKey(key=key, received_at=received_at) for _, key in fresh]
     )
     Event.objects.bulk_create(
         [
@@ -83,7 +90,7 @@ def _write_sqlite(rows: list[EventRow], received_at: dt.datetime) -> int:
                 context=row.event.context,
                 ip=row.ip,
             )
-            for row in fresh
+            for row, _ in fresh
         ],
         batch_size=500,
     )
@@ -91,14 +98,15 @@ def _write_sqlite(rows: list[EventRow], received_at: dt.datetime) -> int:
 
 
 @transaction.atomic
-def events_write(*, rows: list[EventRow], received_at: dt.datetime) -> int:
-    """Store the events whose message ids were never seen; return how many were stored.
+def events_write(*, rows: list[EventRow], received_at: dt.datetime, scope: int = 0) -> int:
+    """Store the events whose message ids this sender (scope) never sent; return how many.
 
     The rows must have distinct message ids. Durable once the surrounding transaction
     commits: callers acknowledge only after that.
     """
     if not rows:
         return 0
+    keys = [message_key(scope, row.event.message_id) for row in rows]
     if connection.vendor == "postgresql":
-        return _write_postgresql(rows, received_at)
-    return _write_sqlite(rows, received_at)
+        return _write_postgresql(rows, keys, received_at)
+    return _write_sqlite(rows, keys, received_at)

@@ -1,6 +1,7 @@
 """Validation of incoming analytics events. Pure Python: no Django, no database."""
 
 import datetime as dt
+import functools
 import ipaddress
 import re
 import uuid
@@ -71,8 +72,14 @@ def anonymize_ip(value: str | None) -> str | None:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
+@functools.lru_cache(maxsize=4096)
+def _bot_agent(user_agent: str) -> bool:
+    return BOT_USER_AGENT.search(user_agent) is not None
+
+
 def is_bot(user_agent) -> bool:
-    return isinstance(user_agent, str) and BOT_USER_AGENT.search(user_agent) is not None
+    # Remembered: a batch repeats the same few agents, and the pattern is costly.
+    return isinstance(user_agent, str) and _bot_agent(user_agent)
 
 
 def _name(raw: dict, key: str, *, required: bool) -> str | None:

@@ -7,7 +7,7 @@ from django.urls import reverse
 from rest_framework.throttling import SimpleRateThrottle
 
 from analytics.authentication import IngestKeyRateThrottle
-from analytics.models import Event, EventMessageId, IngestKey
+from analytics.models import Event, EventMessageKey, IngestKey
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,19 @@ def test_same_message_id_is_stored_once_across_requests(client, ingest_secret):
     assert first.json()["accepted"] == 2
     assert (again.json()["accepted"], again.json()["duplicates"]) == (1, 2)
     assert sorted(Event.objects.values_list("message_id", flat=True)) == ["m-1", "m-2", "m-3"]
-    assert EventMessageId.objects.count() == 3
+    assert EventMessageKey.objects.count() == 3
+
+
+def test_message_ids_are_scoped_to_their_sender(client, ingest_secret):
+    from analytics.services import ingest_key_create
+
+    _, other_secret = ingest_key_create(name="another consumer")
+
+    mine = post(client, event(1), ingest_secret)
+    theirs = post(client, event(1), other_secret)  # same message id, another sender
+
+    assert (mine.json()["accepted"], theirs.json()["accepted"]) == (1, 1)
+    assert Event.objects.filter(message_id="m-1").count() == 2
 
 
 def test_all_bad_is_a_400_that_names_each_event(client, ingest_secret):

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from analytics.models import Event, EventMessageId
+from analytics.models import Event, EventMessageKey
 from analytics.services import events_ingest
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -34,4 +34,4 @@ def test_concurrent_batches_with_overlapping_ids_store_each_once():
 
     assert sum(accepted) == 300
     assert Event.objects.count() == 300
-    assert EventMessageId.objects.count() == 300
+    assert EventMessageKey.objects.count() == 300

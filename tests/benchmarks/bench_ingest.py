@@ -3,10 +3,10 @@
 Prints, from one run on the bench database:
 - events/s through POST /api/analytics/events in batches of 1,000, sent by this process
   (a second one, not the server's) over several keep-alive connections to gunicorn with
-  two workers, and the same rows COPYed straight into PostgreSQL: the baseline;
+  BENCH_WORKERS workers, and the same rows COPYed straight into PostgreSQL: the baseline;
 - requests/s and latency of single-event requests, driven by wrk (apt-get install wrk).
 
-    make bench-ingest        # BENCH_EVENTS=300000 BENCH_CONNECTIONS=4 by default
+    make bench-ingest        # BENCH_EVENTS=300000 BENCH_CONNECTIONS=4 BENCH_WORKERS=2 by default
 """
 
 import http.client
@@ -26,6 +26,7 @@ from common import bench_database_url, free_port, setup_django, start_server, st
 COLUMNS = "message_id, event, distinct_id, user_id, timestamp, received_at, properties, context, ip"
 EVENTS = int(os.environ.get("BENCH_EVENTS", "300000"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 BATCH = 1000
 # As the README runs gunicorn in production: persistent database connections.
 SERVER_ENV = {"THROTTLE_INGEST": "1000000/s", "DATABASE_CONN_MAX_AGE": "60"}
@@ -154,7 +155,7 @@ def main():
     event_bytes = sum(len(body) for body in bodies) / EVENTS
 
     port = free_port()
-    server = start_server("gunicorn", port, db_url, **SERVER_ENV)
+    server = start_server("gunicorn", port, db_url, workers=WORKERS, **SERVER_ENV)
     try:
         post_batches(port, secret, bodies[:5])  # warm up; those ids are then duplicates
         api_seconds = post_batches(port, secret, bodies[5:])
@@ -166,7 +167,9 @@ def main():
     api_rate, copy_rate = sent / api_seconds, sent / copy_seconds
 
     print(f"\nbench-ingest on {os.cpu_count()} cores: {sent} events of ~{event_bytes:.0f} bytes")
-    print(f"  batch API (gunicorn -w 2, {CONNECTIONS} connections) {api_rate:10.0f} events/s")
+    print(
+        f"  batch API (gunicorn -w {WORKERS}, {CONNECTIONS} connections) {api_rate:9.0f} events/s"
+    )
     print(f"  PostgreSQL COPY of the same rows (baseline)  {copy_rate:10.0f} events/s")
     print(f"  ratio API / COPY                             {api_rate / copy_rate:10.2f}")
     print("single-event requests (wrk, 15 s)")

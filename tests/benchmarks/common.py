@@ -50,13 +50,13 @@ def free_port() -> int:
 
 SERVERS = {
     "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "mysetlist.asgi:application"],
-    "gunicorn": ["-m", "gunicorn", "-w", "2", "-b", "127.0.0.1:{port}",
+    "gunicorn": ["-m", "gunicorn", "-w", "{workers}", "-b", "127.0.0.1:{port}",
                  "mysetlist.wsgi:application"],
 }  # fmt: skip
 
 
-def start_server(kind: str, port: int, db_url: str, **env) -> subprocess.Popen:
-    """Start daphne or gunicorn (two workers) on the bench database; wait until it answers."""
+def start_server(kind: str, port: int, db_url: str, workers: int = 2, **env) -> subprocess.Popen:
+    """Start daphne or gunicorn on the bench database; wait until it answers."""
     environment = {
         **os.environ,
         "DATABASE_URL": db_url,
@@ -65,7 +65,7 @@ def start_server(kind: str, port: int, db_url: str, **env) -> subprocess.Popen:
         "LOG_LEVEL": "WARNING",
         **env,
     }
-    command = [part.format(port=port) for part in SERVERS[kind]]
+    command = [part.format(port=port, workers=workers) for part in SERVERS[kind]]
     process = subprocess.Popen(
         [sys.executable, *command],
         cwd=ROOT,

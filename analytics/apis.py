@@ -1,7 +1,3 @@
-import zlib
-
-import orjson
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
@@ -10,9 +6,9 @@ from rest_framework.views import APIView
 from mysetlist.core.clients import client_ip
 from mysetlist.core.schema import errors
 
-from . import services
 from .authentication import IngestKeyAuthentication, IngestKeyRateThrottle
-from .validation import MAX_BODY_BYTES, BatchError
+from .capture import TOO_LARGE, ingest_http
+from .validation import MAX_BODY_BYTES
 
 
 class HasIngestKey(permissions.BasePermission):
@@ -20,28 +16,6 @@ class HasIngestKey(permissions.BasePermission):
 
     def has_permission(self, request, view):
         return request.auth is not None
-
-
-def _read_body(request) -> bytes:
-    """Return the request body, unpacking gzip; refuse more than MAX_BODY_BYTES either way."""
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError as exc:
-        raise BatchError("Content-Length is not a number.") from exc
-    if declared > MAX_BODY_BYTES:
-        raise BatchError(f"The body is larger than {MAX_BODY_BYTES} bytes.", status=413)
-    raw = request.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise BatchError(f"The body is larger than {MAX_BODY_BYTES} bytes.", status=413)
-    if request.META.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip":
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            raw = inflater.decompress(raw, MAX_BODY_BYTES + 1)
-        except zlib.error as exc:
-            raise BatchError("The body is not valid gzip.") from exc
-        if len(raw) > MAX_BODY_BYTES or inflater.unconsumed_tail:
-            raise BatchError(f"Unpacked, the body is larger than {MAX_BODY_BYTES} bytes.", 413)
-    return raw
 
 
 class EventIngestApi(APIView):
@@ -84,36 +58,17 @@ class EventIngestApi(APIView):
         },
     )
     def post(self, request):
-        received_at = timezone.now()
         try:
-            raw = _read_body(request)
-            try:
-                body = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise BatchError(f"The body is not valid JSON: {exc}.") from exc
-            result = services.events_ingest(
-                body=body,
-                received_at=received_at,
-                source=request.auth,
-                user_agent=request.META.get("HTTP_USER_AGENT"),
-                ip=client_ip(request),
-            )
-        except BatchError as error:
-            return Response({"message": error.message, "extra": {}}, status=error.status)
-        errors_out = [
-            {"index": r.index, "message_id": r.message_id, "message": r.message}
-            for r in result.errors
-        ]
-        if errors_out and not (result.accepted or result.duplicates or result.bots):
-            return Response(
-                {"message": "No event could be kept.", "extra": {"errors": errors_out}},
-                status=400,
-            )
-        return Response(
-            {
-                "accepted": result.accepted,
-                "duplicates": result.duplicates,
-                "filtered": result.bots,
-                "errors": errors_out,
-            }
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > MAX_BODY_BYTES:
+            return Response({"message": TOO_LARGE, "extra": {}}, status=413)
+        answer = ingest_http(
+            raw=request.read(MAX_BODY_BYTES + 1),
+            content_encoding=request.META.get("HTTP_CONTENT_ENCODING", ""),
+            source=request.auth,
+            user_agent=request.META.get("HTTP_USER_AGENT"),
+            ip=client_ip(request),
         )
+        return Response(answer.body, status=answer.status)

@@ -2,6 +2,7 @@ from django.contrib.auth.models import AnonymousUser
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, throttling
 
+from .capture import key_secret
 from .selectors import ingest_key_get
 
 
@@ -10,12 +11,7 @@ class IngestKeyAuthentication(authentication.BaseAuthentication):
     which cannot set headers). Sets request.auth to the IngestKey."""
 
     def authenticate(self, request):
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        secret = (
-            header.removeprefix("Bearer ").strip()
-            if header.startswith("Bearer ")
-            else request.META.get("HTTP_X_INGEST_KEY") or request.query_params.get("key")
-        )
+        secret = key_secret(request.META, request.META.get("QUERY_STRING", ""))
         if not secret:
             return None
         key = ingest_key_get(secret=secret)

@@ -1,17 +1,36 @@
+import time
+
 from django.core.cache import cache
 
 from .models import IngestKey
 
+_MEMO_SECONDS = 60
+_memo: dict[str, tuple[int, float]] = {}
+
 
 def ingest_key_get(*, secret: str) -> IngestKey | None:
-    """Return the active key with this secret; answers are cached for a minute."""
+    """Return the active key with this secret.
+
+    Answers are remembered for a minute in this process and in the shared cache: capture
+    asks on every request, so disabling a key takes up to a minute to bite.
+    """
     if not secret or len(secret) > 100:
         return None
     digest = IngestKey.hash(secret)
-    cache_key = f"analytics:ingest-key:{digest}"
-    key_id = cache.get(cache_key)
-    if key_id is None:
-        key = IngestKey.objects.filter(key_hash=digest, is_active=True).first()
-        cache.set(cache_key, key.pk if key else 0, timeout=60)
-        return key
+    remembered = _memo.get(digest)
+    if remembered and remembered[1] > time.monotonic():
+        key_id = remembered[0]
+    else:
+        cache_key = f"analytics:ingest-key:{digest}"
+        key_id = cache.get(cache_key)
+        if key_id is None:
+            key = IngestKey.objects.filter(key_hash=digest, is_active=True).first()
+            key_id = key.pk if key else 0
+            cache.set(cache_key, key_id, timeout=_MEMO_SECONDS)
+        _memo[digest] = (key_id, time.monotonic() + _MEMO_SECONDS)
     return IngestKey(pk=key_id, key_hash=digest) if key_id else None
+
+
+def ingest_key_forget() -> None:
+    """Drop this process's remembered answers (tests, or after disabling a key here)."""
+    _memo.clear()

@@ -40,10 +40,13 @@ def _json(value: dict) -> str:
 
 
 def _new_keys_postgresql(cursor, keys: list[uuid.UUID], received_at: dt.datetime) -> set:
+    # In sorted order: two batches sharing ids then wait for each other in one direction
+    # only, where in arrival order each could hold a key the other waits for (a deadlock).
     cursor.execute(
         f"INSERT INTO {EventMessageKey._meta.db_table} (key, received_at) "
-        "SELECT unnest(%s::uuid[]), %s ON CONFLICT DO NOTHING RETURNING key",
-        [keys, received_at],
+        "SELECT key, %s FROM unnest(%s::uuid[]) AS key ORDER BY key "
+        "ON CONFLICT DO NOTHING RETURNING key",
+        [received_at, sorted(keys)],
     )
     return {row[0] for row in cursor.fetchall()}
 
@@ -63,6 +66,21 @@ def _write_postgresql(rows: list[EventRow], keys: list, received_at: dt.datetime
                          received_at, _json(e.properties), _json(e.context), row.ip)
                     )  # fmt: skip
     return len(new)
+
+
+def _write_one_postgresql(row: EventRow, key: uuid.UUID, received_at: dt.datetime) -> int:
+    """One event in one statement: the key insert and the event insert that depends on it."""
+    e = row.event
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH new AS (INSERT INTO {EventMessageKey._meta.db_table} (key, received_at) "
+            "VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING key) "
+            f"INSERT INTO {Event._meta.db_table} ({_COLUMNS}) "
+            "SELECT %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::inet FROM new",
+            [key, received_at, e.message_id, e.event, e.distinct_id, row.user_id, e.timestamp,
+             received_at, _json(e.properties), _json(e.context), row.ip],
+        )  # fmt: skip
+        return cursor.rowcount
 
 
 def _write_sqlite(rows: list[EventRow], keys: list, received_at: dt.datetime) -> int:
@@ -97,16 +115,19 @@ def _write_sqlite(rows: list[EventRow], keys: list, received_at: dt.datetime) ->
     return len(fresh)
 
 
-@transaction.atomic
 def events_write(*, rows: list[EventRow], received_at: dt.datetime, scope: int = 0) -> int:
     """Store the events whose message ids this sender (scope) never sent; return how many.
 
-    The rows must have distinct message ids. Durable once the surrounding transaction
-    commits: callers acknowledge only after that.
+    The rows must have distinct message ids. Durable once the surrounding transaction (or,
+    outside one, the call) commits: callers acknowledge only after that.
     """
     if not rows:
         return 0
     keys = [message_key(scope, row.event.message_id) for row in rows]
-    if connection.vendor == "postgresql":
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            return _write_sqlite(rows, keys, received_at)
+    if len(rows) == 1:  # a single statement is atomic by itself: no BEGIN, no COPY
+        return _write_one_postgresql(rows[0], keys[0], received_at)
+    with transaction.atomic():
         return _write_postgresql(rows, keys, received_at)
-    return _write_sqlite(rows, keys, received_at)

@@ -4,4 +4,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysetlist.settings.local")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from analytics.capture import CaptureDispatcher  # noqa: E402 - needs Django set up
+
+# Event capture skips the middleware stack: it is the platform's hottest endpoint.
+application = CaptureDispatcher(django_application)

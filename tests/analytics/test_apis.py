@@ -8,6 +8,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from analytics.authentication import IngestKeyRateThrottle
 from analytics.models import Event, EventMessageKey, IngestKey
+from analytics.selectors import ingest_key_forget
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +66,13 @@ def test_same_message_id_is_stored_once_across_requests(client, ingest_secret):
     assert (again.json()["accepted"], again.json()["duplicates"]) == (1, 2)
     assert sorted(Event.objects.values_list("message_id", flat=True)) == ["m-1", "m-2", "m-3"]
     assert EventMessageKey.objects.count() == 3
+
+
+def test_a_repeated_single_event_is_stored_once(client, ingest_secret):
+    codes = [post(client, event(7), ingest_secret).json() for _ in range(3)]
+
+    assert [(c["accepted"], c["duplicates"]) for c in codes] == [(1, 0), (0, 1), (0, 1)]
+    assert Event.objects.filter(message_id="m-7").count() == 1
 
 
 def test_message_ids_are_scoped_to_their_sender(client, ingest_secret):
@@ -142,6 +150,7 @@ def test_ingest_needs_a_valid_active_key(client, ingest_secret):
     wrong = post(client, event(1), "mk_wrong")
     IngestKey.objects.update(is_active=False)
     cache.delete(f"analytics:ingest-key:{IngestKey.hash(ingest_secret)}")  # else a minute
+    ingest_key_forget()
     disabled = post(client, event(2), ingest_secret)
 
     assert missing.status_code in (401, 403)

@@ -27,6 +27,7 @@ COLUMNS = "message_id, event, distinct_id, user_id, timestamp, received_at, prop
 EVENTS = int(os.environ.get("BENCH_EVENTS", "300000"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 BATCH = 1000
 # As the README runs gunicorn in production: persistent database connections.
 SERVER_ENV = {"THROTTLE_INGEST": "1000000/s", "DATABASE_CONN_MAX_AGE": "60"}
@@ -155,7 +156,7 @@ def main():
     event_bytes = sum(len(body) for body in bodies) / EVENTS
 
     port = free_port()
-    server = start_server("gunicorn", port, db_url, workers=WORKERS, **SERVER_ENV)
+    server = start_server("gunicorn", port, db_url, workers=WORKERS, threads=THREADS, **SERVER_ENV)
     try:
         post_batches(port, secret, bodies[:5])  # warm up; those ids are then duplicates
         api_seconds = post_batches(port, secret, bodies[5:])

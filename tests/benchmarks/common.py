@@ -50,12 +50,14 @@ def free_port() -> int:
 
 SERVERS = {
     "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "mysetlist.asgi:application"],
-    "gunicorn": ["-m", "gunicorn", "-w", "{workers}", "-b", "127.0.0.1:{port}",
-                 "mysetlist.wsgi:application"],
+    "gunicorn": ["-m", "gunicorn", "-w", "{workers}", "--threads", "{threads}",
+                 "-b", "127.0.0.1:{port}", "mysetlist.wsgi:application"],
 }  # fmt: skip
 
 
-def start_server(kind: str, port: int, db_url: str, workers: int = 2, **env) -> subprocess.Popen:
+def start_server(
+    kind: str, port: int, db_url: str, workers: int = 2, threads: int = 1, **env
+) -> subprocess.Popen:
     """Start daphne or gunicorn on the bench database; wait until it answers."""
     environment = {
         **os.environ,
@@ -65,7 +67,7 @@ def start_server(kind: str, port: int, db_url: str, workers: int = 2, **env) -> 
         "LOG_LEVEL": "WARNING",
         **env,
     }
-    command = [part.format(port=port, workers=workers) for part in SERVERS[kind]]
+    command = [part.format(port=port, workers=workers, threads=threads) for part in SERVERS[kind]]
     process = subprocess.Popen(
         [sys.executable, *command],
         cwd=ROOT,

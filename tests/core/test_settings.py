@@ -40,3 +40,17 @@ def test_production_refuses_to_start_without_a_secret_key():
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_server_entry_points_import_in_a_fresh_interpreter():
+    # As gunicorn and daphne load them: nothing set up beforehand.
+    for module in ("mysetlist.wsgi", "mysetlist.asgi"):
+        result = subprocess.run(
+            [sys.executable, "-c", f"import {module}"],
+            cwd=ROOT,
+            env={"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "mysetlist.settings.test"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr

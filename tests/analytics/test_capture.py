@@ -1,0 +1,128 @@
+"""The lean WSGI capture path, driven as gunicorn drives it: environ in, bytes out."""
+
+import gzip
+import io
+import json
+from wsgiref.util import setup_testing_defaults
+
+import pytest
+
+from analytics.models import Event, IngestKey
+from analytics.ratelimit import window_reset
+from mysetlist.wsgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+def call(body: bytes, *, method="POST", path="/api/analytics/events", length=True, **headers):
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "wsgi.input": io.BytesIO(body),
+        "CONTENT_TYPE": "application/json",
+        "HTTP_USER_AGENT": FIREFOX,
+        "REMOTE_ADDR": "203.0.113.9",
+        **headers,
+    }
+    if length:
+        environ["CONTENT_LENGTH"] = str(len(body))
+    setup_testing_defaults(environ)
+    status = {}
+
+    def start_response(line, response_headers):
+        status["line"], status["headers"] = line, dict(response_headers)
+
+    payload = b"".join(application(environ, start_response))
+    return int(status["line"].split()[0]), json.loads(payload) if payload else None, status
+
+
+def auth(secret):
+    return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+
+def event(n):
+    return {"event": "page", "distinct_id": f"d{n}", "message_id": f"m{n}"}
+
+
+def test_capture_stores_events_without_django_middleware(ingest_secret):
+    status, body, meta = call(
+        json.dumps({"batch": [event(1), event(2)]}).encode(), **auth(ingest_secret)
+    )
+
+    assert status == 200
+    assert body == {"accepted": 2, "duplicates": 0, "filtered": 0, "errors": []}
+    assert "Set-Cookie" not in meta["headers"]  # no session, no tracking cookie
+    assert Event.objects.get(message_id="m1").ip == "203.0.113.0"
+
+
+def test_capture_and_the_drf_view_answer_alike(ingest_secret, client):
+    payload = json.dumps({"batch": [event(1), {"event": "x"}]})
+    wsgi = call(payload.encode(), **auth(ingest_secret))
+    Event.objects.all().delete()
+    from analytics.models import EventMessageKey
+
+    EventMessageKey.objects.all().delete()
+    drf = client.post(
+        "/api/analytics/events", payload, content_type="application/json",
+        HTTP_USER_AGENT=FIREFOX, **auth(ingest_secret),
+    )  # fmt: skip
+
+    assert (wsgi[0], wsgi[1]) == (drf.status_code, drf.json())
+
+
+@pytest.mark.parametrize(
+    "body,key,headers,status,message",
+    [
+        (b"{}", None, {}, 401, "Send an ingest key"),
+        (b"{}", "mk_nope", {}, 401, "Unknown or disabled"),
+        (b"{oops", "valid", {}, 400, "not valid JSON"),
+        (b'{"batch": []}', "valid", {}, 400, "empty"),
+        (b"x" * 1_000_001, "valid", {}, 413, "larger than"),
+        (b"not gzip", "valid", {"HTTP_CONTENT_ENCODING": "gzip"}, 400, "not valid gzip"),
+    ],
+)
+def test_capture_errors_are_clear_json(ingest_secret, body, key, headers, status, message):
+    if key is not None:
+        headers = {**headers, **auth(ingest_secret if key == "valid" else key)}
+
+    got, answer, _ = call(body, **headers)
+
+    assert got == status
+    assert message in answer["message"]
+    assert not Event.objects.exists()
+
+
+def test_capture_reads_chunked_bodies_without_content_length(ingest_secret):
+    status, body, _ = call(json.dumps(event(1)).encode(), length=False, **auth(ingest_secret))
+
+    assert (status, body["accepted"]) == (200, 1)
+
+
+def test_capture_takes_gzip(ingest_secret):
+    packed = gzip.compress(json.dumps(event(1)).encode())
+
+    status, body, _ = call(packed, HTTP_CONTENT_ENCODING="gzip", **auth(ingest_secret))
+
+    assert (status, body["accepted"]) == (200, 1)
+
+
+def test_capture_is_throttled_per_key(ingest_secret, settings):
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {**rates, "ingest": "2/h"}
+    }  # fmt: skip
+    scope = f"ingest:{IngestKey.objects.get().pk}"
+    window_reset(scope=scope, rate="2/h")  # a window outlives the test in a shared Redis
+
+    codes = [call(json.dumps(event(n)).encode(), **auth(ingest_secret))[0] for n in range(3)]
+
+    window_reset(scope=scope, rate="2/h")
+    assert codes == [200, 200, 429]
+
+
+def test_other_requests_go_to_django(ingest_secret):
+    status, _, meta = call(b"", method="GET", path="/api/analytics/events", **auth(ingest_secret))
+
+    assert status == 405  # Django's DRF view: only POST

@@ -9,6 +9,7 @@ Prints, from one run on the bench database:
     make bench-ingest        # BENCH_EVENTS=300000 BENCH_CONNECTIONS=4 BENCH_WORKERS=2 by default
 """
 
+import datetime
 import http.client
 import os
 import random
@@ -145,10 +146,14 @@ def single_events(port: int, secret: str) -> str:
 def main():
     db_url = bench_database_url()
     setup_django(db_url)
+    from django.db import connection
+
     from analytics.partitions import event_partitions_ensure
     from analytics.services import ingest_key_create
 
-    event_partitions_ensure(today=__import__("datetime").date(2026, 11, 22), months_ahead=1)
+    with connection.cursor() as cursor:  # every run starts from the same, empty, tables
+        cursor.execute("TRUNCATE analytics_event, analytics_eventmessagekey")
+    event_partitions_ensure(today=datetime.date(2026, 11, 22), months_ahead=1)
     _, secret = ingest_key_create(name=f"bench-{uuid.uuid4().hex[:8]}")
     rng = random.Random(7)
     events = [make_event(rng, n) for n in range(EVENTS)]

@@ -86,3 +86,72 @@ class DistinctIdLink(models.Model):
 
     def __str__(self):
         return f"{self.distinct_id} → {self.user_id}"
+
+
+class Granularity(models.TextChoices):
+    MINUTE = "minute", "Minute"
+    HOUR = "hour", "Hour"
+    DAY = "day", "Day"
+
+
+class EventRollup(models.Model):
+    """Events of one name in one time bucket: how many, and by how many distinct persons.
+
+    `dimension` is "" for all events of the name, or artist_id / show_id / song_id with the
+    property's value in `value`. Rows are replaced whole when their bucket is recomputed.
+    """
+
+    granularity = models.CharField(max_length=6, choices=Granularity.choices)
+    bucket = models.DateTimeField()
+    event = models.CharField(max_length=200)
+    dimension = models.CharField(max_length=20, blank=True)
+    value = models.CharField(max_length=64, blank=True)
+    count = models.PositiveBigIntegerField()
+    persons = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["granularity", "bucket", "event", "dimension", "value"],
+                name="event_rollup_unique_cell",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["granularity", "event", "bucket"], name="event_rollup_series_idx"),
+            models.Index(
+                fields=["granularity", "dimension", "bucket"], name="event_rollup_dim_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.granularity} {self.bucket:%Y-%m-%d %H:%M} {self.event}: {self.count}"
+
+
+class RollupDirty(models.Model):
+    """A bucket that stored events touched since it was last rolled up.
+
+    Written in the ingesting transaction, so a bucket is marked exactly when its events
+    commit. No unique index, on purpose: concurrent batches never wait for each other here.
+    """
+
+    granularity = models.CharField(max_length=6, choices=Granularity.choices)
+    bucket = models.DateTimeField()
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["granularity", "bucket"], name="rollup_dirty_idx")]
+
+    def __str__(self):
+        return f"{self.granularity} {self.bucket:%Y-%m-%d %H:%M}"
+
+
+class RollupRun(models.Model):
+    """One run of a rollup job: what it did and how long its oldest mark had waited."""
+
+    granularity = models.CharField(max_length=6, choices=Granularity.choices)
+    finished_at = models.DateTimeField(db_index=True)
+    buckets = models.PositiveIntegerField()
+    max_lag_ms = models.PositiveIntegerField(help_text="Oldest mark's wait: ingest to visible.")
+
+    def __str__(self):
+        return f"{self.granularity} at {self.finished_at:%H:%M:%S}: {self.buckets} buckets"

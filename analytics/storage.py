@@ -12,9 +12,11 @@ import uuid
 from dataclasses import dataclass
 
 import orjson
+from django.conf import settings
 from django.db import connection, transaction
 
-from .models import Event, EventMessageKey
+from .buckets import buckets_touched
+from .models import Event, EventMessageKey, RollupDirty
 from .validation import CleanEvent
 
 _COLUMNS = (
@@ -57,6 +59,7 @@ def _write_postgresql(rows: list[EventRow], keys: list, received_at: dt.datetime
         if not new:
             return 0
         copy_sql = f"COPY {Event._meta.db_table} ({_COLUMNS}) FROM STDIN"
+        stored = [row.event for row, key in zip(rows, keys, strict=True) if key in new]
         with cursor.copy(copy_sql) as copy:
             for row, key in zip(rows, keys, strict=True):
                 e = row.event
@@ -65,22 +68,52 @@ def _write_postgresql(rows: list[EventRow], keys: list, received_at: dt.datetime
                         (e.message_id, e.event, e.distinct_id, row.user_id, e.timestamp,
                          received_at, _json(e.properties), _json(e.context), row.ip)
                     )  # fmt: skip
+    _mark_dirty(stored, received_at)
     return len(new)
 
 
+def _not_before(received_at: dt.datetime) -> dt.datetime:
+    """Events older than this at arrival no longer change rollups (see rollups_rebuild)."""
+    return received_at - dt.timedelta(hours=settings.ANALYTICS_ROLLUP_LATENESS_HOURS)
+
+
+def _mark_dirty(events, received_at: dt.datetime) -> None:
+    touched = buckets_touched((e.timestamp for e in events), not_before=_not_before(received_at))
+    RollupDirty.objects.bulk_create(
+        [RollupDirty(granularity=g, bucket=b, marked_at=received_at) for g, b in sorted(touched)]
+    )
+
+
 def _write_one_postgresql(row: EventRow, key: uuid.UUID, received_at: dt.datetime) -> int:
-    """One event in one statement: the key insert and the event insert that depends on it."""
+    """One event in one statement: the key, the event and its rollup marks, all or nothing."""
     e = row.event
+    marks = sorted(buckets_touched([e.timestamp], not_before=_not_before(received_at)))
+    mark_sql = ""
+    if marks:
+        values = ", ".join(["(%s, %s::timestamptz)"] * len(marks))
+        mark_sql = (
+            f", event AS (INSERT INTO {Event._meta.db_table} ({_COLUMNS}) {{select}} RETURNING 1) "
+            f"INSERT INTO {RollupDirty._meta.db_table} (granularity, bucket, marked_at) "
+            f"SELECT v.g, v.b, %s FROM event, (VALUES {values}) AS v(g, b)"
+        )
+    select = "SELECT %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::inet FROM new"
+    params = [key, received_at, e.message_id, e.event, e.distinct_id, row.user_id, e.timestamp,
+              received_at, _json(e.properties), _json(e.context), row.ip]  # fmt: skip
+    head = (
+        f"WITH new AS (INSERT INTO {EventMessageKey._meta.db_table} (key, received_at) "
+        "VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING key)"
+    )
     with connection.cursor() as cursor:
+        if not marks:
+            cursor.execute(
+                f"{head} INSERT INTO {Event._meta.db_table} ({_COLUMNS}) {select}", params
+            )
+            return cursor.rowcount
         cursor.execute(
-            f"WITH new AS (INSERT INTO {EventMessageKey._meta.db_table} (key, received_at) "
-            "VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING key) "
-            f"INSERT INTO {Event._meta.db_table} ({_COLUMNS}) "
-            "SELECT %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::inet FROM new",
-            [key, received_at, e.message_id, e.event, e.distinct_id, row.user_id, e.timestamp,
-             received_at, _json(e.properties), _json(e.context), row.ip],
-        )  # fmt: skip
-        return cursor.rowcount
+            head + mark_sql.format(select=select),
+            [*params, received_at, *(value for mark in marks for value in mark)],
+        )
+        return 1 if cursor.rowcount else 0
 
 
 def _write_sqlite(rows: list[EventRow], keys: list, received_at: dt.datetime) -> int:
@@ -112,6 +145,7 @@ def _write_sqlite(rows: list[EventRow], keys: list, received_at: dt.datetime) ->
         ],
         batch_size=500,
     )
+    _mark_dirty([row.event for row, _ in fresh], received_at)
     return len(fresh)
 
 

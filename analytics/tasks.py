@@ -32,3 +32,31 @@ def retention_apply() -> list[int]:
     from .retention import retention_apply as apply
 
     return [result.rows for result in apply(now=timezone.now())]
+
+
+def _rollups(granularity: str) -> int:
+    from .rollups import rollups_process
+
+    return rollups_process(granularity=granularity).buckets
+
+
+# Not acks_late: a lost run is harmless, its marks wait for the next one.
+@shared_task(
+    name="analytics.rollups_process_minute", soft_time_limit=30, time_limit=40, **_TRANSIENT
+)
+def rollups_process_minute() -> int:
+    return _rollups("minute")
+
+
+@shared_task(
+    name="analytics.rollups_process_hour", soft_time_limit=120, time_limit=150, **_TRANSIENT
+)
+def rollups_process_hour() -> int:
+    return _rollups("hour")
+
+
+@shared_task(
+    name="analytics.rollups_process_day", soft_time_limit=600, time_limit=660, **_TRANSIENT
+)
+def rollups_process_day() -> int:
+    return _rollups("day")

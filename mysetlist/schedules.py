@@ -7,8 +7,9 @@ from dataclasses import dataclass
 class Schedule:
     name: str
     task: str
-    crontab: dict  # minute, hour, day_of_week, day_of_month, month_of_year
     expires: int  # seconds; about 1.5 times the interval, so a backlog never piles up
+    crontab: dict | None = None  # minute, hour, day_of_week, day_of_month, month_of_year
+    every_seconds: int | None = None  # for jobs more frequent than a minute
 
 
 SCHEDULES = [
@@ -29,5 +30,23 @@ SCHEDULES = [
         task="analytics.retention_apply",
         crontab={"minute": "47", "hour": "3"},  # daily at 03:47
         expires=60 * 60 * 36,
+    ),
+    Schedule(
+        name="Roll up analytics events by minute",
+        task="analytics.rollups_process_minute",
+        every_seconds=2,  # ingestion lag (accepted to visible) stays well under 5 s
+        expires=3,
+    ),
+    Schedule(
+        name="Roll up analytics events by hour",
+        task="analytics.rollups_process_hour",
+        every_seconds=60,
+        expires=90,
+    ),
+    Schedule(
+        name="Roll up analytics events by day",
+        task="analytics.rollups_process_day",
+        crontab={"minute": "*/5"},  # every five minutes
+        expires=450,
     ),
 ]

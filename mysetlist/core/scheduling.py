@@ -1,9 +1,19 @@
 from django.db import transaction
-from django_celery_beat.models import CrontabSchedule, PeriodicTask
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from mysetlist.schedules import SCHEDULES, Schedule
 
 MANAGED = "Declared in mysetlist/schedules.py"
+
+
+def _timing(schedule: Schedule) -> dict:
+    """Return the PeriodicTask fields that say when: an interval or a crontab."""
+    if schedule.every_seconds:
+        interval, _ = IntervalSchedule.objects.get_or_create(
+            every=schedule.every_seconds, period=IntervalSchedule.SECONDS
+        )
+        return {"interval": interval, "crontab": None}
+    return {"interval": None, "crontab": _crontab(schedule)}
 
 
 def _crontab(schedule: Schedule) -> CrontabSchedule:
@@ -33,15 +43,17 @@ def schedules_sync(*, reset: bool = False, schedules: list[Schedule] = SCHEDULES
             PeriodicTask.objects.create(
                 name=schedule.name,
                 task=schedule.task,
-                crontab=_crontab(schedule),
                 expire_seconds=schedule.expires,
                 description=MANAGED,
+                **_timing(schedule),
             )
             created += 1
             continue
         task.task, task.expire_seconds, task.description = schedule.task, schedule.expires, MANAGED
         if reset:
-            task.crontab, task.interval, task.enabled = _crontab(schedule), None, True
+            for field, value in _timing(schedule).items():
+                setattr(task, field, value)
+            task.enabled = True
         task.save()
         updated += 1
     removed, _ = (

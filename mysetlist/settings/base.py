@@ -144,6 +144,8 @@ ANALYTICS_CONSENT_COOKIE = "mysetlist_consent"
 ANALYTICS_RAW_RETENTION_DAYS = env.int("ANALYTICS_RAW_RETENTION_DAYS", default=730)
 ANALYTICS_DEDUPE_DAYS = env.int("ANALYTICS_DEDUPE_DAYS", default=35)
 ANALYTICS_PARTITIONS_AHEAD = env.int("ANALYTICS_PARTITIONS_AHEAD", default=3)
+# Events arriving later than this after they happened are stored but change no rollup.
+ANALYTICS_ROLLUP_LATENESS_HOURS = env.int("ANALYTICS_ROLLUP_LATENESS_HOURS", default=168)
 
 MYSETLIST_VERSION = "0.1.0"
 

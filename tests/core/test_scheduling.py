@@ -40,3 +40,12 @@ def test_schedules_sync_removes_tasks_no_longer_declared():
     assert not PeriodicTask.objects.filter(name="Old job").exists()
     assert PeriodicTask.objects.filter(name="Made in admin").exists()
     assert PeriodicTask.objects.filter(description=MANAGED).count() == len(SCHEDULES)
+
+
+def test_frequent_jobs_get_an_interval_schedule():
+    schedules_sync()
+
+    task = PeriodicTask.objects.get(task="analytics.rollups_process_minute")
+    assert (task.interval.every, task.interval.period) == (2, IntervalSchedule.SECONDS)
+    assert task.crontab is None
+    assert task.expire_seconds == 3

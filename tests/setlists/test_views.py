@@ -30,8 +30,9 @@ def test_show_page_renders_ballot_with_counts(
     vote_cast(user=UserFactory(), show_id=open_show.pk, song_id=song.pk, value=1)
     client.force_login(UserFactory())
 
-    # 8 for the page, 4 for recording the page view; none grow with the ballot's size.
-    with django_assert_max_num_queries(12):
+    # 8 for the page, up to 5 for recording the page view and its rollup marks (one
+    # statement on PostgreSQL); none grow with the ballot's size.
+    with django_assert_max_num_queries(13):
         response = client.get(open_show.get_absolute_url())
 
     assert response.status_code == 200

@@ -1,0 +1,32 @@
+"""Time buckets of rollups. Pure Python."""
+
+import datetime as dt
+
+GRANULARITIES = ("minute", "hour", "day")
+STEP = {
+    "minute": dt.timedelta(minutes=1),
+    "hour": dt.timedelta(hours=1),
+    "day": dt.timedelta(days=1),
+}
+
+
+def bucket_start(moment: dt.datetime, granularity: str) -> dt.datetime:
+    """Return the start of the UTC bucket holding `moment`."""
+    moment = moment.astimezone(dt.UTC)
+    if granularity == "minute":
+        return moment.replace(second=0, microsecond=0)
+    if granularity == "hour":
+        return moment.replace(minute=0, second=0, microsecond=0)
+    if granularity == "day":
+        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    raise ValueError(f"unknown granularity {granularity!r}")
+
+
+def buckets_touched(moments, *, not_before: dt.datetime) -> set[tuple[str, dt.datetime]]:
+    """Return every (granularity, bucket) the moments fall in, ignoring those too late."""
+    return {
+        (granularity, bucket_start(moment, granularity))
+        for moment in moments
+        if moment >= not_before
+        for granularity in GRANULARITIES
+    }

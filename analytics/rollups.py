@@ -1,0 +1,134 @@
+"""Rollups: events per minute, hour and day by name and by artist, show and song.
+
+A bucket is recomputed whole from the raw events, never incremented, so running a window
+again gives the same numbers. Buckets to recompute are those marked by ingestion (see
+RollupDirty); `rollups_rebuild` recomputes any range, for imports of old events.
+"""
+
+import datetime as dt
+import zlib
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Case, CharField, Count, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, Concat, Trunc
+from django.utils import timezone
+
+from .buckets import GRANULARITIES, STEP, bucket_start
+from .models import DistinctIdLink, Event, EventRollup, RollupDirty, RollupRun
+
+DIMENSIONS = ("artist_id", "show_id", "song_id")
+
+
+@dataclass(frozen=True)
+class RollupResult:
+    granularity: str
+    buckets: int
+    max_lag_ms: int
+    skipped: bool = False
+
+
+def events_with_person(queryset=None):
+    """Annotate events with `person`: "u:<user id>" for a known user (directly, or through a
+    distinct id they logged in with), else "a:<distinct id>"."""
+    linked = DistinctIdLink.objects.filter(distinct_id=OuterRef("distinct_id")).values("user_id")
+    queryset = (queryset if queryset is not None else Event.objects.all()).annotate(
+        linked_user=Subquery(linked[:1])
+    )
+    known = Coalesce("user_id", "linked_user")
+    return queryset.annotate(
+        person=Case(
+            When(
+                Q(user_id__isnull=False) | Q(linked_user__isnull=False),
+                then=Concat(Value("u:"), Cast(known, CharField())),
+            ),
+            default=Concat(Value("a:"), F("distinct_id")),
+            output_field=CharField(),
+        )
+    )
+
+
+def _cells(granularity: str, start: dt.datetime, end: dt.datetime) -> list[EventRollup]:
+    events = events_with_person(Event.objects.filter(timestamp__gte=start, timestamp__lt=end))
+    events = events.annotate(bucket=Trunc("timestamp", granularity, tzinfo=dt.UTC))
+    cells = []
+    for dimension in ("", *DIMENSIONS):
+        rows = events
+        group = ["bucket", "event"]
+        if dimension:
+            rows = rows.annotate(value=KT(f"properties__{dimension}")).filter(value__isnull=False)
+            group.append("value")
+        for row in rows.values(*group).annotate(
+            count=Count("id"), persons=Count("person", distinct=True)
+        ):
+            cells.append(
+                EventRollup(
+                    granularity=granularity,
+                    bucket=row["bucket"],
+                    event=row["event"],
+                    dimension=dimension,
+                    value=str(row.get("value", ""))[:64],
+                    count=row["count"],
+                    persons=row["persons"],
+                )
+            )
+    return cells
+
+
+def _recompute(granularity: str, start: dt.datetime, end: dt.datetime) -> None:
+    EventRollup.objects.filter(granularity=granularity, bucket__gte=start, bucket__lt=end).delete()
+    EventRollup.objects.bulk_create(_cells(granularity, start, end), batch_size=2000)
+
+
+def _ranges(buckets: list[dt.datetime], step: dt.timedelta):
+    """Merge sorted bucket starts into [start, end) ranges of adjacent buckets."""
+    ranges = []
+    for bucket in buckets:
+        if ranges and ranges[-1][1] == bucket:
+            ranges[-1][1] = bucket + step
+        else:
+            ranges.append([bucket, bucket + step])
+    return ranges
+
+
+def _locked(granularity: str) -> bool:
+    """One job per granularity at a time; SQLite's single writer needs no lock."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        key = zlib.crc32(f"analytics.rollups.{granularity}".encode())
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
+        return cursor.fetchone()[0]
+
+
+@transaction.atomic
+def rollups_process(*, granularity: str) -> RollupResult:
+    """Recompute every bucket marked since the last run; record the run and its lag."""
+    if not _locked(granularity):
+        return RollupResult(granularity, 0, 0, skipped=True)
+    marks = list(
+        RollupDirty.objects.filter(granularity=granularity).values_list("id", "bucket", "marked_at")
+    )
+    if not marks:
+        return RollupResult(granularity, 0, 0)
+    buckets = sorted({bucket for _, bucket, _ in marks})
+    for start, end in _ranges(buckets, STEP[granularity]):
+        _recompute(granularity, start, end)
+    RollupDirty.objects.filter(id__in=[pk for pk, _, _ in marks]).delete()
+    finished = timezone.now()
+    # Never negative, should a web server's clock run a little ahead of this worker's.
+    lag = max(0, int((finished - min(marked for _, _, marked in marks)).total_seconds() * 1000))
+    RollupRun.objects.create(
+        granularity=granularity, finished_at=finished, buckets=len(buckets), max_lag_ms=lag
+    )
+    return RollupResult(granularity, len(buckets), lag)
+
+
+@transaction.atomic
+def rollups_rebuild(*, start: dt.datetime, end: dt.datetime) -> int:
+    """Recompute every granularity over whole days from start to end; return the days."""
+    first, last = bucket_start(start, "day"), bucket_start(end, "day") + STEP["day"]
+    for granularity in GRANULARITIES:
+        _recompute(granularity, first, last)
+    return (last - first).days

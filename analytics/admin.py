@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from .models import DistinctIdLink, IngestKey
+from .models import DistinctIdLink, ErasureRequest, IngestKey
 from .services import ingest_key_create
 
 
@@ -26,3 +26,12 @@ class DistinctIdLinkAdmin(admin.ModelAdmin):
     list_display = ["distinct_id", "user", "created_at"]
     search_fields = ["distinct_id", "user__username"]
     raw_id_fields = ["user"]
+
+
+@admin.register(ErasureRequest)
+class ErasureRequestAdmin(admin.ModelAdmin):
+    list_display = ["user_id", "requested_at", "done_at", "events_deleted"]
+    readonly_fields = ["user_id", "distinct_ids", "requested_at", "done_at", "events_deleted"]
+
+    def has_add_permission(self, request):
+        return False

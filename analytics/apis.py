@@ -4,10 +4,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mysetlist.core.clients import client_ip
+from mysetlist.core.pagination import get_paginated_response
 from mysetlist.core.schema import errors
 
 from .authentication import IngestKeyAuthentication, IngestKeyRateThrottle
 from .capture import TOO_LARGE, ingest_http
+from .erasure import user_events
 from .validation import MAX_BODY_BYTES
 
 
@@ -72,3 +74,32 @@ class EventIngestApi(APIView):
             ip=client_ip(request),
         )
         return Response(answer.body, status=answer.status)
+
+
+class MyEventListApi(APIView):
+    """Everything recorded about the logged-in user, oldest first: their data export."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        event = serializers.CharField()
+        distinct_id = serializers.CharField()
+        timestamp = serializers.DateTimeField()
+        properties = serializers.DictField()
+        context = serializers.DictField()
+        message_id = serializers.CharField()
+
+        class Meta:
+            ref_name = "MyEventListOutput"
+
+    @extend_schema(
+        summary="Export your own analytics events",
+        responses={200: OutputSerializer(many=True), **errors(401, 403)},
+    )
+    def get(self, request):
+        return get_paginated_response(
+            serializer_class=self.OutputSerializer,
+            queryset=user_events(user=request.user),
+            request=request,
+            view=self,
+        )

@@ -155,3 +155,24 @@ class RollupRun(models.Model):
 
     def __str__(self):
         return f"{self.granularity} at {self.finished_at:%H:%M:%S}: {self.buckets} buckets"
+
+
+class ErasureRequest(models.Model):
+    """A deleted user's events, to be erased by a background job.
+
+    Holds the user's former id and every distinct id they were linked to, captured before
+    the account and its links go. Kept afterwards as the record that erasure happened.
+    """
+
+    user_id = models.BigIntegerField()
+    distinct_ids = models.JSONField(default=list)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    events_deleted = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self):
+        state = f"done, {self.events_deleted} events" if self.done_at else "pending"
+        return f"Erasure of user {self.user_id} ({state})"

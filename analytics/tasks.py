@@ -60,3 +60,20 @@ def rollups_process_hour() -> int:
 )
 def rollups_process_day() -> int:
     return _rollups("day")
+
+
+@shared_task(
+    name="analytics.erasure_process", soft_time_limit=3600, time_limit=3700,
+    acks_late=True, **_TRANSIENT,
+)  # fmt: skip
+def erasure_process(request_id: int) -> int:
+    from .erasure import erasure_process as process
+
+    return process(request_id=request_id).events_deleted
+
+
+@shared_task(name="analytics.erasures_redrive", soft_time_limit=60, time_limit=90, **_TRANSIENT)
+def erasures_redrive() -> list[int]:
+    from .erasure import erasures_redrive as redrive
+
+    return redrive()

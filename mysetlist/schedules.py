@@ -32,6 +32,12 @@ SCHEDULES = [
         expires=60 * 60 * 36,
     ),
     Schedule(
+        name="Start again analytics erasures still pending",
+        task="analytics.erasures_redrive",
+        crontab={"minute": "23"},  # hourly
+        expires=60 * 90,
+    ),
+    Schedule(
         name="Roll up analytics events by minute",
         task="analytics.rollups_process_minute",
         every_seconds=2,  # ingestion lag (accepted to visible) stays well under 5 s

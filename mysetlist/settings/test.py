@@ -50,6 +50,10 @@ if CHANNEL_LAYERS["default"]["BACKEND"] != "channels.layers.InMemoryChannelLayer
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"mysetlist-test-{_worker}"
 CACHES["default"]["KEY_PREFIX"] = f"mysetlist-test-{_worker}"
 
+# Tasks run in the test's own process; tests of the real worker switch this off.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+
 # Each test worker has its own Celery queue (and folder, without Redis): a task sent by one
 # worker must run against that worker's database.
 CELERY_TASK_DEFAULT_QUEUE = f"mysetlist-test-{_worker}"

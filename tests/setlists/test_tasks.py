@@ -34,7 +34,8 @@ def test_task_is_declared_with_limits():
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_runs_the_task_from_the_broker():
+def test_a_real_worker_runs_the_task_from_the_broker(monkeypatch):
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
     past = ShowFactory(voting_open=True, date=a_week_ago())
 
     with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):

@@ -1,0 +1,69 @@
+"""Erasure of a user's analytics events (GDPR), and export of them."""
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from mysetlist.users.models import User
+
+from .buckets import GRANULARITIES, bucket_start
+from .models import DistinctIdLink, ErasureRequest, Event, RollupDirty
+
+
+def _distinct_ids(user_id: int) -> list[str]:
+    linked = DistinctIdLink.objects.filter(user_id=user_id).values_list("distinct_id", flat=True)
+    return [f"user:{user_id}", *linked]
+
+
+def user_events(*, user: User) -> QuerySet[Event]:
+    """Return every event of the user: sent as them, or from a browser they logged in on."""
+    return Event.objects.filter(
+        Q(user_id=user.pk) | Q(distinct_id__in=_distinct_ids(user.pk))
+    ).order_by("timestamp", "id")
+
+
+@transaction.atomic
+def erasure_request_create(*, user: User) -> ErasureRequest:
+    """Record that the user's events must go, and start the job when this commits."""
+    request = ErasureRequest.objects.create(user_id=user.pk, distinct_ids=_distinct_ids(user.pk))
+    from .tasks import erasure_process as erasure_process_task
+
+    transaction.on_commit(lambda: erasure_process_task.delay(request.pk))
+    return request
+
+
+@transaction.atomic
+def erasure_process(*, request_id: int) -> ErasureRequest:
+    """Delete the events of an erasure request and mark the rollups they were counted in."""
+    request = ErasureRequest.objects.select_for_update().get(pk=request_id)
+    if request.done_at:
+        return request
+    events = Event.objects.filter(
+        Q(user_id=request.user_id) | Q(distinct_id__in=request.distinct_ids)
+    )
+    moments = list(events.values_list("timestamp", flat=True))
+    deleted, _ = events.delete()
+    now = timezone.now()
+    # A correction, whatever the lateness: every bucket they were counted in is recomputed.
+    marks = {(g, bucket_start(moment, g)) for moment in moments for g in GRANULARITIES}
+    RollupDirty.objects.bulk_create(
+        [RollupDirty(granularity=g, bucket=b, marked_at=now) for g, b in sorted(marks)]
+    )
+    request.done_at, request.events_deleted = now, deleted
+    request.save(update_fields=["done_at", "events_deleted"])
+    return request
+
+
+def erasures_redrive(*, older_than_minutes: int = 10) -> list[int]:
+    """Start again every erasure still pending after a while (its message may have been lost)."""
+    from .tasks import erasure_process as erasure_process_task
+
+    cutoff = timezone.now() - timezone.timedelta(minutes=older_than_minutes)
+    pending = list(
+        ErasureRequest.objects.filter(done_at__isnull=True, requested_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
+    )
+    for request_id in pending:
+        erasure_process_task.delay(request_id)
+    return pending

@@ -26,6 +26,7 @@ run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py sync_schedules
 	$(PY) manage.py seed_demo
+	$(PY) manage.py ingest_key web --public --if-missing
 	@$(PY) manage.py demo_user
 	@echo "MySetlist is starting at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
 	$(VENV)/bin/honcho -f Procfile start -p $(PORT)

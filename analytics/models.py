@@ -17,8 +17,10 @@ class IngestKey(TimeStampedModel):
     prefix = models.CharField(max_length=12, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     is_active = models.BooleanField(default=True)
-    # The site's own tracker puts its key in every page, so it may be public.
+    # The site's own tracker puts its key in every page, so it may be public; a public key
+    # keeps its text (write-only, like an analytics project key), a secret one only a hash.
     is_public = models.BooleanField(default=False)
+    public_key = models.CharField(max_length=100, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]

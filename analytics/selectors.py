@@ -34,3 +34,20 @@ def ingest_key_get(*, secret: str) -> IngestKey | None:
 def ingest_key_forget() -> None:
     """Drop this process's remembered answers (tests, or after disabling a key here)."""
     _memo.clear()
+
+
+WEB_TRACKER_KEY_NAME = "web"
+WEB_TRACKER_CACHE_KEY = "analytics:web-tracker-key"
+
+
+def web_tracker_key_get() -> str | None:
+    """Return the public key of the site's own tracker, or None when there is none."""
+    cache_key = WEB_TRACKER_CACHE_KEY
+    key = cache.get(cache_key)
+    if key is None:
+        found = IngestKey.objects.filter(
+            name=WEB_TRACKER_KEY_NAME, is_public=True, is_active=True
+        ).first()
+        key = found.public_key if found else ""
+        cache.set(cache_key, key, timeout=_MEMO_SECONDS)
+    return key or None

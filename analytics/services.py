@@ -4,12 +4,14 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mysetlist.users.models import User
 
 from .models import DistinctIdLink, IngestKey
+from .selectors import WEB_TRACKER_CACHE_KEY
 from .storage import EventRow, events_write
 from .validation import CleanEvent, Rejection, anonymize_ip, clean_batch
 
@@ -71,13 +73,19 @@ def track(
 
 @transaction.atomic
 def ingest_key_create(*, name: str, is_public: bool = False) -> tuple[IngestKey, str]:
-    """Make an ingest key; return it with the secret, which is not stored and not shown again."""
+    """Make an ingest key; return it with its secret, which only a public key keeps."""
     secret = IngestKey.generate()
     key = IngestKey(
-        name=name, is_public=is_public, prefix=secret[:10], key_hash=IngestKey.hash(secret)
+        name=name,
+        is_public=is_public,
+        public_key=secret if is_public else "",
+        prefix=secret[:10],
+        key_hash=IngestKey.hash(secret),
     )
     key.full_clean()
     key.save()
+    if is_public:  # pages show the new key at once, not after the cached answer expires
+        transaction.on_commit(lambda: cache.delete(WEB_TRACKER_CACHE_KEY))
     return key, secret
 
 

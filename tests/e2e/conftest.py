@@ -14,6 +14,15 @@ CHROMEDRIVER = shutil.which("chromedriver")
 
 
 @pytest.fixture
+def web_tracker_key(transactional_db):
+    """The site's public tracker key. Request it before live_daphne: the forked server copies
+    this process's memory, a per-process cache included, when it starts."""
+    from analytics.services import ingest_key_create
+
+    return ingest_key_create(name="web", is_public=True)[1]
+
+
+@pytest.fixture
 def live_daphne(transactional_db):
     """Serve the whole ASGI application (HTTP and websockets) with daphne in another process.
 
@@ -48,7 +57,7 @@ def browser():
 
     drivers, profiles = [], []
 
-    def open_window():
+    def open_window(user_agent: str | None = None):
         profile = tempfile.mkdtemp(prefix="mysetlist-chromium-")
         profiles.append(profile)
         options = webdriver.ChromeOptions()
@@ -66,6 +75,8 @@ def browser():
             f"--user-data-dir={profile}",
         ):
             options.add_argument(flag)
+        if user_agent:
+            options.add_argument(f"--user-agent={user_agent}")
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         drivers.append(driver)
         return driver

@@ -1,10 +1,13 @@
 from django.urls import path
 
-from . import apis
+from . import apis, metric_apis
 
 app_name = "analytics-api"
 
 urlpatterns = [
     path("events", apis.EventIngestApi.as_view(), name="event-ingest"),
     path("events/mine/", apis.MyEventListApi.as_view(), name="my-event-list"),
+    path("trends/", metric_apis.TrendsApi.as_view(), name="trends"),
+    path("active-users/", metric_apis.ActiveUsersApi.as_view(), name="active-users"),
+    path("ingestion-lag/", metric_apis.IngestionLagApi.as_view(), name="ingestion-lag"),
 ]

@@ -30,3 +30,13 @@ def buckets_touched(moments, *, not_before: dt.datetime) -> set[tuple[str, dt.da
         if moment >= not_before
         for granularity in GRANULARITIES
     }
+
+
+def bucket_range(start: dt.datetime, end: dt.datetime, granularity: str) -> list[dt.datetime]:
+    """Return every bucket start from the bucket of `start` to the bucket of `end`."""
+    current, last = bucket_start(start, granularity), bucket_start(end, granularity)
+    buckets = []
+    while current <= last:
+        buckets.append(current)
+        current += STEP[granularity]
+    return buckets

@@ -178,3 +178,26 @@ class ErasureRequest(models.Model):
     def __str__(self):
         state = f"done, {self.events_deleted} events" if self.done_at else "pending"
         return f"Erasure of user {self.user_id} ({state})"
+
+
+class DailyUserStats(models.Model):
+    """What one person did on one UTC day: the base of active-user metrics.
+
+    `person` is as in rollups ("u:<user id>" or "a:<distinct id>"). Rows of a day are
+    replaced whole when the day is recomputed with the day rollups.
+    """
+
+    day = models.DateField()
+    person = models.CharField(max_length=210)
+    events = models.PositiveIntegerField()
+    pageviews = models.PositiveIntegerField()
+    votes = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name_plural = "daily user stats"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "person"], name="daily_user_stats_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.person} on {self.day}: {self.events} events"

@@ -16,7 +16,7 @@ from django.db.models.functions import Cast, Coalesce, Concat, Trunc
 from django.utils import timezone
 
 from .buckets import GRANULARITIES, STEP, bucket_start
-from .models import DistinctIdLink, Event, EventRollup, RollupDirty, RollupRun
+from .models import DailyUserStats, DistinctIdLink, Event, EventRollup, RollupDirty, RollupRun
 
 DIMENSIONS = ("artist_id", "show_id", "song_id")
 
@@ -76,9 +76,35 @@ def _cells(granularity: str, start: dt.datetime, end: dt.datetime) -> list[Event
     return cells
 
 
+def _daily_user_stats(start: dt.datetime, end: dt.datetime) -> list[DailyUserStats]:
+    events = events_with_person(Event.objects.filter(timestamp__gte=start, timestamp__lt=end))
+    rows = (
+        events.annotate(day=Trunc("timestamp", "day", tzinfo=dt.UTC))
+        .values("day", "person")
+        .annotate(
+            events=Count("id"),
+            pageviews=Count("id", filter=Q(event="$pageview")),
+            votes=Count("id", filter=Q(event="vote_cast")),
+        )
+    )
+    return [
+        DailyUserStats(
+            day=row["day"].date(),
+            person=row["person"],
+            events=row["events"],
+            pageviews=row["pageviews"],
+            votes=row["votes"],
+        )
+        for row in rows
+    ]
+
+
 def _recompute(granularity: str, start: dt.datetime, end: dt.datetime) -> None:
     EventRollup.objects.filter(granularity=granularity, bucket__gte=start, bucket__lt=end).delete()
     EventRollup.objects.bulk_create(_cells(granularity, start, end), batch_size=2000)
+    if granularity == "day":
+        DailyUserStats.objects.filter(day__gte=start.date(), day__lt=end.date()).delete()
+        DailyUserStats.objects.bulk_create(_daily_user_stats(start, end), batch_size=2000)
 
 
 def _ranges(buckets: list[dt.datetime], step: dt.timedelta):

@@ -1,5 +1,4 @@
 import datetime as dt
-import random
 from collections import defaultdict
 
 import pytest
@@ -9,29 +8,10 @@ from analytics.buckets import bucket_start
 from analytics.models import DistinctIdLink, EventRollup, RollupDirty, RollupRun
 from analytics.rollups import DIMENSIONS, rollups_process, rollups_rebuild
 from analytics.services import events_ingest, track
+from tests.analytics.generated import generate
 from tests.setlists.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-NAMES = ["$pageview", "vote_cast", "artist_followed"]
-
-
-def generate(now: dt.datetime, n: int = 400, seed: int = 5) -> list[dict]:
-    """Events over the last three hours from 25 anonymous ids, some with show/song/artist."""
-    rng = random.Random(seed)
-    events = []
-    for i in range(n):
-        properties = {}
-        if rng.random() < 0.7:
-            properties = {"show_id": rng.randint(1, 4), "song_id": rng.randint(1, 9),
-                          "artist_id": rng.randint(1, 2)}  # fmt: skip
-        moment = now - dt.timedelta(seconds=rng.randint(0, 3 * 3600))
-        events.append({
-            "event": rng.choice(NAMES), "distinct_id": f"anon-{rng.randint(1, 25)}",
-            "message_id": f"gen-{seed}-{i}", "timestamp": moment.isoformat(),
-            "properties": properties,
-        })  # fmt: skip
-    return events
 
 
 def ingest_all(events, now):

@@ -1,0 +1,160 @@
+"""Metric endpoints: staff only; each one's description is its metric's definition."""
+
+import datetime as dt
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import permissions, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mysetlist.core.schema import errors
+
+from . import metrics
+from .rollups import DIMENSIONS
+
+
+def _moment(value: dt.datetime | dt.date, *, end: bool = False) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    moment = dt.datetime.combine(value, dt.time(), dt.UTC)
+    return moment + dt.timedelta(days=1) - dt.timedelta(microseconds=1) if end else moment
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class DateOrDateTimeField(serializers.Field):
+    """A day (YYYY-MM-DD, meaning its whole UTC day) or an exact ISO 8601 moment."""
+
+    default_error_messages = {"invalid": "Use YYYY-MM-DD or an ISO 8601 date-time."}
+
+    def to_internal_value(self, data):
+        try:
+            return (dt.datetime if "T" in str(data) else dt.date).fromisoformat(str(data))
+        except ValueError:
+            self.fail("invalid")
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+class TrendsApi(APIView):
+    permission_classes = [permissions.IsAdminUser]
+
+    class FilterSerializer(serializers.Serializer):
+        event = serializers.CharField(max_length=200)
+        interval = serializers.ChoiceField(choices=["minute", "hour", "day"], default="day")
+        date_from = DateOrDateTimeField()
+        date_to = DateOrDateTimeField()
+        measure = serializers.ChoiceField(choices=["count", "persons"], default="count")
+        breakdown = serializers.RegexField(r"^[A-Za-z0-9_$.-]{1,64}$", required=False)
+        limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
+
+        class Meta:
+            ref_name = "TrendsFilter"
+
+    class OutputSerializer(serializers.Serializer):
+        breakdown = serializers.CharField(allow_null=True)
+        total = serializers.IntegerField()
+        points = serializers.ListField(child=serializers.ListField())
+
+        class Meta:
+            ref_name = "TrendsOutput"
+
+    @extend_schema(
+        summary="Trend of an event over time",
+        description=metrics.trend.__doc__
+        + f" Breakdowns by {', '.join(DIMENSIONS)} come from rollups; by any other property, "
+        f"from raw events over at most {metrics.RAW_BREAKDOWN_MAX_DAYS} days. Points are "
+        "[bucket start, value].",
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer(many=True), **errors(400, 401, 403)},
+    )
+    def get(self, request):
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        series = metrics.trend(
+            event=data["event"],
+            interval=data["interval"],
+            start=_moment(data["date_from"]),
+            end=_moment(data["date_to"], end=True),
+            measure=data["measure"],
+            breakdown=data.get("breakdown"),
+            limit=data["limit"],
+        )
+        return Response(
+            [
+                {
+                    "breakdown": s.breakdown,
+                    "total": s.total,
+                    "points": [[bucket.isoformat(), value] for bucket, value in s.points],
+                }
+                for s in series
+            ]  # fmt: skip
+        )
+
+
+class ActiveUsersApi(APIView):
+    permission_classes = [permissions.IsAdminUser]
+
+    class FilterSerializer(serializers.Serializer):
+        date_from = serializers.DateField()
+        date_to = serializers.DateField()
+
+        class Meta:
+            ref_name = "ActiveUsersFilter"
+
+    class OutputSerializer(serializers.Serializer):
+        day = serializers.DateField()
+        dau = serializers.IntegerField()
+        wau = serializers.IntegerField()
+        mau = serializers.IntegerField()
+        stickiness = serializers.FloatField()
+
+        class Meta:
+            ref_name = "ActiveUsersOutput"
+
+    @extend_schema(
+        summary="Daily, weekly and monthly active users, and stickiness",
+        description=metrics.active_users.__doc__,
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer(many=True), **errors(400, 401, 403)},
+    )
+    def get(self, request):
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        days = metrics.active_users(
+            first_day=params.validated_data["date_from"], last_day=params.validated_data["date_to"]
+        )
+        return Response(self.OutputSerializer(days, many=True).data)
+
+
+class IngestionLagApi(APIView):
+    permission_classes = [permissions.IsAdminUser]
+
+    class FilterSerializer(serializers.Serializer):
+        hours = serializers.IntegerField(min_value=1, max_value=24 * 30, default=24)
+
+        class Meta:
+            ref_name = "IngestionLagFilter"
+
+    class OutputSerializer(serializers.Serializer):
+        runs = serializers.IntegerField()
+        p50_ms = serializers.FloatField()
+        p99_ms = serializers.FloatField()
+        max_ms = serializers.IntegerField()
+
+        class Meta:
+            ref_name = "IngestionLagOutput"
+
+    @extend_schema(
+        summary="Ingestion lag: accepted to visible in metrics",
+        description=metrics.ingestion_lag.__doc__,
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer, **errors(400, 401, 403)},
+    )
+    def get(self, request):
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        lag = metrics.ingestion_lag(hours=params.validated_data["hours"])
+        return Response(self.OutputSerializer(lag).data)

@@ -10,4 +10,6 @@ urlpatterns = [
     path("trends/", metric_apis.TrendsApi.as_view(), name="trends"),
     path("active-users/", metric_apis.ActiveUsersApi.as_view(), name="active-users"),
     path("ingestion-lag/", metric_apis.IngestionLagApi.as_view(), name="ingestion-lag"),
+    path("funnels/", metric_apis.FunnelApi.as_view(), name="funnels"),
+    path("retention/", metric_apis.RetentionApi.as_view(), name="retention"),
 ]

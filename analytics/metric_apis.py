@@ -158,3 +158,104 @@ class IngestionLagApi(APIView):
         params.is_valid(raise_exception=True)
         lag = metrics.ingestion_lag(hours=params.validated_data["hours"])
         return Response(self.OutputSerializer(lag).data)
+
+
+class FunnelApi(APIView):
+    permission_classes = [permissions.IsAdminUser]
+
+    class FilterSerializer(serializers.Serializer):
+        steps = serializers.ListField(
+            child=serializers.CharField(max_length=200), min_length=2, max_length=10,
+            help_text="Event names in order; repeat the parameter: ?steps=a&steps=b",
+        )  # fmt: skip
+        window_hours = serializers.IntegerField(min_value=1, max_value=90 * 24, default=14 * 24)
+        date_from = DateOrDateTimeField()
+        date_to = DateOrDateTimeField()
+        breakdown = serializers.RegexField(r"^[A-Za-z0-9_$.-]{1,64}$", required=False)
+
+        class Meta:
+            ref_name = "FunnelFilter"
+
+    class StepSerializer(serializers.Serializer):
+        event = serializers.CharField()
+        persons = serializers.IntegerField()
+        conversion_from_first = serializers.FloatField()
+        conversion_from_previous = serializers.FloatField()
+        dropped = serializers.IntegerField()
+
+        class Meta:
+            ref_name = "FunnelStep"
+
+    class OutputSerializer(serializers.Serializer):
+        breakdown = serializers.CharField(allow_null=True)
+        steps = serializers.ListField(child=serializers.DictField())
+
+        class Meta:
+            ref_name = "FunnelOutput"
+
+    @extend_schema(
+        summary="Funnel: ordered steps within a conversion window",
+        description=metrics.funnel.__doc__,
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer(many=True), **errors(400, 401, 403)},
+    )
+    def get(self, request):
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        funnels = metrics.funnel(
+            steps=data["steps"],
+            window=dt.timedelta(hours=data["window_hours"]),
+            start=_moment(data["date_from"]),
+            end=_moment(data["date_to"], end=True),
+            breakdown=data.get("breakdown"),
+        )
+        return Response(
+            [
+                {"breakdown": split, "steps": self.StepSerializer(steps, many=True).data}
+                for split, steps in sorted(funnels.items(), key=lambda item: str(item[0]))
+            ]
+        )
+
+
+class RetentionApi(APIView):
+    permission_classes = [permissions.IsAdminUser]
+
+    class FilterSerializer(serializers.Serializer):
+        period = serializers.ChoiceField(choices=["week", "month"], default="week")
+        periods = serializers.IntegerField(min_value=1, max_value=24, default=8)
+        date_from = serializers.DateField()
+        date_to = serializers.DateField()
+        cohort_by = serializers.ChoiceField(choices=["first_seen", "signup"], default="first_seen")
+        returning_event = serializers.CharField(max_length=200, required=False)
+
+        class Meta:
+            ref_name = "RetentionFilter"
+
+    class OutputSerializer(serializers.Serializer):
+        start = serializers.DateField()
+        size = serializers.IntegerField()
+        returning = serializers.ListField(child=serializers.IntegerField())
+
+        class Meta:
+            ref_name = "RetentionOutput"
+
+    @extend_schema(
+        summary="Cohort retention by week or month",
+        description=metrics.retention.__doc__,
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer(many=True), **errors(400, 401, 403)},
+    )
+    def get(self, request):
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        result = metrics.retention(
+            period=data["period"],
+            periods=data["periods"],
+            first_day=data["date_from"],
+            last_day=data["date_to"],
+            cohort_by=data["cohort_by"],
+            returning_event=data.get("returning_event"),
+        )
+        return Response(self.OutputSerializer(result, many=True).data)

@@ -12,4 +12,13 @@ urlpatterns = [
     path("ingestion-lag/", metric_apis.IngestionLagApi.as_view(), name="ingestion-lag"),
     path("funnels/", metric_apis.FunnelApi.as_view(), name="funnels"),
     path("retention/", metric_apis.RetentionApi.as_view(), name="retention"),
+    path("sessions/", metric_apis.SessionsApi.as_view(), name="sessions"),
+    path("paths/", metric_apis.PathsApi.as_view(), name="paths"),
+    path("web-vitals/", metric_apis.WebVitalsApi.as_view(), name="web-vitals"),
+    path("trending/", metric_apis.TrendingApi.as_view(), name="trending"),
+    path(
+        "shows/<id:show_id>/voting/",
+        metric_apis.VotingPatternsApi.as_view(),
+        name="voting-patterns",
+    ),
 ]

@@ -4,20 +4,28 @@ metric's definition; the API documents the same words."""
 
 import datetime as dt
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.db.models.fields.json import KT
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
 from mysetlist.core.exceptions import ApplicationError
 
-from .buckets import STEP, bucket_range
+from .buckets import STEP, bucket_range, bucket_start
 from .funnel import Cohort, FunnelStep, cohorts, funnel_steps, steps_reached
 from .models import DailyUserStats, Event, EventRollup, RollupRun
 from .rollups import DIMENSIONS, events_with_person
+from .sessions import (
+    Session,
+    SessionSummary,
+    page_transitions,
+    percentile,
+    sessionize,
+    summarize,
+)
 
 MAX_POINTS = 1000
 RAW_BREAKDOWN_MAX_DAYS = 31
@@ -268,3 +276,118 @@ def retention(
         if person in entered:
             active_days[person].add(day)
     return cohorts(entered=entered, active_days=active_days, period=period, periods=periods)
+
+
+def _raw_range(start: dt.datetime, end: dt.datetime) -> None:
+    if end < start or end - start > dt.timedelta(days=RAW_BREAKDOWN_MAX_DAYS):
+        raise ApplicationError(
+            f"Use a range of at most {RAW_BREAKDOWN_MAX_DAYS} days.",
+            {"fields": {"date_to": ["Out of range."]}},
+        )
+
+
+def _sessions(start: dt.datetime, end: dt.datetime) -> list[Session]:
+    events = events_with_person(Event.objects.filter(timestamp__gte=start, timestamp__lte=end))
+    rows = events.annotate(path=KT("properties__path")).order_by("person", "timestamp")
+    streams: dict[str, list] = defaultdict(list)
+    for person, moment, name, path in rows.values_list("person", "timestamp", "event", "path"):
+        streams[person].append((moment, name, path))
+    return [session for stream in streams.values() for session in sessionize(stream)]
+
+
+def session_summary(*, start: dt.datetime, end: dt.datetime) -> SessionSummary:
+    """Sessions are a person's events with no gap over 30 minutes. Their number; mean and
+    median length (first to last event, seconds); page views per session; and bounce rate,
+    the share of sessions with one page view and nothing else but passive tracker events."""
+    _raw_range(start, end)
+    return summarize(_sessions(start, end))
+
+
+def paths(
+    *, start: dt.datetime, end: dt.datetime, page: str | None = None, direction: str = "next",
+    limit: int = 10,
+) -> list[tuple[str, str, int]]:  # fmt: skip
+    """The most frequent moves between consecutive page views within sessions: from `page` to
+    the next page (or, with direction "previous", into it), or among all pages."""
+    _raw_range(start, end)
+    pairs = page_transitions(_sessions(start, end))
+    if page is not None:
+        side = 0 if direction == "next" else 1
+        pairs = Counter({pair: n for pair, n in pairs.items() if pair[side] == page})
+    ranked = sorted(pairs.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return [(a, b, n) for (a, b), n in ranked]
+
+
+VITALS = ("lcp", "inp", "cls", "ttfb")
+
+
+def web_vitals(*, start: dt.datetime, end: dt.datetime) -> list[dict]:
+    """Per page path, the 75th percentile (nearest rank) of each Core Web Vital the tracker
+    measured there: LCP, INP and TTFB in milliseconds, CLS unitless; and how many samples."""
+    _raw_range(start, end)
+    samples: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    rows = Event.objects.filter(event="$web_vitals", timestamp__gte=start, timestamp__lte=end)
+    for properties in rows.values_list("properties", flat=True):
+        page = properties.get("path") or ""
+        for vital in VITALS:
+            value = properties.get(vital)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                samples[page][vital].append(float(value))
+    return [
+        {
+            "path": page,
+            "samples": max(len(values) for values in vitals.values()),
+            **{f"{vital}_p75": percentile(vitals.get(vital, []), 0.75) for vital in VITALS},
+        }
+        for page, vitals in sorted(samples.items())
+    ]
+
+
+TRENDING_KINDS = {"artist": "artist_id", "show": "show_id", "song": "song_id"}
+TRENDING_WEIGHTS = {"$pageview": 1.0, "vote_cast": 3.0}
+
+
+def trending(
+    *, kind: str, now: dt.datetime, hours: int = 48, half_life_hours: float = 6.0,
+    limit: int = 10,
+) -> list[dict]:  # fmt: skip
+    """Artists, shows or songs by a time-decayed score over the last `hours`: each page view
+    counts 1 and each vote 3, halved for every `half_life_hours` of age (age taken at the
+    middle of its minute or hour). Minute rollups give the last hour, so it moves live."""
+    dimension = TRENDING_KINDS[kind]
+    since = now - dt.timedelta(hours=hours)
+    cut = bucket_start(now, "hour") - dt.timedelta(hours=1)
+    rows = EventRollup.objects.filter(
+        dimension=dimension, event__in=TRENDING_WEIGHTS, bucket__gte=since
+    ).filter(
+        Q(granularity="minute", bucket__gte=cut) | Q(granularity="hour", bucket__lt=cut)
+    ).values_list("granularity", "bucket", "event", "value", "count")  # fmt: skip
+    scores: dict[str, dict] = defaultdict(lambda: {"score": 0.0, "views": 0, "votes": 0})
+    for granularity, bucket, event, value, count in rows:
+        age = (now - (bucket + STEP[granularity] / 2)).total_seconds() / 3600
+        cell = scores[value]
+        cell["score"] += count * TRENDING_WEIGHTS[event] * 0.5 ** (max(age, 0) / half_life_hours)
+        cell["views" if event == "$pageview" else "votes"] += count
+    ranked = sorted(scores.items(), key=lambda item: (-item[1]["score"], item[0]))[:limit]
+    return [
+        {"id": int(value), **{**cell, "score": round(cell["score"], 4)}} for value, cell in ranked
+    ]
+
+
+def voting_patterns(*, show_id: int, start: dt.datetime, end: dt.datetime) -> dict:
+    """For one show: votes per minute from start to end (zero-filled), its songs with the best
+    score, and how many distinct fans voted there at all."""
+    from mysetlist.setlists.selectors import show_voter_count, vote_tally_top
+
+    buckets = _buckets(start, end, "minute")
+    counts = dict(
+        EventRollup.objects.filter(
+            granularity="minute", event="vote_cast", dimension="show_id", value=str(show_id),
+            bucket__gte=buckets[0], bucket__lte=buckets[-1],
+        ).values_list("bucket", "count")
+    )  # fmt: skip
+    return {
+        "votes_per_minute": [(bucket, counts.get(bucket, 0)) for bucket in buckets],
+        "top_songs": vote_tally_top(show_id=show_id),
+        "unique_voters": show_voter_count(show_id=show_id),
+    }

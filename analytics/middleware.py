@@ -47,7 +47,12 @@ class PageViewMiddleware:
                 event="$pageview",
                 user=request.user,
                 distinct_id=distinct_id,
-                properties={"path": request.path, "referrer": request.META.get("HTTP_REFERER", "")},
+                properties={
+                    "path": request.path,
+                    "referrer": request.META.get("HTTP_REFERER", ""),
+                    # What the page was about, when its view says (see page_about).
+                    **getattr(request, "analytics_properties", {}),
+                },
                 context={"user_agent": request.META.get("HTTP_USER_AGENT", "")},
                 ip=client_ip(request),
             )
@@ -62,3 +67,8 @@ class PageViewMiddleware:
             and not request.path.startswith(_SKIPPED_PREFIXES)
             and not is_bot(request.META.get("HTTP_USER_AGENT"))
         )
+
+
+def page_about(request, **properties) -> None:
+    """Let a page view say what it shows (artist_id, show_id): trending reads it."""
+    request.analytics_properties = properties

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 
 from mysetlist.core.exceptions import ApplicationError, NotFoundError
 from mysetlist.users.models import User
@@ -136,3 +136,22 @@ def platform_counts() -> dict[str, int]:
         "shows_voting_open": Show.objects.filter(status=Show.Status.VOTING_OPEN).count(),
         "votes": Vote.objects.count(),
     }
+
+
+def vote_tally_top(*, show_id: int, limit: int = 10) -> list[dict]:
+    """The show's songs with the best score, with their counts."""
+    tallies = (
+        VoteTally.objects.filter(show_id=show_id)
+        .select_related("song")
+        .annotate(net=F("upvotes") - F("downvotes"))
+        .order_by("-net", "-upvotes", "song__title")[:limit]
+    )
+    return [
+        {"song_id": t.song_id, "title": t.song.title, "upvotes": t.upvotes,
+         "downvotes": t.downvotes, "score": t.score}
+        for t in tallies
+    ]  # fmt: skip
+
+
+def show_voter_count(*, show_id: int) -> int:
+    return Vote.objects.filter(show_id=show_id).values("user_id").distinct().count()

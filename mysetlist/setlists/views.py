@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from analytics.middleware import page_about
 from mysetlist.core.exceptions import ApplicationError
 from mysetlist.core.ids import parse_id
 
@@ -19,6 +20,7 @@ def artist_list(request):
 
 def artist_detail(request, slug):
     artist = selectors.artist_get(slug=slug)
+    page_about(request, artist_id=artist.pk)
     upcoming = selectors.show_upcoming_list(artist=artist)
     past = selectors.show_list(
         filters={"artist": artist.pk, "status": [Show.Status.LOCKED, Show.Status.COMPLETED]}
@@ -37,6 +39,7 @@ def artist_detail(request, slug):
 
 def show_detail(request, pk):
     show = selectors.show_get(show_id=pk)
+    page_about(request, artist_id=show.artist_id, show_id=show.pk)
     return render(
         request,
         "setlists/show_detail.html",

@@ -52,10 +52,9 @@ def test_page_views_are_recorded_with_an_anonymous_id(client, open_show):
 
     distinct_id = first.cookies["mysetlist_did"].value
     views = list(Event.objects.filter(event="$pageview").values_list("distinct_id", "properties"))
-    assert views == [
-        (distinct_id, {"path": open_show.get_absolute_url(), "referrer": ""}),
-        (distinct_id, {"path": "/", "referrer": ""}),
-    ]
+    show_page = {"path": open_show.get_absolute_url(), "referrer": "",
+                 "artist_id": open_show.artist_id, "show_id": open_show.pk}  # fmt: skip
+    assert views == [(distinct_id, show_page), (distinct_id, {"path": "/", "referrer": ""})]
 
 
 @pytest.mark.parametrize("headers", [{"HTTP_DNT": "1"}, {"HTTP_USER_AGENT": "Googlebot/2.1"}])

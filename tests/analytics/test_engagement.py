@@ -1,0 +1,158 @@
+import datetime as dt
+import math
+from collections import Counter
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from analytics.metrics import paths, session_summary, trending, voting_patterns, web_vitals
+from analytics.rollups import rollups_process
+from analytics.services import events_ingest
+from analytics.sessions import percentile, sessionize
+from mysetlist.setlists.services import vote_cast
+from tests.setlists.factories import ShowFactory, SongFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+T0 = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
+
+
+def at(minutes):
+    return T0 + dt.timedelta(minutes=minutes)
+
+
+def send(distinct_id, minutes, event="$pageview", **properties):
+    events_ingest(
+        body={"event": event, "distinct_id": distinct_id, "timestamp": at(minutes).isoformat(),
+              "properties": properties},
+        received_at=at(minutes),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def visits():
+    # a: two sessions (a 40-minute gap); b: one bounced session; c: a page then a click.
+    send("a", 0, path="/"), send("a", 5, path="/shows/1/"), send("a", 12, path="/artists/x/")
+    send("a", 52, path="/"), send("a", 60, path="/shows/1/")
+    send("b", 3, path="/shows/1/"), send("b", 4, "$web_vitals", path="/shows/1/", lcp=900.0)
+    send("c", 10, path="/"), send("c", 11, "$click", name="vote-up")
+
+
+def test_sessions_against_a_hand_count(visits):
+    summary = session_summary(start=at(-1), end=at(120))
+
+    # a: [0, 12] 720 s and [52, 60] 480 s; b: [3, 4] 60 s; c: [10, 11] 60 s.
+    assert summary.sessions == 4
+    assert summary.mean_seconds == (720 + 480 + 60 + 60) / 4
+    assert summary.median_seconds == (60 + 480) / 2
+    assert summary.pages_per_session == (3 + 2 + 1 + 1) / 4
+    assert summary.bounce_rate == 0.25  # only b: one page, then only passive vitals
+
+
+def test_paths_next_and_previous(visits):
+    assert paths(start=at(-1), end=at(120), page="/") == [("/", "/shows/1/", 2)]
+    assert paths(start=at(-1), end=at(120), page="/shows/1/", direction="previous") == [
+        ("/", "/shows/1/", 2)
+    ]
+    assert ("/shows/1/", "/artists/x/", 1) in paths(start=at(-1), end=at(120))
+
+
+def test_sessionize_splits_on_gaps_over_thirty_minutes_only():
+    stream = [(at(0), "e", None), (at(30), "e", None), (at(61), "e", None)]
+
+    assert [len(s.events) for s in sessionize(stream)] == [2, 1]
+
+
+def test_web_vitals_p75_per_page():
+    for n, lcp in enumerate([1000, 2000, 3000, 4000, 5000]):
+        send(f"v{n}", n, "$web_vitals", path="/shows/1/", lcp=lcp, cls=0.01 * n, ttfb=100 + n)
+    send("w", 9, "$web_vitals", path="/", lcp="junk")
+
+    pages = {row["path"]: row for row in web_vitals(start=at(-1), end=at(30))}
+
+    shows = pages["/shows/1/"]
+    assert (shows["samples"], shows["lcp_p75"], shows["ttfb_p75"]) == (5, 4000.0, 103.0)
+    assert math.isclose(shows["cls_p75"], 0.03) and shows["inp_p75"] is None
+    assert "/" not in pages  # its only sample was junk: nothing measured there
+
+
+def test_percentile_is_nearest_rank():
+    assert percentile([5, 1, 4, 2, 3], 0.75) == 4
+    assert percentile([7], 0.75) == 7 and percentile([], 0.75) is None
+
+
+def test_trending_decays_with_age_and_weighs_votes():
+    now = timezone.now()
+
+    def ingest(show_id, event, hours_ago, n):
+        moment = (now - dt.timedelta(hours=hours_ago)).isoformat()
+        for i in range(n):
+            body = {"event": event, "distinct_id": f"d{i}", "timestamp": moment,
+                    "properties": {"show_id": show_id}}  # fmt: skip
+            events_ingest(body=body, received_at=now)
+
+    ingest(1, "$pageview", 0.1, 10)  # fresh views
+    ingest(2, "vote_cast", 0.1, 4)  # fresh votes: 3 each
+    ingest(3, "$pageview", 24, 60)  # many, but a day old: four half-lives
+    rollups_process(granularity="minute")
+    rollups_process(granularity="hour")
+
+    ranked = trending(kind="show", now=now)
+
+    assert [row["id"] for row in ranked] == [2, 1, 3]
+    assert (ranked[0]["votes"], ranked[1]["views"], ranked[2]["views"]) == (4, 10, 60)
+    assert 11 < ranked[0]["score"] <= 12 and ranked[2]["score"] < 4
+
+
+def test_voting_patterns_of_a_show():
+    show = ShowFactory(voting_open=True)
+    loved, other = SongFactory(artist=show.artist), SongFactory(artist=show.artist)
+    fans = UserFactory.create_batch(3)
+    for fan in fans:
+        vote_cast(user=fan, show_id=show.pk, song_id=loved.pk, value=1)
+    vote_cast(user=fans[0], show_id=show.pk, song_id=other.pk, value=-1)
+    rollups_process(granularity="minute")
+    now = timezone.now()
+
+    patterns = voting_patterns(show_id=show.pk, start=now - dt.timedelta(minutes=5), end=now)
+
+    assert sum(n for _, n in patterns["votes_per_minute"]) == 4
+    assert [s["song_id"] for s in patterns["top_songs"]] == [loved.pk, other.pk]
+    assert patterns["top_songs"][0]["score"] == 3
+    assert patterns["unique_voters"] == 3
+
+
+def test_engagement_apis(client, visits):
+    client.force_login(UserFactory(is_staff=True))
+    span = {"date_from": at(-1).isoformat(), "date_to": at(120).isoformat()}
+    show = ShowFactory()
+
+    sessions = client.get(reverse("analytics-api:sessions"), span)
+    moves = client.get(reverse("analytics-api:paths"), {**span, "page": "/"})
+    vitals = client.get(reverse("analytics-api:web-vitals"), span)
+    hot = client.get(reverse("analytics-api:trending"), {"kind": "artist"})
+    voting = client.get(reverse("analytics-api:voting-patterns", args=[show.pk]), span)
+    missing = client.get(reverse("analytics-api:voting-patterns", args=[999999]), span)
+    too_long = client.get(
+        reverse("analytics-api:sessions"), {"date_from": "2026-01-01", "date_to": "2026-06-01"}
+    )
+
+    assert sessions.json()["sessions"] == 4
+    assert moves.json() == [{"from": "/", "to": "/shows/1/", "count": 2}]
+    assert vitals.json()[0]["path"] == "/shows/1/"
+    assert hot.status_code == 200 and voting.json()["unique_voters"] == 0
+    assert missing.status_code == 404
+    assert too_long.status_code == 400
+    assert Counter(r.status_code for r in [sessions, moves, vitals, hot, voting]) == {200: 5}
+
+
+def test_page_views_say_which_show_they_were_for(client):
+    show = ShowFactory()
+
+    client.get(show.get_absolute_url(), HTTP_USER_AGENT="Mozilla/5.0 Firefox/128.0")
+
+    from analytics.models import Event
+
+    view = Event.objects.get(event="$pageview")
+    assert (view.properties["show_id"], view.properties["artist_id"]) == (show.pk, show.artist_id)

@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 
-from .models import DistinctIdLink, ErasureRequest, IngestKey
+from mysetlist.core.admin import ReadOnlyAdminMixin
+
+from .models import DistinctIdLink, ErasureRequest, IngestKey, PlatformMetric, RollupRun
 from .services import ingest_key_create
 
 
@@ -35,3 +37,16 @@ class ErasureRequestAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(PlatformMetric)
+class PlatformMetricAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["day", "name", "value"]
+    list_filter = ["name"]
+    date_hierarchy = "day"
+
+
+@admin.register(RollupRun)
+class RollupRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["finished_at", "granularity", "buckets", "max_lag_ms"]
+    list_filter = ["granularity"]

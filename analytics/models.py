@@ -201,3 +201,21 @@ class DailyUserStats(models.Model):
 
     def __str__(self):
         return f"{self.person} on {self.day}: {self.events} events"
+
+
+class PlatformMetric(models.Model):
+    """One platform-wide number for one UTC day (events, persons, votes, ...), written with
+    the day's rollups so dashboards read a handful of rows."""
+
+    day = models.DateField()
+    name = models.CharField(max_length=50)
+    value = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["day", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "name"], name="platform_metric_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.name}: {self.value}"

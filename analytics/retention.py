@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from . import partitions
-from .models import Event, EventMessageKey
+from .models import DailyUserStats, Event, EventMessageKey, EventRollup, RollupRun
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,30 @@ def _message_ids(now: dt.datetime, dry_run: bool) -> RetentionResult:
     return RetentionResult(EventMessageKey._meta.db_table, days, cutoff, rows, [])
 
 
+def _aggregates(now: dt.datetime, dry_run: bool) -> list[RetentionResult]:
+    """Aggregates outlive raw events; minute rollups go first, being the most numerous."""
+    policies = settings.ANALYTICS_AGGREGATE_RETENTION_DAYS
+    tables = {
+        "rollups_minute": (EventRollup.objects.filter(granularity="minute"), "bucket"),
+        "rollups_hour": (EventRollup.objects.filter(granularity="hour"), "bucket"),
+        "rollups_day": (EventRollup.objects.filter(granularity="day"), "bucket"),
+        "daily_user_stats": (DailyUserStats.objects.all(), "day"),
+        "rollup_runs": (RollupRun.objects.all(), "finished_at"),
+    }
+    results = []
+    for name, (queryset, field) in tables.items():
+        days = policies.get(name)
+        if not days:  # kept for good
+            continue
+        cutoff = now - dt.timedelta(days=days)
+        limit = cutoff.date() if field == "day" else cutoff
+        old = queryset.filter(**{f"{field}__lt": limit})
+        rows = old.count() if dry_run else old.delete()[0]
+        results.append(RetentionResult(name, days, cutoff, rows, []))
+    return results
+
+
 @transaction.atomic
 def retention_apply(*, now: dt.datetime, dry_run: bool = False) -> list[RetentionResult]:
     """Delete what every retention policy says has expired; with dry_run, only count it."""
-    return [_raw_events(now, dry_run), _message_ids(now, dry_run)]
+    return [_raw_events(now, dry_run), _message_ids(now, dry_run), *_aggregates(now, dry_run)]

@@ -7,6 +7,7 @@ RollupDirty); `rollups_rebuild` recomputes any range, for imports of old events.
 
 import datetime as dt
 import zlib
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -16,7 +17,15 @@ from django.db.models.functions import Cast, Coalesce, Concat, Trunc
 from django.utils import timezone
 
 from .buckets import GRANULARITIES, STEP, bucket_start
-from .models import DailyUserStats, DistinctIdLink, Event, EventRollup, RollupDirty, RollupRun
+from .models import (
+    DailyUserStats,
+    DistinctIdLink,
+    Event,
+    EventRollup,
+    PlatformMetric,
+    RollupDirty,
+    RollupRun,
+)
 
 DIMENSIONS = ("artist_id", "show_id", "song_id")
 
@@ -99,12 +108,35 @@ def _daily_user_stats(start: dt.datetime, end: dt.datetime) -> list[DailyUserSta
     ]
 
 
+PLATFORM_EVENTS = {"pageviews": "$pageview", "votes": "vote_cast", "signups": "signed_up",
+                   "follows": "artist_followed"}  # fmt: skip
+
+
+def _platform_metrics(cells: list[EventRollup], stats: list[DailyUserStats]) -> list:
+    """Per day: all events, distinct persons, and counts of the events that matter most."""
+    values: dict[tuple[dt.date, str], int] = defaultdict(int)
+    for cell in cells:
+        if cell.dimension == "":
+            day = cell.bucket.date()
+            values[(day, "events")] += cell.count
+            for name, event in PLATFORM_EVENTS.items():
+                if cell.event == event:
+                    values[(day, name)] += cell.count
+    for row in stats:
+        values[(row.day, "persons")] += 1
+    return [PlatformMetric(day=d, name=n, value=v) for (d, n), v in sorted(values.items())]
+
+
 def _recompute(granularity: str, start: dt.datetime, end: dt.datetime) -> None:
+    cells = _cells(granularity, start, end)
     EventRollup.objects.filter(granularity=granularity, bucket__gte=start, bucket__lt=end).delete()
-    EventRollup.objects.bulk_create(_cells(granularity, start, end), batch_size=2000)
+    EventRollup.objects.bulk_create(cells, batch_size=2000)
     if granularity == "day":
+        stats = _daily_user_stats(start, end)
         DailyUserStats.objects.filter(day__gte=start.date(), day__lt=end.date()).delete()
-        DailyUserStats.objects.bulk_create(_daily_user_stats(start, end), batch_size=2000)
+        DailyUserStats.objects.bulk_create(stats, batch_size=2000)
+        PlatformMetric.objects.filter(day__gte=start.date(), day__lt=end.date()).delete()
+        PlatformMetric.objects.bulk_create(_platform_metrics(cells, stats))
 
 
 def _ranges(buckets: list[dt.datetime], step: dt.timedelta):

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from mysetlist.core.admin import ReadOnlyAdminMixin
 from mysetlist.core.exceptions import ApplicationError
 
 from .models import Artist, Follow, SetlistEntry, Show, Song, Tour, Venue, Vote, VoteTally
@@ -94,19 +95,6 @@ class ShowAdmin(admin.ModelAdmin):
     @admin.action(description="Mark completed")
     def mark_completed(self, request, queryset):
         self._transition(request, queryset, Show.Status.COMPLETED)
-
-
-class ReadOnlyAdminMixin:
-    """Shown in admin, changed only by the vote services, which keep tallies exact."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Vote)

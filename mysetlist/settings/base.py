@@ -145,6 +145,14 @@ ANALYTICS_CONSENT_COOKIE = "mysetlist_consent"
 ANALYTICS_RAW_RETENTION_DAYS = env.int("ANALYTICS_RAW_RETENTION_DAYS", default=730)
 ANALYTICS_DEDUPE_DAYS = env.int("ANALYTICS_DEDUPE_DAYS", default=35)
 ANALYTICS_PARTITIONS_AHEAD = env.int("ANALYTICS_PARTITIONS_AHEAD", default=3)
+# Aggregates outlive raw events; 0 keeps a table for good. Platform metrics are always kept.
+ANALYTICS_AGGREGATE_RETENTION_DAYS = {
+    "rollups_minute": env.int("ANALYTICS_RETENTION_ROLLUPS_MINUTE_DAYS", default=35),
+    "rollups_hour": env.int("ANALYTICS_RETENTION_ROLLUPS_HOUR_DAYS", default=1100),
+    "rollups_day": env.int("ANALYTICS_RETENTION_ROLLUPS_DAY_DAYS", default=0),
+    "daily_user_stats": env.int("ANALYTICS_RETENTION_DAILY_USER_STATS_DAYS", default=1100),
+    "rollup_runs": env.int("ANALYTICS_RETENTION_ROLLUP_RUNS_DAYS", default=30),
+}
 # Events arriving later than this after they happened are stored but change no rollup.
 ANALYTICS_ROLLUP_LATENESS_HOURS = env.int("ANALYTICS_ROLLUP_LATENESS_HOURS", default=168)
 

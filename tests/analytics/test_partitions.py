@@ -69,8 +69,8 @@ def test_retention_on_any_database_deletes_old_events_and_old_message_ids(settin
     ingest("2026-09-01T00:00:00Z", received_at=NOW - dt.timedelta(days=40))
     ingest("2026-11-20T00:00:00Z")
 
-    dry = retention_apply(now=NOW, dry_run=True)
-    assert [r.rows for r in dry] == [1, 1]
+    dry = {r.table: r.rows for r in retention_apply(now=NOW, dry_run=True)}
+    assert (dry["analytics_event"], dry["analytics_eventmessagekey"]) == (1, 1)
     assert Event.objects.count() == 2
 
     retention_apply(now=NOW)
@@ -88,3 +88,24 @@ def test_retention_command_dry_run(capsys):
 
     assert "would delete 1 rows" in capsys.readouterr().out
     assert Event.objects.count() == 1
+
+
+def test_aggregates_are_kept_longer_and_each_by_its_own_policy(settings):
+    from analytics.models import EventRollup, RollupRun
+
+    settings.ANALYTICS_AGGREGATE_RETENTION_DAYS = {
+        "rollups_minute": 35, "rollups_hour": 1100, "rollups_day": 0, "daily_user_stats": 1100,
+        "rollup_runs": 30,
+    }  # fmt: skip
+    old = NOW - dt.timedelta(days=40)
+    for granularity in ("minute", "hour", "day"):
+        EventRollup.objects.create(
+            granularity=granularity, bucket=old, event="e", count=1, persons=1
+        )
+    RollupRun.objects.create(granularity="minute", finished_at=old, buckets=1, max_lag_ms=5)
+
+    results = {r.table: r.rows for r in retention_apply(now=NOW)}
+
+    assert results["rollups_minute"] == 1 and results["rollups_hour"] == 0
+    assert results["rollup_runs"] == 1 and "rollups_day" not in results  # kept for good
+    assert sorted(EventRollup.objects.values_list("granularity", flat=True)) == ["day", "hour"]

@@ -160,3 +160,18 @@ def test_rollup_rebuild_command(capsys):
         call_command("rollup_rebuild", "--from", "someday", "--to", "2025-01-03")
     with pytest.raises(CommandError, match="before"):
         call_command("rollup_rebuild", "--from", "2025-01-03", "--to", "2025-01-01")
+
+
+def test_platform_metrics_are_written_with_the_day():
+    from analytics.models import PlatformMetric
+
+    now = timezone.now()
+    user = UserFactory()
+    track(event="signed_up", user=user)
+    track(event="vote_cast", user=user)
+    events_ingest(body={"event": "$pageview", "distinct_id": "visitor"}, received_at=now)
+
+    rollups_process(granularity="day")
+
+    values = dict(PlatformMetric.objects.filter(day=now.date()).values_list("name", "value"))
+    assert values == {"events": 3, "persons": 2, "pageviews": 1, "votes": 1, "signups": 1}

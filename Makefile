@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format venv venv-dev clean bench-broadcast bench-ingest
+.PHONY: run test lint format venv venv-dev clean bench-broadcast bench-ingest bench-metrics
 
 # The virtualenv is rebuilt when a requirements file changes.
 $(VENV)/.runtime: requirements.txt
@@ -45,6 +45,10 @@ bench-broadcast: venv-dev
 ## make bench-ingest: analytics events/s through the API beside PostgreSQL COPY (needs wrk).
 bench-ingest: venv-dev
 	$(PY) tests/benchmarks/bench_ingest.py
+
+## make bench-metrics: trend, funnel and retention latency over 10 million events.
+bench-metrics: venv-dev
+	$(PY) tests/benchmarks/bench_metrics.py
 
 lint: venv-dev
 	$(VENV)/bin/ruff check .

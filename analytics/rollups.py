@@ -184,9 +184,11 @@ def rollups_process(*, granularity: str) -> RollupResult:
 
 
 @transaction.atomic
-def rollups_rebuild(*, start: dt.datetime, end: dt.datetime) -> int:
-    """Recompute every granularity over whole days from start to end; return the days."""
+def rollups_rebuild(
+    *, start: dt.datetime, end: dt.datetime, granularities: tuple[str, ...] = GRANULARITIES
+) -> int:
+    """Recompute the granularities over whole days from start to end; return the days."""
     first, last = bucket_start(start, "day"), bucket_start(end, "day") + STEP["day"]
-    for granularity in GRANULARITIES:
+    for granularity in granularities:
         _recompute(granularity, first, last)
     return (last - first).days

@@ -4,7 +4,7 @@ from django.conf import settings
 
 from mysetlist.core.clients import client_ip
 
-from .services import track
+from .services import ANONYMOUS_ID, track
 from .validation import is_bot
 
 _SKIPPED_PREFIXES = ("/api/", "/admin/", "/static/", "/ws/")
@@ -31,7 +31,7 @@ class PageViewMiddleware:
     def __call__(self, request):
         cookie = settings.ANALYTICS_DISTINCT_ID_COOKIE
         distinct_id = request.COOKIES.get(cookie)
-        if not distinct_id or len(distinct_id) > 64:
+        if not distinct_id or not ANONYMOUS_ID.match(distinct_id):
             distinct_id = uuid.uuid4().hex
             request.COOKIES[cookie] = distinct_id  # so a log-in during this request links it
         response = self.get_response(request)

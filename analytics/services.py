@@ -1,6 +1,7 @@
 """Writes of the analytics app: ingestion, the platform's own tracking, keys and identities."""
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -89,9 +90,17 @@ def ingest_key_create(*, name: str, is_public: bool = False) -> tuple[IngestKey,
     return key, secret
 
 
+ANONYMOUS_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
 def distinct_id_link(*, distinct_id: str, user: User) -> DistinctIdLink | None:
-    """Record that an anonymous distinct id is this user; the first user to claim it keeps it."""
-    if not distinct_id or len(distinct_id) > 200:
+    """Record that an anonymous distinct id is this user; the first user to claim it keeps it.
+
+    Only ids of the form the site hands out (32 hex digits) can be linked: a cookie is the
+    visitor's to write, and linking "user:<id>" or another sender's ids would hand someone
+    else's events to this account's export and erasure.
+    """
+    if not isinstance(distinct_id, str) or not ANONYMOUS_ID.match(distinct_id):
         return None
     try:
         with transaction.atomic():

@@ -23,13 +23,15 @@
   const endpoint = (config.endpoint || "/api/analytics/events") + "?key=" + encodeURIComponent(config.key);
   const SESSION_IDLE_MS = 30 * 60 * 1000;
 
+  // 32 hex digits, the only form the server accepts as an anonymous id.
   function randomId() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
-    return Math.random().toString(16).slice(2) + Date.now().toString(16);
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
   let distinctId = cookie(config.distinctCookie);
-  if (!distinctId) {
+  if (!distinctId || !/^[0-9a-f]{32}$/.test(distinctId)) {
     distinctId = randomId();
     document.cookie = config.distinctCookie + "=" + distinctId + "; path=/; max-age=31536000; samesite=lax";
   }

@@ -90,3 +90,23 @@ def test_signing_up_is_an_event(client):
     )  # fmt: skip
 
     assert Event.objects.filter(event="signed_up").count() == 1
+
+
+@pytest.mark.parametrize("forged", ["user:VICTIM", "someone-elses-id", "A" * 32, ""])
+def test_logging_in_never_links_ids_the_site_did_not_hand_out(client, forged):
+    from analytics.services import track
+
+    victim = UserFactory()
+    track(event="vote_cast", user=victim)
+    UserFactory(username="attacker")
+    forged = forged.replace("VICTIM", str(victim.pk))
+    client.cookies["mysetlist_did"] = forged
+
+    client.post(
+        reverse("users:login"), {"username": "attacker", "password": "correct horse battery"}
+    )
+
+    # The forged cookie was replaced by a fresh anonymous id: only that one is linked.
+    assert not DistinctIdLink.objects.filter(distinct_id=forged).exists()
+    assert all(len(link.distinct_id) == 32 for link in DistinctIdLink.objects.all())
+    assert client.get(reverse("analytics-api:my-event-list")).json()["count"] == 0

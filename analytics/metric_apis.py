@@ -22,17 +22,27 @@ def _moment(value: dt.datetime | dt.date, *, end: bool = False) -> dt.datetime:
     return moment + dt.timedelta(days=1) - dt.timedelta(microseconds=1) if end else moment
 
 
+EARLIEST_DAY, LATEST_DAY = dt.date(2000, 1, 1), dt.date(2100, 1, 1)
+
+
+def _in_range(day: dt.date) -> None:
+    if not EARLIEST_DAY <= day < LATEST_DAY:
+        raise serializers.ValidationError(f"Use a date from {EARLIEST_DAY} to {LATEST_DAY}.")
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class DateOrDateTimeField(serializers.Field):
-    """A day (YYYY-MM-DD, meaning its whole UTC day) or an exact ISO 8601 moment."""
+    """A day (YYYY-MM-DD, meaning its whole UTC day) or an exact ISO 8601 moment, 2000-2099."""
 
     default_error_messages = {"invalid": "Use YYYY-MM-DD or an ISO 8601 date-time."}
 
     def to_internal_value(self, data):
         try:
-            return (dt.datetime if "T" in str(data) else dt.date).fromisoformat(str(data))
+            value = (dt.datetime if "T" in str(data) else dt.date).fromisoformat(str(data))
         except ValueError:
             self.fail("invalid")
+        _in_range(value.date() if isinstance(value, dt.datetime) else value)
+        return value
 
     def to_representation(self, value):
         return value.isoformat()
@@ -99,8 +109,8 @@ class ActiveUsersApi(APIView):
     permission_classes = [permissions.IsAdminUser]
 
     class FilterSerializer(serializers.Serializer):
-        date_from = serializers.DateField()
-        date_to = serializers.DateField()
+        date_from = serializers.DateField(validators=[_in_range])
+        date_to = serializers.DateField(validators=[_in_range])
 
         class Meta:
             ref_name = "ActiveUsersFilter"
@@ -225,8 +235,8 @@ class RetentionApi(APIView):
     class FilterSerializer(serializers.Serializer):
         period = serializers.ChoiceField(choices=["week", "month"], default="week")
         periods = serializers.IntegerField(min_value=1, max_value=24, default=8)
-        date_from = serializers.DateField()
-        date_to = serializers.DateField()
+        date_from = serializers.DateField(validators=[_in_range])
+        date_to = serializers.DateField(validators=[_in_range])
         cohort_by = serializers.ChoiceField(choices=["first_seen", "signup"], default="first_seen")
         returning_event = serializers.CharField(max_length=200, required=False)
 

@@ -74,7 +74,8 @@ def trend(
 ) -> list[Series]:
     """Occurrences of `event` (measure "count") or distinct persons doing it ("persons") in
     each interval bucket from start to end, UTC, zero where none; with a breakdown, one series
-    per value of that property, the `limit` largest by total."""
+    per value of that property, the `limit` largest by total. A series' total is the sum of
+    its points: for "persons", person-buckets, not distinct persons over the whole range."""
     buckets = _buckets(start, end, interval)
     if breakdown is None or breakdown in DIMENSIONS:
         rows = EventRollup.objects.filter(
@@ -364,6 +365,8 @@ def trending(
     ).values_list("granularity", "bucket", "event", "value", "count")  # fmt: skip
     scores: dict[str, dict] = defaultdict(lambda: {"score": 0.0, "views": 0, "votes": 0})
     for granularity, bucket, event, value, count in rows:
+        if not value.isdigit():  # properties are the sender's to fill; ids are numbers
+            continue
         age = (now - (bucket + STEP[granularity] / 2)).total_seconds() / 3600
         cell = scores[value]
         cell["score"] += count * TRENDING_WEIGHTS[event] * 0.5 ** (max(age, 0) / half_life_hours)

@@ -24,7 +24,7 @@ def _next_month(day: dt.date) -> dt.date:
 
 
 def _name(month: dt.date) -> str:
-    return f"{TABLE}_p{month:%Y%m}"
+    return f"{TABLE}_p{month.year:04d}{month.month:02d}"
 
 
 @dataclass(frozen=True)

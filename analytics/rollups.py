@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, Concat, Trunc
+from django.db.models.functions import Cast, Coalesce, Concat, Left, Trunc
 from django.utils import timezone
 
 from .buckets import GRANULARITIES, STEP, bucket_start
@@ -35,7 +35,6 @@ class RollupResult:
     granularity: str
     buckets: int
     max_lag_ms: int
-    skipped: bool = False
 
 
 def events_with_person(queryset=None):
@@ -66,7 +65,11 @@ def _cells(granularity: str, start: dt.datetime, end: dt.datetime) -> list[Event
         rows = events
         group = ["bucket", "event"]
         if dimension:
-            rows = rows.annotate(value=KT(f"properties__{dimension}")).filter(value__isnull=False)
+            # Cut to the column's size before grouping: two long values that agree on their
+            # first 64 characters are one cell, not two rows fighting over one key.
+            rows = rows.annotate(value=Left(KT(f"properties__{dimension}"), 64)).filter(
+                value__isnull=False
+            )
             group.append("value")
         for row in rows.values(*group).annotate(
             count=Count("id"), persons=Count("person", distinct=True)
@@ -77,7 +80,7 @@ def _cells(granularity: str, start: dt.datetime, end: dt.datetime) -> list[Event
                     bucket=row["bucket"],
                     event=row["event"],
                     dimension=dimension,
-                    value=str(row.get("value", ""))[:64],
+                    value=str(row.get("value", "")),
                     count=row["count"],
                     persons=row["persons"],
                 )
@@ -160,27 +163,50 @@ def _locked(granularity: str) -> bool:
         return cursor.fetchone()[0]
 
 
-@transaction.atomic
-def rollups_process(*, granularity: str) -> RollupResult:
-    """Recompute every bucket marked since the last run; record the run and its lag."""
-    if not _locked(granularity):
-        return RollupResult(granularity, 0, 0, skipped=True)
-    marks = list(
-        RollupDirty.objects.filter(granularity=granularity).values_list("id", "bucket", "marked_at")
-    )
-    if not marks:
-        return RollupResult(granularity, 0, 0)
-    buckets = sorted({bucket for _, bucket, _ in marks})
-    for start, end in _ranges(buckets, STEP[granularity]):
-        _recompute(granularity, start, end)
-    RollupDirty.objects.filter(id__in=[pk for pk, _, _ in marks]).delete()
-    finished = timezone.now()
-    # Never negative, should a web server's clock run a little ahead of this worker's.
-    lag = max(0, int((finished - min(marked for _, _, marked in marks)).total_seconds() * 1000))
-    RollupRun.objects.create(
-        granularity=granularity, finished_at=finished, buckets=len(buckets), max_lag_ms=lag
-    )
-    return RollupResult(granularity, len(buckets), lag)
+def _process_chunk(granularity: str, max_buckets: int) -> tuple[int, int] | None:
+    """Recompute the earliest `max_buckets` marked buckets in one transaction; return how many
+    and the lag of their oldest mark, or None when nothing is marked or another job runs."""
+    with transaction.atomic():
+        if not _locked(granularity):
+            return None
+        buckets = list(
+            RollupDirty.objects.filter(granularity=granularity)
+            .order_by("bucket")
+            .values_list("bucket", flat=True)
+            .distinct()[:max_buckets]
+        )
+        if not buckets:
+            return None
+        marks = RollupDirty.objects.filter(granularity=granularity, bucket__in=buckets)
+        oldest = min(marks.values_list("marked_at", flat=True))
+        ids = list(marks.values_list("id", flat=True))
+        for start, end in _ranges(sorted(buckets), STEP[granularity]):
+            _recompute(granularity, start, end)
+        RollupDirty.objects.filter(id__in=ids).delete()
+        finished = timezone.now()
+        # Never negative, should a web server's clock run a little ahead of this worker's.
+        lag = max(0, int((finished - oldest).total_seconds() * 1000))
+        RollupRun.objects.create(
+            granularity=granularity, finished_at=finished, buckets=len(buckets), max_lag_ms=lag
+        )
+        return len(buckets), lag
+
+
+def rollups_process(
+    *, granularity: str, max_buckets: int = 200, budget_seconds: float = 20.0
+) -> RollupResult:
+    """Recompute the buckets marked since the last run, `max_buckets` per transaction, until
+    none are left or the time budget is spent, so a backlog drains a chunk at a time."""
+    deadline = timezone.now() + dt.timedelta(seconds=budget_seconds)
+    done, worst = 0, 0
+    while True:
+        chunk = _process_chunk(granularity, max_buckets)
+        if chunk is None:
+            break
+        done, worst = done + chunk[0], max(worst, chunk[1])
+        if timezone.now() >= deadline:
+            break
+    return RollupResult(granularity, done, worst)
 
 
 @transaction.atomic

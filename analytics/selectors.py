@@ -5,6 +5,7 @@ from django.core.cache import cache
 from .models import IngestKey
 
 _MEMO_SECONDS = 60
+_MEMO_MAX = 10_000
 _memo: dict[str, tuple[int, float]] = {}
 
 
@@ -27,7 +28,10 @@ def ingest_key_get(*, secret: str) -> IngestKey | None:
             key = IngestKey.objects.filter(key_hash=digest, is_active=True).first()
             key_id = key.pk if key else 0
             cache.set(cache_key, key_id, timeout=_MEMO_SECONDS)
-        _memo[digest] = (key_id, time.monotonic() + _MEMO_SECONDS)
+        if key_id:  # only real keys: a flood of made-up ones must not fill this process
+            if len(_memo) >= _MEMO_MAX:
+                _memo.clear()
+            _memo[digest] = (key_id, time.monotonic() + _MEMO_SECONDS)
     return IngestKey(pk=key_id, key_hash=digest) if key_id else None
 
 

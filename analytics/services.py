@@ -32,13 +32,14 @@ def events_ingest(
     source: IngestKey | None = None,
     user_agent: str | None = None,
     ip: str | None = None,
+    check_nul: bool = True,
 ) -> IngestResult:
     """Validate and store one event or a batch; good events are kept when others are bad.
 
     Message ids are de-duplicated per source (ingest key). Raise validation.BatchError
     when the body as a whole is unusable.
     """
-    batch = clean_batch(body, received_at=received_at, user_agent=user_agent)
+    batch = clean_batch(body, received_at=received_at, user_agent=user_agent, check_nul=check_nul)
     address = anonymize_ip(ip)
     rows = [EventRow(event=event, user_id=None, ip=address) for event in batch.events]
     stored = events_write(rows=rows, received_at=received_at, scope=source.pk if source else 0)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 MAX_BATCH_EVENTS = 1000
 MAX_BODY_BYTES = 1_000_000
 FUTURE_LIMIT = dt.timedelta(hours=23)
+# Nothing the platform measures happened earlier; the bound keeps dates sane for storage.
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 MAX_NAME = 200
 
 # Crawlers, link previewers, monitors and headless browsers; matched on the user agent.
@@ -110,9 +112,24 @@ def _timestamp(raw: dict, key: str) -> dt.datetime | None:
     if raw.get(key) is None:
         return None
     try:
-        return parse_timestamp(raw[key])
+        moment = parse_timestamp(raw[key])
     except ValueError as exc:
         raise ValueError(f"'{key}' {exc}") from exc
+    if moment < EARLIEST:
+        raise ValueError(f"'{key}' is before {EARLIEST:%Y-%m-%d}")
+    return moment
+
+
+def has_nul(value) -> bool:
+    """True if a NUL character hides anywhere in the value, keys included (the database
+    refuses it in text and JSON)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
 
 
 def clean_event(
@@ -135,16 +152,24 @@ def clean_event(
     if timestamp is None:
         timestamp = received_at
     elif sent_at is not None:
-        timestamp += received_at - sent_at
+        try:
+            timestamp += received_at - sent_at
+        except OverflowError as exc:
+            raise ValueError("'timestamp' and 'sent_at' are too far apart") from exc
     if timestamp > received_at + FUTURE_LIMIT:
         raise ValueError("'timestamp' is more than 23 hours in the future")
+    if timestamp < EARLIEST:
+        raise ValueError(f"'timestamp' is before {EARLIEST:%Y-%m-%d}")
     return CleanEvent(message_id, name, distinct_id, timestamp, properties, context)
 
 
-def clean_batch(body, *, received_at: dt.datetime, user_agent: str | None = None) -> CleanBatch:
+def clean_batch(
+    body, *, received_at: dt.datetime, user_agent: str | None = None, check_nul: bool = True
+) -> CleanBatch:
     """Validate one event or a batch; bad events are rejected one by one, bots dropped.
 
-    Raise BatchError when the body as a whole is unusable.
+    `check_nul=False` skips looking for NUL characters, for a caller that knows the body
+    has none. Raise BatchError when the body as a whole is unusable.
     """
     if isinstance(body, dict) and "batch" in body:
         raw_events = body["batch"]
@@ -167,6 +192,8 @@ def clean_batch(body, *, received_at: dt.datetime, user_agent: str | None = None
     duplicates = bots = 0
     for index, raw in enumerate(raw_events):
         try:
+            if check_nul and has_nul(raw):
+                raise ValueError("text may not contain NUL characters")
             event = clean_event(raw, received_at=received_at, batch_sent_at=batch_sent_at)
         except ValueError as exc:
             message_id = raw.get("message_id") if isinstance(raw, dict) else None

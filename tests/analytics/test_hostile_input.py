@@ -1,0 +1,144 @@
+"""Input meant to break things: it is refused one event at a time and breaks nothing later."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from analytics.metrics import trending
+from analytics.models import Event, EventRollup, RollupDirty, RollupRun
+from analytics.rollups import rollups_process
+from analytics.selectors import _memo, ingest_key_get
+from analytics.services import events_ingest
+from tests.setlists.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+def good(n):
+    return {"event": "e", "distinct_id": "d", "message_id": f"good-{n}"}
+
+
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        ({"event": "a\u0000b", "distinct_id": "d"}, "NUL"),
+        ({"event": "e", "distinct_id": "d", "properties": {"k\u0000": 1}}, "NUL"),
+        ({"event": "e", "distinct_id": "d", "context": {"page": ["x\u0000"]}}, "NUL"),
+        ({"event": "e", "distinct_id": "d", "timestamp": "1999-12-31T23:59:59Z"}, "before 2000"),
+        ({"event": "e", "distinct_id": "d", "timestamp": "0001-01-01T00:00:00+14:00"}, "before"),
+        (
+            {
+                "event": "e",
+                "distinct_id": "d",
+                "timestamp": "2026-01-01T00:00:00Z",
+                "sent_at": "9999-12-31T23:59:59+14:00",
+            },
+            "too far apart",
+        ),  # fmt: skip
+        (
+            {
+                "event": "e",
+                "distinct_id": "d",
+                "timestamp": "9999-12-31T23:59:59+14:00",
+                "sent_at": "2000-01-01T00:00:00Z",
+            },
+            "too far apart",
+        ),  # fmt: skip
+    ],
+)
+def test_a_bad_event_is_refused_alone_through_the_api(client, ingest_secret, bad, message):
+    body = json.dumps({"batch": [good(1), bad, good(2)]})
+
+    response = client.post(
+        reverse("analytics-api:event-ingest"), body, content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {ingest_secret}", HTTP_USER_AGENT=FIREFOX,
+    )  # fmt: skip
+
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 2
+    [error] = response.json()["errors"]
+    assert error["index"] == 1 and message in error["message"]
+    assert Event.objects.count() == 2
+
+
+def test_long_property_values_that_agree_on_64_characters_share_one_cell():
+    now = timezone.now()
+    for n, tail in enumerate("xy"):
+        events_ingest(
+            body={
+                "event": "e",
+                "distinct_id": f"d{n}",
+                "properties": {"artist_id": "a" * 64 + tail},
+            },
+            received_at=now,
+        )
+
+    rollups_process(granularity="minute")
+
+    cell = EventRollup.objects.get(dimension="artist_id")
+    assert (cell.value, cell.count, cell.persons) == ("a" * 64, 2, 2)
+    assert not RollupDirty.objects.filter(granularity="minute").exists()
+
+
+def test_trending_skips_ids_that_are_not_numbers():
+    now = timezone.now()
+    for value in ("abc", "7"):
+        events_ingest(
+            body={"event": "vote_cast", "distinct_id": "d", "properties": {"show_id": value}},
+            received_at=now,
+        )
+    rollups_process(granularity="minute")
+
+    assert [row["id"] for row in trending(kind="show", now=now)] == [7]
+
+
+def test_a_backlog_of_marks_drains_a_chunk_per_transaction():
+    now = timezone.now()
+    for minutes in range(5):
+        moment = (now - dt.timedelta(minutes=minutes * 3)).isoformat()
+        events_ingest(body={"event": "e", "distinct_id": "d", "timestamp": moment}, received_at=now)
+
+    first = rollups_process(granularity="minute", max_buckets=2, budget_seconds=0)
+    assert first.buckets == 2 and RollupRun.objects.count() == 1
+
+    rest = rollups_process(granularity="minute", max_buckets=2)
+    assert rest.buckets == 3 and RollupRun.objects.count() == 3
+    assert not RollupDirty.objects.filter(granularity="minute").exists()
+    assert EventRollup.objects.filter(granularity="minute", dimension="").count() == 5
+
+
+def test_made_up_ingest_keys_are_not_remembered():
+    before = len(_memo)
+    for n in range(50):
+        assert ingest_key_get(secret=f"mk_made_up_{n}") is None
+
+    assert len(_memo) == before
+
+
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("trends", {"event": "e", "date_from": "9999-12-31", "date_to": "9999-12-31"}),
+        (
+            "trends",
+            {"event": "e", "date_from": "0001-01-01T00:00:00+14:00", "date_to": "2026-01-01"},
+        ),
+        ("active-users", {"date_from": "0001-01-01", "date_to": "0001-01-02"}),
+        ("retention", {"date_from": "9999-12-01", "date_to": "9999-12-31"}),
+        ("funnels", {"steps": ["a", "b"], "date_from": "9999-12-01", "date_to": "9999-12-30"}),
+        ("sessions", {"date_from": "9999-12-31", "date_to": "9999-12-31"}),
+        ("web-vitals", {"date_from": "1900-01-01", "date_to": "1900-01-02"}),
+    ],
+)
+def test_extreme_dates_are_a_400_not_a_500(client, name, params):
+    client.force_login(UserFactory(is_staff=True))
+
+    response = client.get(reverse(f"analytics-api:{name}"), params)
+
+    assert response.status_code == 400
+    assert "Use a date from 2000-01-01" in json.dumps(response.json()["extra"])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, metric_apis
+from . import apis, engagement_apis, metric_apis
 
 app_name = "analytics-api"
 
@@ -12,13 +12,13 @@ urlpatterns = [
     path("ingestion-lag/", metric_apis.IngestionLagApi.as_view(), name="ingestion-lag"),
     path("funnels/", metric_apis.FunnelApi.as_view(), name="funnels"),
     path("retention/", metric_apis.RetentionApi.as_view(), name="retention"),
-    path("sessions/", metric_apis.SessionsApi.as_view(), name="sessions"),
-    path("paths/", metric_apis.PathsApi.as_view(), name="paths"),
-    path("web-vitals/", metric_apis.WebVitalsApi.as_view(), name="web-vitals"),
-    path("trending/", metric_apis.TrendingApi.as_view(), name="trending"),
+    path("sessions/", engagement_apis.SessionsApi.as_view(), name="sessions"),
+    path("paths/", engagement_apis.PathsApi.as_view(), name="paths"),
+    path("web-vitals/", engagement_apis.WebVitalsApi.as_view(), name="web-vitals"),
+    path("trending/", engagement_apis.TrendingApi.as_view(), name="trending"),
     path(
         "shows/<id:show_id>/voting/",
-        metric_apis.VotingPatternsApi.as_view(),
+        engagement_apis.VotingPatternsApi.as_view(),
         name="voting-patterns",
     ),
 ]

@@ -1,0 +1,29 @@
+"""Product metrics, read from rollups and daily user stats (raw events only where a metric
+needs what rollups do not keep, over bounded ranges). Each function's docstring is the
+metric's definition; the API shows the same words."""
+
+from .engagement import VITALS, paths, session_summary, web_vitals
+from .live import TRENDING_KINDS, TRENDING_WEIGHTS, Lag, ingestion_lag, trending, voting_patterns
+from .people import ActiveUsers, active_users, funnel, retention
+from .trends import MAX_POINTS, RAW_BREAKDOWN_MAX_DAYS, Series, trend
+
+__all__ = [
+    "MAX_POINTS",
+    "RAW_BREAKDOWN_MAX_DAYS",
+    "TRENDING_KINDS",
+    "TRENDING_WEIGHTS",
+    "VITALS",
+    "ActiveUsers",
+    "Lag",
+    "Series",
+    "active_users",
+    "funnel",
+    "ingestion_lag",
+    "paths",
+    "retention",
+    "session_summary",
+    "trend",
+    "trending",
+    "voting_patterns",
+    "web_vitals",
+]

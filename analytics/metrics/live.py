@@ -1,0 +1,90 @@
+"""What is happening now: trending artists, shows and songs; voting; ingestion lag."""
+
+import datetime as dt
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
+from ..buckets import STEP, bucket_start
+from ..models import EventRollup, RollupRun
+from .trends import trend_buckets
+
+
+@dataclass(frozen=True)
+class Lag:
+    runs: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: int
+
+
+def ingestion_lag(*, hours: int = 24) -> Lag:
+    """Time from an event being accepted to being visible in minute rollups: per run of the
+    minute job, the wait of its oldest mark; percentiles over the runs of the last `hours`."""
+    since = timezone.now() - dt.timedelta(hours=hours)
+    lags = list(
+        RollupRun.objects.filter(granularity="minute", finished_at__gte=since).values_list(
+            "max_lag_ms", flat=True
+        )
+    )
+    if not lags:
+        return Lag(0, 0.0, 0.0, 0)
+    cuts = (
+        statistics.quantiles(lags, n=100, method="inclusive") if len(lags) > 1 else [lags[0]] * 99
+    )
+    return Lag(len(lags), statistics.median(lags), cuts[98], max(lags))
+
+
+TRENDING_KINDS = {"artist": "artist_id", "show": "show_id", "song": "song_id"}
+TRENDING_WEIGHTS = {"$pageview": 1.0, "vote_cast": 3.0}
+
+
+def trending(
+    *, kind: str, now: dt.datetime, hours: int = 48, half_life_hours: float = 6.0,
+    limit: int = 10,
+) -> list[dict]:  # fmt: skip
+    """Artists, shows or songs by a time-decayed score over the last `hours`: each page view
+    counts 1 and each vote 3, halved for every `half_life_hours` of age (age taken at the
+    middle of its minute or hour). Minute rollups give the last hour, so it moves live."""
+    dimension = TRENDING_KINDS[kind]
+    since = now - dt.timedelta(hours=hours)
+    cut = bucket_start(now, "hour") - dt.timedelta(hours=1)
+    rows = EventRollup.objects.filter(
+        dimension=dimension, event__in=TRENDING_WEIGHTS, bucket__gte=since
+    ).filter(
+        Q(granularity="minute", bucket__gte=cut) | Q(granularity="hour", bucket__lt=cut)
+    ).values_list("granularity", "bucket", "event", "value", "count")  # fmt: skip
+    scores: dict[str, dict] = defaultdict(lambda: {"score": 0.0, "views": 0, "votes": 0})
+    for granularity, bucket, event, value, count in rows:
+        if not value.isdigit():  # properties are the sender's to fill; ids are numbers
+            continue
+        age = (now - (bucket + STEP[granularity] / 2)).total_seconds() / 3600
+        cell = scores[value]
+        cell["score"] += count * TRENDING_WEIGHTS[event] * 0.5 ** (max(age, 0) / half_life_hours)
+        cell["views" if event == "$pageview" else "votes"] += count
+    ranked = sorted(scores.items(), key=lambda item: (-item[1]["score"], item[0]))[:limit]
+    return [
+        {"id": int(value), **{**cell, "score": round(cell["score"], 4)}} for value, cell in ranked
+    ]
+
+
+def voting_patterns(*, show_id: int, start: dt.datetime, end: dt.datetime) -> dict:
+    """For one show: votes per minute from start to end (zero-filled), its songs with the best
+    score, and how many distinct fans voted there at all."""
+    from mysetlist.setlists.selectors import show_voter_count, vote_tally_top
+
+    buckets = trend_buckets(start, end, "minute")
+    counts = dict(
+        EventRollup.objects.filter(
+            granularity="minute", event="vote_cast", dimension="show_id", value=str(show_id),
+            bucket__gte=buckets[0], bucket__lte=buckets[-1],
+        ).values_list("bucket", "count")
+    )  # fmt: skip
+    return {
+        "votes_per_minute": [(bucket, counts.get(bucket, 0)) for bucket in buckets],
+        "top_songs": vote_tally_top(show_id=show_id),
+        "unique_voters": show_voter_count(show_id=show_id),
+    }

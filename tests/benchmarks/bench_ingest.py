@@ -174,7 +174,8 @@ def main():
 
     print(f"\nbench-ingest on {os.cpu_count()} cores: {sent} events of ~{event_bytes:.0f} bytes")
     print(
-        f"  batch API (gunicorn -w {WORKERS}, {CONNECTIONS} connections) {api_rate:9.0f} events/s"
+        f"  batch API (gunicorn -w {WORKERS} --threads {THREADS}, {CONNECTIONS} connections)"
+        f" {api_rate:9.0f} events/s"
     )
     print(f"  PostgreSQL COPY of the same rows (baseline)  {copy_rate:10.0f} events/s")
     print(f"  ratio API / COPY                             {api_rate / copy_rate:10.2f}")

@@ -32,12 +32,8 @@ def erasure_request_create(*, user: User) -> ErasureRequest:
     return request
 
 
-@transaction.atomic
-def erasure_process(*, request_id: int) -> ErasureRequest:
-    """Delete the events of an erasure request and mark the rollups they were counted in."""
-    request = ErasureRequest.objects.select_for_update().get(pk=request_id)
-    if request.done_at:
-        return request
+def _erase(request: ErasureRequest) -> int:
+    """Delete the request's events and mark the rollup buckets they were counted in."""
     events = Event.objects.filter(
         Q(user_id=request.user_id) | Q(distinct_id__in=request.distinct_ids)
     )
@@ -49,13 +45,45 @@ def erasure_process(*, request_id: int) -> ErasureRequest:
     RollupDirty.objects.bulk_create(
         [RollupDirty(granularity=g, bucket=b, marked_at=now) for g, b in sorted(marks)]
     )
-    request.done_at, request.events_deleted = now, deleted
+    return deleted
+
+
+@transaction.atomic
+def erasure_process(*, request_id: int) -> ErasureRequest:
+    """Erase the events of a request, once; later sweeps catch what arrives afterwards."""
+    request = ErasureRequest.objects.select_for_update().get(pk=request_id)
+    if request.done_at:
+        return request
+    request.events_deleted = _erase(request)
+    request.done_at = timezone.now()
     request.save(update_fields=["done_at", "events_deleted"])
     return request
 
 
+SWEEP_DAYS = 7
+
+
+@transaction.atomic
+def erasures_sweep(*, now=None) -> int:
+    """Erase again, for a week after each erasure, events that arrived since with the erased
+    ids (a browser's queued beacons, a retried batch). Return how many were deleted."""
+    now = now or timezone.now()
+    recent = ErasureRequest.objects.select_for_update().filter(
+        done_at__gte=now - timezone.timedelta(days=SWEEP_DAYS)
+    )
+    total = 0
+    for request in recent:
+        deleted = _erase(request)
+        if deleted:
+            request.events_deleted += deleted
+            request.save(update_fields=["events_deleted"])
+            total += deleted
+    return total
+
+
 def erasures_redrive(*, older_than_minutes: int = 10) -> list[int]:
-    """Start again every erasure still pending after a while (its message may have been lost)."""
+    """Start again every erasure still pending after a while (its message may have been lost),
+    and sweep the recent ones for late arrivals."""
     from .tasks import erasure_process as erasure_process_task
 
     cutoff = timezone.now() - timezone.timedelta(minutes=older_than_minutes)
@@ -66,4 +94,5 @@ def erasures_redrive(*, older_than_minutes: int = 10) -> list[int]:
     )
     for request_id in pending:
         erasure_process_task.delay(request_id)
+    erasures_sweep()
     return pending

@@ -32,7 +32,7 @@ SCHEDULES = [
         expires=60 * 60 * 36,
     ),
     Schedule(
-        name="Start again analytics erasures still pending",
+        name="Start again analytics erasures still pending, sweep recent ones",
         task="analytics.erasures_redrive",
         crontab={"minute": "23"},  # hourly
         expires=60 * 90,

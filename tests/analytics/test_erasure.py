@@ -90,3 +90,22 @@ def test_export_lists_only_my_events(client):
 
 def test_export_needs_login(client):
     assert client.get(reverse("analytics-api:my-event-list")).status_code in (401, 403)
+
+
+def test_events_arriving_after_an_erasure_are_swept_for_a_week():
+    leaver = UserFactory()
+    DistinctIdLink.objects.create(distinct_id="a" * 32, user=leaver)
+    request = ErasureRequest.objects.create(user_id=leaver.pk, distinct_ids=["a" * 32])
+    erasure_process(request_id=request.pk)
+    browser_event("a" * 32, 1)  # a beacon queued in their browser lands afterwards
+    browser_event("someone-else", 1)
+
+    from analytics.erasure import erasures_sweep
+
+    assert erasures_sweep() == 1
+    assert list(Event.objects.values_list("distinct_id", flat=True)) == ["someone-else"]
+    request.refresh_from_db()
+    assert request.events_deleted == 1
+    later = timezone.now() + dt.timedelta(days=8)
+    browser_event("a" * 32, 2)
+    assert erasures_sweep(now=later) == 0  # a week on, sweeping stops

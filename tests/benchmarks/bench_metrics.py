@@ -24,16 +24,21 @@ INSERT INTO analytics_event (message_id, event, distinct_id, user_id, timestamp,
                              properties, context, ip)
 SELECT 'b' || n,
        (ARRAY['$pageview', '$pageview', '$pageview', 'vote_cast', 'vote_cast', 'artist_followed',
-              'click', 'signed_up'])[1 + (hashint %% 8)],
-       'p' || ((n * 7919) %% {persons}),
+              'click', 'signed_up'])[(1 + hashint %% 8)::int],
+       'p' || ((n::bigint * 7919) %% {persons}),
        NULL,
        %(start)s::timestamptz + ((n::float / {events}) * interval '30 days'),
        now(),
-       jsonb_build_object('show_id', 1 + hashint %% 400, 'song_id', 1 + hashint %% 9000,
-                          'artist_id', 1 + hashint %% 40),
+       -- As on the platform: every event names its artist and show, only votes a song.
+       CASE WHEN hashint %% 8 IN (3, 4)
+            THEN jsonb_build_object('show_id', 1 + hashint %% 400, 'song_id', 1 + hashint %% 9000,
+                                    'artist_id', 1 + hashint %% 40)
+            ELSE jsonb_build_object('show_id', 1 + hashint %% 400, 'artist_id', 1 + hashint %% 40)
+       END,
        '{{}}'::jsonb,
        NULL
-FROM (SELECT n, abs(hashtext(n::text)) AS hashint FROM generate_series(1, {events}) AS n) AS g
+FROM (SELECT n, abs(hashtext(n::text)::bigint) AS hashint
+      FROM generate_series(1, {events}) AS n) AS g
 """
 
 

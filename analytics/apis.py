@@ -8,9 +8,9 @@ from mysetlist.core.pagination import get_paginated_response
 from mysetlist.core.schema import errors
 
 from .authentication import IngestKeyAuthentication, IngestKeyRateThrottle
-from .capture import TOO_LARGE, ingest_http
+from .capture import ingest_http, read_body
 from .erasure import user_events
-from .validation import MAX_BODY_BYTES
+from .validation import BatchError
 
 
 class HasIngestKey(permissions.BasePermission):
@@ -61,13 +61,11 @@ class EventIngestApi(APIView):
     )
     def post(self, request):
         try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            declared = 0
-        if declared > MAX_BODY_BYTES:
-            return Response({"message": TOO_LARGE, "extra": {}}, status=413)
+            raw = read_body(request.META, request.read)
+        except BatchError as error:
+            return Response({"message": error.message, "extra": {}}, status=error.status)
         answer = ingest_http(
-            raw=request.read(MAX_BODY_BYTES + 1),
+            raw=raw,
             content_encoding=request.META.get("HTTP_CONTENT_ENCODING", ""),
             source=request.auth,
             user_agent=request.META.get("HTTP_USER_AGENT"),

@@ -3,6 +3,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, throttling
 
 from .capture import key_secret
+from .ratelimit import rate_allowed
 from .selectors import ingest_key_get
 
 
@@ -24,14 +25,18 @@ class IngestKeyAuthentication(authentication.BaseAuthentication):
 
 
 class IngestKeyRateThrottle(throttling.SimpleRateThrottle):
-    """Requests per ingest key, whatever address they come from."""
+    """Requests per ingest key, whatever address they come from, counted by the same
+    per-key window as the WSGI capture path (analytics.ratelimit)."""
 
     scope = "ingest"
 
-    def get_cache_key(self, request, view):
+    def allow_request(self, request, view):
         if request.auth is None:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+            return True
+        return rate_allowed(scope=f"ingest:{request.auth.pk}", rate=self.rate)
+
+    def wait(self):
+        return None
 
 
 class IngestKeyScheme(OpenApiAuthenticationExtension):

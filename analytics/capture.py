@@ -14,7 +14,7 @@ import orjson
 from django.db import DataError, close_old_connections
 from django.utils import timezone
 
-from mysetlist.core.clients import client_ip
+from mysetlist.core.clients import meta_client_ip
 
 from . import services
 from .models import IngestKey
@@ -106,9 +106,17 @@ def key_secret(meta: dict, query_string: str = "") -> str | None:
     return values[0] if values else None
 
 
-class _Meta:
-    def __init__(self, environ):
-        self.META = environ
+def read_body(meta, read) -> bytes:
+    """Read a request body of at most MAX_BODY_BYTES; raise BatchError when it is larger or its
+    Content-Length is not a number. Without a Content-Length (chunked), one byte past the
+    limit is read to tell."""
+    try:
+        declared = int(meta.get("CONTENT_LENGTH") or 0)
+    except ValueError as exc:
+        raise BatchError("Content-Length is not a number.") from exc
+    if declared > MAX_BODY_BYTES:
+        raise BatchError(TOO_LARGE, status=413)
+    return read(declared if declared > 0 else MAX_BODY_BYTES + 1)
 
 
 class CaptureDispatcher:
@@ -147,19 +155,15 @@ class CaptureDispatcher:
         if not rate_allowed(scope=f"ingest:{key.pk}", rate=rate):
             return HttpAnswer(429, {"message": "Request was throttled.", "extra": {}})
         try:
-            declared = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return HttpAnswer(400, {"message": "Content-Length is not a number.", "extra": {}})
-        if declared > MAX_BODY_BYTES:
-            return HttpAnswer(413, {"message": TOO_LARGE, "extra": {}})
-        # Without a Content-Length (chunked), read one byte past the limit to detect excess.
-        raw = environ["wsgi.input"].read(declared if declared > 0 else MAX_BODY_BYTES + 1)
+            raw = read_body(environ, environ["wsgi.input"].read)
+        except BatchError as error:
+            return HttpAnswer(error.status, {"message": error.message, "extra": {}})
         return ingest_http(
             raw=raw,
             content_encoding=environ.get("HTTP_CONTENT_ENCODING", ""),
             source=key,
             user_agent=environ.get("HTTP_USER_AGENT"),
-            ip=client_ip(_Meta(environ)),
+            ip=meta_client_ip(environ),
         )
 
 

@@ -177,9 +177,13 @@ def _process_chunk(granularity: str, max_buckets: int) -> tuple[int, int] | None
         )
         if not buckets:
             return None
-        marks = RollupDirty.objects.filter(granularity=granularity, bucket__in=buckets)
-        oldest = min(marks.values_list("marked_at", flat=True))
-        ids = list(marks.values_list("id", flat=True))
+        marks = list(
+            RollupDirty.objects.filter(granularity=granularity, bucket__in=buckets).values_list(
+                "id", "marked_at"
+            )
+        )
+        oldest = min(marked for _, marked in marks)
+        ids = [pk for pk, _ in marks]
         for start, end in _ranges(sorted(buckets), STEP[granularity]):
             _recompute(granularity, start, end)
         RollupDirty.objects.filter(id__in=ids).delete()

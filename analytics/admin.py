@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 
 from mysetlist.core.admin import ReadOnlyAdminMixin
 
-from .models import DistinctIdLink, ErasureRequest, IngestKey, PlatformMetric, RollupRun
+from .models import DistinctIdLink, ErasureRequest, IngestKey, Person, PlatformMetric, RollupRun
 from .services import ingest_key_create
 
 
@@ -50,3 +50,10 @@ class PlatformMetricAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class RollupRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["finished_at", "granularity", "buckets", "max_lag_ms"]
     list_filter = ["granularity"]
+
+
+@admin.register(Person)
+class PersonAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["key", "first_seen", "signed_up"]
+    search_fields = ["key"]
+    date_hierarchy = "first_seen"

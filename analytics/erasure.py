@@ -7,7 +7,7 @@ from django.utils import timezone
 from mysetlist.users.models import User
 
 from .buckets import GRANULARITIES, bucket_start
-from .models import DistinctIdLink, ErasureRequest, Event, RollupDirty
+from .models import DistinctIdLink, ErasureRequest, Event, Person, RollupDirty
 
 
 def _distinct_ids(user_id: int) -> list[str]:
@@ -39,6 +39,9 @@ def _erase(request: ErasureRequest) -> int:
     )
     moments = list(events.values_list("timestamp", flat=True))
     deleted, _ = events.delete()
+    # Their retention rows go with them; day rollups recreate nobody, the events being gone.
+    keys = [f"u:{request.user_id}", *(f"a:{d}" for d in request.distinct_ids)]
+    Person.objects.filter(key__in=keys).delete()
     now = timezone.now()
     # A correction, whatever the lateness: every bucket they were counted in is recomputed.
     marks = {(g, bucket_start(moment, g)) for moment in moments for g in GRANULARITIES}

@@ -1,4 +1,4 @@
-"""Funnel and retention arithmetic over per-person event times. Pure Python."""
+"""Funnel and retention arithmetic over per-person event times and periods. Pure Python."""
 
 import datetime as dt
 from collections.abc import Iterable
@@ -45,6 +45,11 @@ def funnel_steps(reached: Iterable[int], steps: list[str]) -> list[FunnelStep]:
     for n in reached:
         for k in range(n):
             counts[k] += 1
+    return steps_from_counts(counts, steps)
+
+
+def steps_from_counts(counts: list[int], steps: list[str]) -> list[FunnelStep]:
+    """Per-step conversions and drop-offs from how many persons reached each step."""
     result = []
     for k, event in enumerate(steps):
         previous = counts[k - 1] if k else counts[0]
@@ -78,26 +83,3 @@ class Cohort:
     start: dt.date
     size: int
     returning: list[int]  # persons active in period 0 (the cohort itself), 1, 2, ...
-
-
-def cohorts(
-    *,
-    entered: dict[str, dt.date],
-    active_days: dict[str, set[dt.date]],
-    period: str,
-    periods: int,
-) -> list[Cohort]:
-    """Group persons by the period they entered; count how many were active k periods later."""
-    members: dict[dt.date, list[str]] = {}
-    for person, day in entered.items():
-        members.setdefault(period_start(day, period), []).append(person)
-    result = []
-    for start in sorted(members):
-        returning = [0] * periods
-        for person in members[start]:
-            seen = {period_index(start, day, period) for day in active_days.get(person, ())}
-            for k in seen:
-                if 0 <= k < periods:
-                    returning[k] += 1
-        result.append(Cohort(start, len(members[start]), returning))
-    return result

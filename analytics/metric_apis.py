@@ -182,9 +182,21 @@ class FunnelApi(APIView):
         date_from = DateOrDateTimeField()
         date_to = DateOrDateTimeField()
         breakdown = serializers.RegexField(r"^[A-Za-z0-9_$.-]{1,64}$", required=False)
+        mode = serializers.ChoiceField(
+            choices=["sequence", "first_time"], default="sequence",
+            help_text="sequence: any attempt, from raw events; first_time: each person's first "
+                      "time per step, from the person tables.",
+        )  # fmt: skip
 
         class Meta:
             ref_name = "FunnelFilter"
+
+        def validate(self, data):
+            if data["mode"] == "first_time" and data.get("breakdown"):
+                raise serializers.ValidationError(
+                    {"breakdown": ["A first-time funnel has no breakdown."]}
+                )
+            return data
 
     class StepSerializer(serializers.Serializer):
         event = serializers.CharField()
@@ -205,7 +217,8 @@ class FunnelApi(APIView):
 
     @extend_schema(
         summary="Funnel: ordered steps within a conversion window",
-        description=metrics.funnel.__doc__,
+        description=f"sequence: {metrics.funnel.__doc__}\n\nfirst_time: "
+        f"{metrics.funnel_first_time.__doc__}",
         parameters=[FilterSerializer],
         responses={200: OutputSerializer(many=True), **errors(400, 401, 403)},
     )
@@ -213,13 +226,16 @@ class FunnelApi(APIView):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        funnels = metrics.funnel(
-            steps=data["steps"],
-            window=dt.timedelta(hours=data["window_hours"]),
-            start=_moment(data["date_from"]),
-            end=_moment(data["date_to"], end=True),
-            breakdown=data.get("breakdown"),
-        )
+        bounds = {
+            "steps": data["steps"],
+            "window": dt.timedelta(hours=data["window_hours"]),
+            "start": _moment(data["date_from"]),
+            "end": _moment(data["date_to"], end=True),
+        }
+        if data["mode"] == "first_time":
+            funnels = {None: metrics.funnel_first_time(**bounds)}
+        else:
+            funnels = metrics.funnel(**bounds, breakdown=data.get("breakdown"))
         return Response(
             [
                 {"breakdown": split, "steps": self.StepSerializer(steps, many=True).data}

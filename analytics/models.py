@@ -219,3 +219,59 @@ class PlatformMetric(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.name}: {self.value}"
+
+
+class Person(models.Model):
+    """One person as rollups count them ("u:<user id>" or "a:<distinct id>"): the first UTC
+    day they were seen and the day they signed up. Days only ever move earlier, as older
+    events arrive; an erasure deletes the row."""
+
+    key = models.CharField(max_length=210, unique=True)
+    first_seen = models.DateField(db_index=True)
+    signed_up = models.DateField(null=True, blank=True, db_index=True)
+
+    def __str__(self):
+        return f"{self.key}, first seen {self.first_seen}"
+
+
+class PersonActivity(models.Model):
+    """That a person did an event (or, with event "", anything) in a week or month: the base
+    of retention. Rows are only ever added, as events are; an erasure deletes the person."""
+
+    class Period(models.TextChoices):
+        WEEK = "week"
+        MONTH = "month"
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="activity")
+    period = models.CharField(max_length=5, choices=Period.choices)
+    start = models.DateField(help_text="Monday of the ISO week, or the first of the month.")
+    event = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name_plural = "person activity"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "event", "start", "person"], name="person_activity_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.person_id} {self.event or 'any event'} in the {self.period} of {self.start}"
+
+
+class PersonFirstEvent(models.Model):
+    """When a person first did an event: the base of first-time funnels. Only ever moves
+    earlier, as older events arrive; an erasure deletes the person."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="first_events")
+    event = models.CharField(max_length=200)
+    first_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "person"], name="person_first_event_unique")
+        ]
+        indexes = [models.Index(fields=["event", "first_at"], name="person_first_event_at")]
+
+    def __str__(self):
+        return f"{self.person_id} first did {self.event} at {self.first_at}"

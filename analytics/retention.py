@@ -7,7 +7,14 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from . import partitions
-from .models import DailyUserStats, Event, EventMessageKey, EventRollup, RollupRun
+from .models import (
+    DailyUserStats,
+    Event,
+    EventMessageKey,
+    EventRollup,
+    PersonActivity,
+    RollupRun,
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,7 @@ def _aggregates(now: dt.datetime, dry_run: bool) -> list[RetentionResult]:
         "rollups_hour": (EventRollup.objects.filter(granularity="hour"), "bucket"),
         "rollups_day": (EventRollup.objects.filter(granularity="day"), "bucket"),
         "daily_user_stats": (DailyUserStats.objects.all(), "day"),
+        "person_activity": (PersonActivity.objects.all(), "start"),
         "rollup_runs": (RollupRun.objects.all(), "finished_at"),
     }
     results = []
@@ -65,7 +73,7 @@ def _aggregates(now: dt.datetime, dry_run: bool) -> list[RetentionResult]:
         if not days:  # kept for good
             continue
         cutoff = now - dt.timedelta(days=days)
-        limit = cutoff.date() if field == "day" else cutoff
+        limit = cutoff.date() if field in ("day", "start") else cutoff
         old = queryset.filter(**{f"{field}__lt": limit})
         rows = old.count() if dry_run else old.delete()[0]
         results.append(RetentionResult(name, days, cutoff, rows, []))

@@ -11,17 +11,21 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, CharField, Count, F, Min, OuterRef, Q, Subquery, Value, When
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, Concat, Left, Trunc
+from django.db.models.functions import Cast, Coalesce, Concat, Left, Trunc, TruncDate
 from django.utils import timezone
 
 from .buckets import GRANULARITIES, STEP, bucket_start
+from .funnel import period_start
 from .models import (
     DailyUserStats,
     DistinctIdLink,
     Event,
     EventRollup,
+    Person,
+    PersonActivity,
+    PersonFirstEvent,
     PlatformMetric,
     RollupDirty,
     RollupRun,
@@ -57,10 +61,22 @@ def events_with_person(queryset=None):
     )
 
 
-def _cells(granularity: str, start: dt.datetime, end: dt.datetime) -> list[EventRollup]:
+def _insert_select(table: str, columns: str, select: str, queryset, params=()) -> None:
+    """INSERT INTO table (columns) SELECT `select` FROM (the queryset's SQL) q: the database
+    computes and stores the rows; none pass through Python."""
+    sql, query_params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {select} FROM ({sql}) q",
+            [*params, *query_params],
+        )
+
+
+def _cells(granularity: str, start: dt.datetime, end: dt.datetime) -> None:
+    """Write the rollup cells of [start, end): per bucket and event, and per dimension value."""
     events = events_with_person(Event.objects.filter(timestamp__gte=start, timestamp__lt=end))
     events = events.annotate(bucket=Trunc("timestamp", granularity, tzinfo=dt.UTC))
-    cells = []
+    columns = "granularity, bucket, event, dimension, value, count, persons"
     for dimension in ("", *DIMENSIONS):
         rows = events
         group = ["bucket", "event"]
@@ -71,27 +87,23 @@ def _cells(granularity: str, start: dt.datetime, end: dt.datetime) -> list[Event
                 value__isnull=False
             )
             group.append("value")
-        for row in rows.values(*group).annotate(
+        rows = rows.values(*group).annotate(
             count=Count("id"), persons=Count("person", distinct=True)
-        ):
-            cells.append(
-                EventRollup(
-                    granularity=granularity,
-                    bucket=row["bucket"],
-                    event=row["event"],
-                    dimension=dimension,
-                    value=str(row.get("value", "")),
-                    count=row["count"],
-                    persons=row["persons"],
-                )
-            )
-    return cells
+        )
+        value = "q.value" if dimension else "''"
+        _insert_select(
+            EventRollup._meta.db_table,
+            columns,
+            f"%s, q.bucket, q.event, %s, {value}, q.count, q.persons",
+            rows,
+            [granularity, dimension],
+        )
 
 
-def _daily_user_stats(start: dt.datetime, end: dt.datetime) -> list[DailyUserStats]:
+def _daily_user_stats(start: dt.datetime, end: dt.datetime) -> None:
     events = events_with_person(Event.objects.filter(timestamp__gte=start, timestamp__lt=end))
     rows = (
-        events.annotate(day=Trunc("timestamp", "day", tzinfo=dt.UTC))
+        events.annotate(day=TruncDate("timestamp", tzinfo=dt.UTC))
         .values("day", "person")
         .annotate(
             events=Count("id"),
@@ -99,47 +111,115 @@ def _daily_user_stats(start: dt.datetime, end: dt.datetime) -> list[DailyUserSta
             votes=Count("id", filter=Q(event="vote_cast")),
         )
     )
-    return [
-        DailyUserStats(
-            day=row["day"].date(),
-            person=row["person"],
-            events=row["events"],
-            pageviews=row["pageviews"],
-            votes=row["votes"],
-        )
-        for row in rows
-    ]
+    _insert_select(
+        DailyUserStats._meta.db_table,
+        "day, person, events, pageviews, votes",
+        "q.day, q.person, q.events, q.pageviews, q.votes",
+        rows,
+    )
 
 
 PLATFORM_EVENTS = {"pageviews": "$pageview", "votes": "vote_cast", "signups": "signed_up",
                    "follows": "artist_followed"}  # fmt: skip
 
 
-def _platform_metrics(cells: list[EventRollup], stats: list[DailyUserStats]) -> list:
+def _platform_metrics(start: dt.datetime, end: dt.datetime) -> list[PlatformMetric]:
     """Per day: all events, distinct persons, and counts of the events that matter most."""
     values: dict[tuple[dt.date, str], int] = defaultdict(int)
-    for cell in cells:
-        if cell.dimension == "":
-            day = cell.bucket.date()
-            values[(day, "events")] += cell.count
-            for name, event in PLATFORM_EVENTS.items():
-                if cell.event == event:
-                    values[(day, name)] += cell.count
-    for row in stats:
-        values[(row.day, "persons")] += 1
+    cells = EventRollup.objects.filter(
+        granularity="day", dimension="", bucket__gte=start, bucket__lt=end
+    ).values_list("bucket", "event", "count")
+    for bucket, event, count in cells:
+        values[(bucket.date(), "events")] += count
+        for name, platform_event in PLATFORM_EVENTS.items():
+            if event == platform_event:
+                values[(bucket.date(), name)] += count
+    persons = (
+        DailyUserStats.objects.filter(day__gte=start.date(), day__lt=end.date())
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    for day, n in persons:
+        values[(day, "persons")] = n
     return [PlatformMetric(day=d, name=n, value=v) for (d, n), v in sorted(values.items())]
 
 
+# Folding a day into the person tables: upserts that only ever move a day or a time earlier,
+# and inserts that only add; so a day folds in again with no change, and nothing is rewritten
+# that stays the same. `{firsts}` is the day's events grouped by person and event.
+PERSON_UPSERT = """
+INSERT INTO {person} (key, first_seen, signed_up)
+SELECT q.person, %s, CASE WHEN MAX(CASE WHEN q.event = 'signed_up' THEN 1 ELSE 0 END) = 1
+                          THEN %s END
+FROM ({firsts}) q WHERE true GROUP BY q.person
+ON CONFLICT (key) DO UPDATE SET
+  first_seen = CASE WHEN {person}.first_seen < EXCLUDED.first_seen
+                    THEN {person}.first_seen ELSE EXCLUDED.first_seen END,
+  signed_up = CASE WHEN EXCLUDED.signed_up IS NULL OR {person}.signed_up < EXCLUDED.signed_up
+                   THEN {person}.signed_up ELSE EXCLUDED.signed_up END
+WHERE EXCLUDED.first_seen < {person}.first_seen
+   OR (EXCLUDED.signed_up IS NOT NULL
+       AND ({person}.signed_up IS NULL OR EXCLUDED.signed_up < {person}.signed_up))
+"""
+
+FIRST_EVENT_UPSERT = """
+INSERT INTO {first_event} (person_id, event, first_at)
+SELECT p.id, q.event, q.first_at FROM ({firsts}) q JOIN {person} p ON p.key = q.person
+WHERE true
+ON CONFLICT (event, person_id) DO UPDATE SET first_at = EXCLUDED.first_at
+WHERE EXCLUDED.first_at < {first_event}.first_at
+"""
+
+ACTIVITY_INSERT = """
+INSERT INTO {activity} (person_id, period, start, event)
+SELECT p.id, v.period, v.start, x.event
+FROM (SELECT person, event FROM ({firsts}) q UNION SELECT person, '' FROM ({firsts}) q) x
+JOIN {person} p ON p.key = x.person
+CROSS JOIN (SELECT 'week' AS period, %s AS start UNION ALL SELECT 'month', %s) v
+WHERE true
+ON CONFLICT DO NOTHING
+"""
+
+
+def _people(start: dt.datetime, end: dt.datetime) -> None:
+    """Fold each day's events into Person (first seen, signed up), PersonFirstEvent (first
+    time per event) and PersonActivity (who did what in which week and month)."""
+    tables = {
+        "person": Person._meta.db_table,
+        "first_event": PersonFirstEvent._meta.db_table,
+        "activity": PersonActivity._meta.db_table,
+    }
+    day = start
+    while day < end:
+        events = Event.objects.filter(timestamp__gte=day, timestamp__lt=day + STEP["day"])
+        firsts, params = (
+            events_with_person(events)
+            .values("person", "event")
+            .annotate(first_at=Min("timestamp"))
+            .query.sql_with_params()
+        )
+        date = day.date()
+        with connection.cursor() as cursor:
+            cursor.execute(PERSON_UPSERT.format(firsts=firsts, **tables), [date, date, *params])
+            cursor.execute(FIRST_EVENT_UPSERT.format(firsts=firsts, **tables), params)
+            cursor.execute(
+                ACTIVITY_INSERT.format(firsts=firsts, **tables),
+                [*params, *params, period_start(date, "week"), period_start(date, "month")],
+            )
+        day += STEP["day"]
+
+
 def _recompute(granularity: str, start: dt.datetime, end: dt.datetime) -> None:
-    cells = _cells(granularity, start, end)
     EventRollup.objects.filter(granularity=granularity, bucket__gte=start, bucket__lt=end).delete()
-    EventRollup.objects.bulk_create(cells, batch_size=2000)
+    _cells(granularity, start, end)
     if granularity == "day":
-        stats = _daily_user_stats(start, end)
-        DailyUserStats.objects.filter(day__gte=start.date(), day__lt=end.date()).delete()
-        DailyUserStats.objects.bulk_create(stats, batch_size=2000)
-        PlatformMetric.objects.filter(day__gte=start.date(), day__lt=end.date()).delete()
-        PlatformMetric.objects.bulk_create(_platform_metrics(cells, stats))
+        first, last = start.date(), end.date()
+        DailyUserStats.objects.filter(day__gte=first, day__lt=last).delete()
+        _daily_user_stats(start, end)
+        PlatformMetric.objects.filter(day__gte=first, day__lt=last).delete()
+        PlatformMetric.objects.bulk_create(_platform_metrics(start, end))
+        _people(start, end)
 
 
 def _ranges(buckets: list[dt.datetime], step: dt.timedelta):

@@ -4,7 +4,7 @@ metric's definition; the API shows the same words."""
 
 from .engagement import VITALS, paths, session_summary, web_vitals
 from .live import TRENDING_KINDS, TRENDING_WEIGHTS, Lag, ingestion_lag, trending, voting_patterns
-from .people import ActiveUsers, active_users, funnel, retention
+from .people import ActiveUsers, active_users, funnel, funnel_first_time, retention
 from .trends import MAX_POINTS, RAW_BREAKDOWN_MAX_DAYS, Series, trend
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Series",
     "active_users",
     "funnel",
+    "funnel_first_time",
     "ingestion_lag",
     "paths",
     "retention",

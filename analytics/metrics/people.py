@@ -4,14 +4,22 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Min
+from django.db.models import Count, F, FilteredRelation, Q, Value
 from django.db.models.fields.json import KT
-from django.db.models.functions import Trunc
+from django.db.models.functions import TruncMonth, TruncWeek
 
 from mysetlist.core.exceptions import ApplicationError
 
-from ..funnel import Cohort, FunnelStep, cohorts, funnel_steps, steps_reached
-from ..models import DailyUserStats, Event
+from ..funnel import (
+    Cohort,
+    FunnelStep,
+    funnel_steps,
+    period_index,
+    period_start,
+    steps_from_counts,
+    steps_reached,
+)
+from ..models import DailyUserStats, Event, Person, PersonActivity
 from ..rollups import events_with_person
 
 
@@ -58,6 +66,18 @@ def active_users(*, first_day: dt.date, last_day: dt.date) -> list[ActiveUsers]:
     return result
 
 
+def _funnel_bounds(
+    steps: list[str], window: dt.timedelta, start: dt.datetime, end: dt.datetime
+) -> None:
+    if not 2 <= len(steps) <= 10:
+        raise ApplicationError("A funnel has 2 to 10 steps.", {"fields": {"steps": ["2 to 10."]}})
+    if end < start or end - start > dt.timedelta(days=93) or window > dt.timedelta(days=90):
+        raise ApplicationError(
+            "Use a range of at most 93 days and a window of at most 90.",
+            {"fields": {"date_to": ["Out of range."]}},
+        )
+
+
 def funnel(
     *,
     steps: list[str],
@@ -70,13 +90,7 @@ def funnel(
     of a first step done between start and end; per step, how many got that far, the share
     of the first step's persons and of the previous step's, and how many dropped off there.
     With a breakdown, one funnel per value of that property on the person's first step."""
-    if not 2 <= len(steps) <= 10:
-        raise ApplicationError("A funnel has 2 to 10 steps.", {"fields": {"steps": ["2 to 10."]}})
-    if end < start or end - start > dt.timedelta(days=93) or window > dt.timedelta(days=90):
-        raise ApplicationError(
-            "Use a range of at most 93 days and a window of at most 90.",
-            {"fields": {"date_to": ["Out of range."]}},
-        )
+    _funnel_bounds(steps, window, start, end)
     events = events_with_person(
         Event.objects.filter(
             event__in=set(steps), timestamp__gte=start, timestamp__lte=end + window
@@ -103,6 +117,38 @@ def funnel(
     return {split: funnel_steps(counts, steps) for split, counts in reached.items()}
 
 
+def funnel_first_time(
+    *, steps: list[str], window: dt.timedelta, start: dt.datetime, end: dt.datetime
+) -> list[FunnelStep]:
+    """Each person's first time ever doing each step, as the day rollups keep it: persons
+    whose first step-1 event fell between start and end; of them, per later step, those whose
+    first time doing it came after their first time doing the step before, all within
+    `window` of the first step. An onboarding funnel: it answers from the person tables."""
+    _funnel_bounds(steps, window, start, end)
+    joins = {
+        f"s{k}": FilteredRelation("first_events", condition=Q(first_events__event=step))
+        for k, step in enumerate(steps)
+    }
+    persons = Person.objects.annotate(**joins).filter(
+        s0__first_at__gte=start, s0__first_at__lte=end
+    )
+    reached, condition = {"n0": Count("id")}, Q()
+    for k in range(1, len(steps)):
+        condition &= Q(**{f"s{k}__first_at__gt": F(f"s{k - 1}__first_at")}) & Q(
+            **{f"s{k}__first_at__lte": F("s0__first_at") + Value(window)}
+        )
+        reached[f"n{k}"] = Count("id", filter=condition)
+    counts = persons.aggregate(**reached)
+    return steps_from_counts([counts[f"n{k}"] for k in range(len(steps))], steps)
+
+
+def _add_periods(start: dt.date, period: str, n: int) -> dt.date:
+    if period == "week":
+        return start + dt.timedelta(weeks=n)
+    months = start.year * 12 + start.month - 1 + n
+    return dt.date(months // 12, months % 12 + 1, 1)
+
+
 def retention(
     *,
     period: str,
@@ -114,48 +160,38 @@ def retention(
 ) -> list[Cohort]:
     """Cohorts of persons by the week or month they were first seen (any event) or signed up,
     from first_day to last_day; for each cohort, how many were active again in each of the
-    following periods, on any event or on `returning_event` only. Period 0 is the cohort's."""
+    following periods, on any event or on `returning_event` only. Period 0 is the cohort's.
+    Read from the person tables the day rollups keep, so today counts up to the last run."""
     if last_day < first_day or (last_day - first_day).days > 366:
         raise ApplicationError(
             "Use a range of at most a year.", {"fields": {"date_to": ["Out of range."]}}
         )
-    if cohort_by == "signup":
-        entered_rows = (
-            events_with_person(Event.objects.filter(event="signed_up"))
-            .annotate(day=Trunc("timestamp", "day", tzinfo=dt.UTC))
-            .values("person")
-            .annotate(first=Min("day"))
-            .values_list("person", "first")
+    entered = "signed_up" if cohort_by == "signup" else "first_seen"
+    cohort = TruncWeek if period == "week" else TruncMonth
+    in_range = {f"{entered}__gte": first_day, f"{entered}__lte": last_day}
+    sizes = dict(
+        Person.objects.filter(**in_range)
+        .annotate(cohort=cohort(entered))
+        .values("cohort")
+        .annotate(n=Count("id"))
+        .values_list("cohort", "n")
+    )
+    active = (
+        PersonActivity.objects.filter(
+            period=period,
+            event=returning_event or "",
+            start__gte=period_start(first_day, period),
+            start__lt=_add_periods(period_start(last_day, period), period, periods),
+            **{f"person__{name}": value for name, value in in_range.items()},
         )
-        entered = {p: d.date() for p, d in entered_rows}
-    else:
-        entered = dict(
-            DailyUserStats.objects.values("person")
-            .annotate(first=Min("day"))
-            .values_list("person", "first")
-        )
-    entered = {p: d for p, d in entered.items() if first_day <= d <= last_day}
-    horizon = last_day + dt.timedelta(days=(7 if period == "week" else 31) * periods)
-    if returning_event:
-        rows = (
-            events_with_person(
-                Event.objects.filter(
-                    event=returning_event,
-                    timestamp__gte=dt.datetime.combine(first_day, dt.time(), dt.UTC),
-                    timestamp__lt=dt.datetime.combine(horizon, dt.time(), dt.UTC),
-                )
-            )
-            .annotate(day=Trunc("timestamp", "day", tzinfo=dt.UTC))
-            .values_list("person", "day")
-            .distinct()
-        )
-        active = [(p, d.date()) for p, d in rows]
-    else:
-        active = DailyUserStats.objects.filter(day__gte=first_day, day__lt=horizon).values_list(
-            "person", "day"
-        )
-    active_days: dict[str, set[dt.date]] = defaultdict(set)
-    for person, day in active:
-        if person in entered:
-            active_days[person].add(day)
-    return cohorts(entered=entered, active_days=active_days, period=period, periods=periods)
+        .annotate(cohort=cohort(f"person__{entered}"))
+        .values("cohort", "start")
+        .annotate(n=Count("id"))
+        .values_list("cohort", "start", "n")
+    )
+    returning = {start: [0] * periods for start in sizes}
+    for start, active_start, n in active:
+        k = period_index(start, active_start, period)
+        if 0 <= k < periods:
+            returning[start][k] = n
+    return [Cohort(start, sizes[start], returning[start]) for start in sorted(sizes)]

@@ -5,7 +5,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analytics.erasure import erasure_process, erasures_redrive
-from analytics.models import DistinctIdLink, ErasureRequest, Event, EventRollup
+from analytics.models import (
+    DistinctIdLink,
+    ErasureRequest,
+    Event,
+    EventRollup,
+    Person,
+    PersonActivity,
+)
 from analytics.rollups import rollups_process
 from analytics.services import events_ingest, track
 from tests.setlists.factories import UserFactory
@@ -31,6 +38,7 @@ def test_deleting_a_user_erases_their_events_and_corrects_rollups(
     browser_event("someone-else", 1)
     rollups_process(granularity="day")
     assert EventRollup.objects.get(granularity="day", event="vote_cast", dimension="").count == 2
+    assert Person.objects.filter(key=f"u:{leaver.pk}").exists()
 
     with django_capture_on_commit_callbacks(execute=True):
         leaver.delete()
@@ -44,6 +52,11 @@ def test_deleting_a_user_erases_their_events_and_corrects_rollups(
     rollups_process(granularity="day")
     vote = EventRollup.objects.get(granularity="day", event="vote_cast", dimension="")
     assert (vote.count, vote.persons) == (1, 1)
+    assert sorted(Person.objects.values_list("key", flat=True)) == [
+        "a:someone-else",
+        f"u:{stayer.pk}",
+    ]
+    assert not PersonActivity.objects.filter(person__key=f"u:{leaver.pk}").exists()
 
 
 def test_erasure_runs_once():

@@ -8,9 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analytics.funnel import period_index, period_start, steps_reached
-from analytics.metrics import funnel, retention
-from analytics.rollups import rollups_rebuild
-from analytics.services import events_ingest
+from analytics.metrics import funnel, funnel_first_time, retention
+from analytics.models import DistinctIdLink, Person
+from analytics.rollups import rollups_process, rollups_rebuild
+from analytics.services import events_ingest, track
 from mysetlist.core.exceptions import ApplicationError
 from tests.setlists.factories import UserFactory
 
@@ -77,6 +78,63 @@ def test_funnel_equals_a_brute_force_count(window_hours):
     assert steps[1].dropped == steps[0].persons - steps[1].persons
 
 
+def brute_force_first_time_funnel(events, steps, window, start, end):
+    """Per person, the first time of each step: the first in range, each later one after the
+    one before and within window of the first."""
+    first = {}
+    for e in events:
+        key, moment = (e["distinct_id"], e["event"]), dt.datetime.fromisoformat(e["timestamp"])
+        first[key] = min(first.get(key, moment), moment)
+    counts = [0] * len(steps)
+    for person in {e["distinct_id"] for e in events}:
+        begun = first.get((person, steps[0]))
+        if begun is None or not start <= begun <= end:
+            continue
+        counts[0], previous = counts[0] + 1, begun
+        for k, step in enumerate(steps[1:], 1):
+            moment = first.get((person, step))
+            if moment is None or not previous < moment <= begun + window:
+                break
+            counts[k], previous = counts[k] + 1, moment
+    return counts
+
+
+@pytest.mark.parametrize("window_hours", [2, 24, 60])
+def test_first_time_funnel_equals_a_brute_force_count(window_hours):
+    now = timezone.now()
+    events = generate(now, persons=60, seed=12)
+    ingest(events, now)
+    rollups_rebuild(start=now - dt.timedelta(days=4), end=now)
+    start, window = now - dt.timedelta(days=2), dt.timedelta(hours=window_hours)
+
+    steps = funnel_first_time(steps=STEPS, window=window, start=start, end=now)
+
+    expected = brute_force_first_time_funnel(events, STEPS, window, start, now)
+    assert [s.persons for s in steps] == expected
+    assert expected[0] > expected[1] > 0
+
+
+def test_first_time_funnel_counts_only_first_times():
+    now = timezone.now()
+    t = [now - dt.timedelta(hours=h) for h in (5, 4, 3)]
+    for n, (name, moment) in enumerate([("vote_cast", t[0]), ("$pageview", t[1]),
+                                        ("vote_cast", t[2])]):  # fmt: skip
+        events_ingest(
+            body={"event": name, "distinct_id": "fan", "message_id": f"m{n}",
+                  "timestamp": moment.isoformat()},
+            received_at=now,
+        )  # fmt: skip
+    rollups_rebuild(start=t[0], end=now)
+    steps, window = ["$pageview", "vote_cast"], dt.timedelta(hours=6)
+
+    first_time = funnel_first_time(steps=steps, window=window, start=t[0], end=now)
+    sequence = funnel(steps=steps, window=window, start=t[0], end=now)[None]
+
+    # Their first vote came before their first page view: converted in sequence only.
+    assert [s.persons for s in first_time] == [1, 0]
+    assert [s.persons for s in sequence] == [1, 1]
+
+
 def test_funnel_breakdown_splits_persons_by_their_first_step():
     now = timezone.now()
     events = generate(now, seed=4)
@@ -115,12 +173,13 @@ def test_funnel_refuses_what_it_cannot_answer():
         )
 
 
-def brute_force_retention(events, period, periods, first_day, last_day):
-    days = defaultdict(set)
+def brute_force_retention(events, period, periods, first_day, last_day, returning_event=None):
+    days, returning_days = defaultdict(set), defaultdict(set)
     for e in events:
-        days[e["distinct_id"]].add(
-            dt.datetime.fromisoformat(e["timestamp"]).astimezone(dt.UTC).date()
-        )
+        day = dt.datetime.fromisoformat(e["timestamp"]).astimezone(dt.UTC).date()
+        days[e["distinct_id"]].add(day)
+        if returning_event in (None, e["event"]):
+            returning_days[e["distinct_id"]].add(day)
     cohorts = defaultdict(list)
     for person, active in days.items():
         first = min(active)
@@ -128,37 +187,44 @@ def brute_force_retention(events, period, periods, first_day, last_day):
             cohorts[period_start(first, period)].append(person)
     return [
         (start, len(members), [
-            sum(1 for p in members if any(period_index(start, d, period) == k for d in days[p]))
+            sum(1 for p in members
+                if any(period_index(start, d, period) == k for d in returning_days[p]))
             for k in range(periods)
         ])
         for start, members in sorted(cohorts.items())
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("returning_event", [None, "vote_cast"])
 @pytest.mark.parametrize("period", ["week", "month"])
-def test_retention_equals_a_brute_force_count(period):
+def test_retention_equals_a_brute_force_count(period, returning_event):
     now = timezone.now()
     events = generate(now, persons=40, per_person=10, days=120, seed=2)
     ingest(events, now)
     rollups_rebuild(start=now - dt.timedelta(days=121), end=now)
     first_day, last_day = (now - dt.timedelta(days=110)).date(), now.date()
 
-    result = retention(period=period, periods=5, first_day=first_day, last_day=last_day)
+    result = retention(
+        period=period,
+        periods=5,
+        first_day=first_day,
+        last_day=last_day,
+        returning_event=returning_event,
+    )
 
     assert [(c.start, c.size, c.returning) for c in result] == brute_force_retention(
-        events, period, 5, first_day, last_day
+        events, period, 5, first_day, last_day, returning_event
     )
-    assert all(c.returning[0] == c.size for c in result)
+    assert len(result) >= 3 and any(c.returning[1] for c in result)
 
 
 def test_retention_by_signup_on_a_chosen_event():
-    from analytics.services import track
-
     fan = UserFactory()
     now = timezone.now()
     track(event="signed_up", user=fan)
     track(event="vote_cast", user=fan)
     events_ingest(body={"event": "vote_cast", "distinct_id": "stranger"}, received_at=now)
+    rollups_process(granularity="day")
 
     result = retention(
         period="week",
@@ -170,6 +236,54 @@ def test_retention_by_signup_on_a_chosen_event():
     )
 
     assert [(c.size, c.returning) for c in result] == [(1, [1, 0])]
+
+
+def test_a_late_older_event_moves_its_person_to_an_earlier_cohort():
+    now = timezone.now()
+    this_monday = period_start(now.date(), "week")
+    earlier = dt.datetime.combine(this_monday - dt.timedelta(days=14), dt.time(12), dt.UTC)
+    events_ingest(body={"event": "$pageview", "distinct_id": "fan"}, received_at=now)
+    rollups_process(granularity="day")
+    window = {"period": "week", "periods": 3, "first_day": earlier.date(), "last_day": now.date()}
+    before = retention(**window)
+
+    # Older than the rollup lateness: counted once rebuilt, as an import would be.
+    events_ingest(
+        body={"event": "$pageview", "distinct_id": "fan", "timestamp": earlier.isoformat()},
+        received_at=now,
+    )
+    rollups_rebuild(start=earlier, end=earlier)
+    after = retention(**window)
+
+    assert [(c.start, c.size, c.returning) for c in before] == [(this_monday, 1, [1, 0, 0])]
+    assert [(c.start, c.size, c.returning) for c in after] == [
+        (this_monday - dt.timedelta(days=14), 1, [1, 0, 1])
+    ]
+    assert Person.objects.get(key="a:fan").first_seen == earlier.date()
+
+
+def test_signup_cohorts_count_from_the_signup_not_from_first_seen():
+    fan = UserFactory()
+    now = timezone.now()
+    monday = period_start(now.date(), "week")
+    before = dt.datetime.combine(monday - dt.timedelta(days=7), dt.time(9), dt.UTC)
+    # Browsing a week before signing up, on a browser linked to the account at sign-up.
+    events_ingest(
+        body={"event": "$pageview", "distinct_id": "fans-browser", "timestamp": before.isoformat()},
+        received_at=now,
+    )
+    DistinctIdLink.objects.create(distinct_id="fans-browser", user=fan)
+    track(event="signed_up", user=fan)
+    rollups_rebuild(start=before, end=now)
+    window = {"period": "week", "periods": 2, "first_day": before.date(), "last_day": now.date()}
+
+    by_signup = retention(**window, cohort_by="signup")
+    by_first_seen = retention(**window)
+
+    assert [(c.start, c.size, c.returning) for c in by_signup] == [(monday, 1, [1, 0])]
+    assert [(c.start, c.size, c.returning) for c in by_first_seen] == [
+        (monday - dt.timedelta(days=7), 1, [1, 1])
+    ]
 
 
 def test_funnel_and_retention_apis(client):
@@ -188,6 +302,21 @@ def test_funnel_and_retention_apis(client):
         reverse("analytics-api:retention"), {"date_from": str(today), "date_to": str(today)}
     )
 
+    first_time = client.get(
+        reverse("analytics-api:funnels"),
+        {"steps": ["$pageview", "vote_cast"], "date_from": str(today), "date_to": str(today),
+         "mode": "first_time"},
+    )  # fmt: skip
+    split_first_time = client.get(
+        reverse("analytics-api:funnels"),
+        {"steps": ["$pageview", "vote_cast"], "date_from": str(today), "date_to": str(today),
+         "mode": "first_time", "breakdown": "device"},
+    )  # fmt: skip
+
+    assert first_time.status_code == 200
+    assert [s["persons"] for s in first_time.json()[0]["steps"]] == [0, 0]
+    assert split_first_time.status_code == 400
+    assert "breakdown" in split_first_time.json()["extra"]["fields"]
     assert funnels.status_code == 200
     assert [s["event"] for s in funnels.json()[0]["steps"]] == ["$pageview", "vote_cast"]
     assert one_step.status_code == 400 and "steps" in one_step.json()["extra"]["fields"]

@@ -91,11 +91,11 @@ def test_retention_command_dry_run(capsys):
 
 
 def test_aggregates_are_kept_longer_and_each_by_its_own_policy(settings):
-    from analytics.models import EventRollup, RollupRun
+    from analytics.models import EventRollup, Person, PersonActivity, RollupRun
 
     settings.ANALYTICS_AGGREGATE_RETENTION_DAYS = {
         "rollups_minute": 35, "rollups_hour": 1100, "rollups_day": 0, "daily_user_stats": 1100,
-        "rollup_runs": 30,
+        "person_activity": 30, "rollup_runs": 30,
     }  # fmt: skip
     old = NOW - dt.timedelta(days=40)
     for granularity in ("minute", "hour", "day"):
@@ -103,9 +103,13 @@ def test_aggregates_are_kept_longer_and_each_by_its_own_policy(settings):
             granularity=granularity, bucket=old, event="e", count=1, persons=1
         )
     RollupRun.objects.create(granularity="minute", finished_at=old, buckets=1, max_lag_ms=5)
+    person = Person.objects.create(key="a:x", first_seen=old.date())
+    for start in (old.date(), NOW.date()):
+        PersonActivity.objects.create(person=person, period="week", start=start, event="")
 
     results = {r.table: r.rows for r in retention_apply(now=NOW)}
 
     assert results["rollups_minute"] == 1 and results["rollups_hour"] == 0
     assert results["rollup_runs"] == 1 and "rollups_day" not in results  # kept for good
+    assert results["person_activity"] == 1 and Person.objects.filter(pk=person.pk).exists()
     assert sorted(EventRollup.objects.values_list("granularity", flat=True)) == ["day", "hour"]

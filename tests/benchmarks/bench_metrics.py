@@ -62,7 +62,7 @@ def main():
     from django.db import connection
 
     from analytics.metrics import funnel, retention, trend
-    from analytics.models import Event
+    from analytics.models import Event, Person
     from analytics.partitions import event_partitions_ensure
     from analytics.rollups import rollups_rebuild
 
@@ -74,14 +74,21 @@ def main():
         started = time.perf_counter()
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE analytics_event, analytics_eventrollup, "
-                           "analytics_dailyuserstats, analytics_platformmetric")  # fmt: skip
+                           "analytics_dailyuserstats, analytics_platformmetric, "
+                           "analytics_person CASCADE")  # fmt: skip
         event_partitions_ensure(today=END.date(), months_ahead=1)
         with connection.cursor() as cursor:
             cursor.execute(GENERATE.format(persons=PERSONS, events=EVENTS), {"start": START})
             cursor.execute("ANALYZE analytics_event")
-        print(f"  generated in {time.perf_counter() - started:.0f} s; rolling up ...", flush=True)
+        print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
+    if have != EVENTS or not Person.objects.exists():
+        print("rolling up ...", flush=True)
         started = time.perf_counter()
         rollups_rebuild(start=START, end=END, granularities=("hour", "day"))
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE analytics_eventrollup")
+            cursor.execute("VACUUM ANALYZE analytics_person")
+            cursor.execute("VACUUM ANALYZE analytics_personactivity")
         print(f"  rolled up in {time.perf_counter() - started:.0f} s", flush=True)
 
     day = dt.timedelta(days=1)

@@ -61,7 +61,7 @@ def main():
     setup_django(bench_database_url())
     from django.db import connection
 
-    from analytics.metrics import funnel, retention, trend
+    from analytics.metrics import funnel, funnel_first_time, retention, trend
     from analytics.models import Event, Person
     from analytics.partitions import event_partitions_ensure
     from analytics.rollups import rollups_rebuild
@@ -100,8 +100,14 @@ def main():
                                  end=END - dt.timedelta(hours=1), breakdown="show_id"))),
         ("retention, weekly cohorts, 30 days",
          timed("", lambda: retention(period="week", periods=4, first_day=START.date(),
-                                     last_day=END.date()), runs=5)),
-        ("funnel, 2 steps, 1 day, raw events",
+                                     last_day=END.date()))),
+        ("retention, weekly, returning on votes",
+         timed("", lambda: retention(period="week", periods=4, first_day=START.date(),
+                                     last_day=END.date(), returning_event="vote_cast"))),
+        ("funnel, first time, 3 steps, 30 days",
+         timed("", lambda: funnel_first_time(steps=["$pageview", "vote_cast", "artist_followed"],
+                                             window=7 * day, start=START, end=END))),
+        ("funnel, sequence, 2 steps, 1 day, raw events",
          timed("", lambda: funnel(steps=["$pageview", "vote_cast"], window=dt.timedelta(hours=1),
                                   start=END - day, end=END), runs=5)),
     ]  # fmt: skip

@@ -136,8 +136,9 @@ def single_events(port: int, secret: str) -> str:
     )  # fmt: skip
     os.unlink(script.name)
     rate = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1)
-    p50 = re.search(r"50%\s+(\S+)", result.stdout).group(1)
-    p99 = re.search(r"99%\s+(\S+)", result.stdout).group(1)
+    # The latency distribution's lines, not a "+/- Stdev" column that ends in "50.00%".
+    p50 = re.search(r"^\s+50%\s+(\S+)", result.stdout, re.MULTILINE).group(1)
+    p99 = re.search(r"^\s+99%\s+(\S+)", result.stdout, re.MULTILINE).group(1)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", result.stdout)
     failed = f", {errors.group(1)} failed" if errors else ""
     return f"  {float(rate):8.0f} requests/s   p50 {p50}   p99 {p99}   (16 connections{failed})"

@@ -147,12 +147,12 @@ def _platform_metrics(start: dt.datetime, end: dt.datetime) -> list[PlatformMetr
 
 # Folding a day into the person tables: upserts that only ever move a day or a time earlier,
 # and inserts that only add; so a day folds in again with no change, and nothing is rewritten
-# that stays the same. `{firsts}` is the day's events grouped by person and event.
+# that stays the same. `{firsts}` holds the day's events grouped by person and event.
 PERSON_UPSERT = """
 INSERT INTO {person} (key, first_seen, signed_up)
 SELECT q.person, %s, CASE WHEN MAX(CASE WHEN q.event = 'signed_up' THEN 1 ELSE 0 END) = 1
                           THEN %s END
-FROM ({firsts}) q WHERE true GROUP BY q.person
+FROM {firsts} q WHERE true GROUP BY q.person
 ON CONFLICT (key) DO UPDATE SET
   first_seen = CASE WHEN {person}.first_seen < EXCLUDED.first_seen
                     THEN {person}.first_seen ELSE EXCLUDED.first_seen END,
@@ -165,7 +165,7 @@ WHERE EXCLUDED.first_seen < {person}.first_seen
 
 FIRST_EVENT_UPSERT = """
 INSERT INTO {first_event} (person_id, event, first_at)
-SELECT p.id, q.event, q.first_at FROM ({firsts}) q JOIN {person} p ON p.key = q.person
+SELECT p.id, q.event, q.first_at FROM {firsts} q JOIN {person} p ON p.key = q.person
 WHERE true
 ON CONFLICT (event, person_id) DO UPDATE SET first_at = EXCLUDED.first_at
 WHERE EXCLUDED.first_at < {first_event}.first_at
@@ -174,7 +174,7 @@ WHERE EXCLUDED.first_at < {first_event}.first_at
 ACTIVITY_INSERT = """
 INSERT INTO {activity} (person_id, period, start, event)
 SELECT p.id, v.period, v.start, x.event
-FROM (SELECT person, event FROM ({firsts}) q UNION SELECT person, '' FROM ({firsts}) q) x
+FROM (SELECT person, event FROM {firsts} UNION SELECT person, '' FROM {firsts}) x
 JOIN {person} p ON p.key = x.person
 CROSS JOIN (SELECT 'week' AS period, %s AS start UNION ALL SELECT 'month', %s) v
 WHERE true
@@ -190,10 +190,11 @@ def _people(start: dt.datetime, end: dt.datetime) -> None:
         "first_event": PersonFirstEvent._meta.db_table,
         "activity": PersonActivity._meta.db_table,
     }
+    firsts = "analytics_day_firsts"  # a temporary table: the day's events are read once
     day = start
     while day < end:
         events = Event.objects.filter(timestamp__gte=day, timestamp__lt=day + STEP["day"])
-        firsts, params = (
+        grouped, params = (
             events_with_person(events)
             .values("person", "event")
             .annotate(first_at=Min("timestamp"))
@@ -201,12 +202,15 @@ def _people(start: dt.datetime, end: dt.datetime) -> None:
         )
         date = day.date()
         with connection.cursor() as cursor:
-            cursor.execute(PERSON_UPSERT.format(firsts=firsts, **tables), [date, date, *params])
-            cursor.execute(FIRST_EVENT_UPSERT.format(firsts=firsts, **tables), params)
+            cursor.execute(f"DROP TABLE IF EXISTS {firsts}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {firsts} AS {grouped}", params)
+            cursor.execute(PERSON_UPSERT.format(firsts=firsts, **tables), [date, date])
+            cursor.execute(FIRST_EVENT_UPSERT.format(firsts=firsts, **tables))
             cursor.execute(
                 ACTIVITY_INSERT.format(firsts=firsts, **tables),
-                [*params, *params, period_start(date, "week"), period_start(date, "month")],
+                [period_start(date, "week"), period_start(date, "month")],
             )
+            cursor.execute(f"DROP TABLE {firsts}")
         day += STEP["day"]
 
 

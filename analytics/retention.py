@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 
 from . import partitions
 from .models import (
@@ -64,7 +65,6 @@ def _aggregates(now: dt.datetime, dry_run: bool) -> list[RetentionResult]:
         "rollups_hour": (EventRollup.objects.filter(granularity="hour"), "bucket"),
         "rollups_day": (EventRollup.objects.filter(granularity="day"), "bucket"),
         "daily_user_stats": (DailyUserStats.objects.all(), "day"),
-        "person_activity": (PersonActivity.objects.all(), "start"),
         "rollup_runs": (RollupRun.objects.all(), "finished_at"),
     }
     results = []
@@ -73,10 +73,20 @@ def _aggregates(now: dt.datetime, dry_run: bool) -> list[RetentionResult]:
         if not days:  # kept for good
             continue
         cutoff = now - dt.timedelta(days=days)
-        limit = cutoff.date() if field in ("day", "start") else cutoff
+        limit = cutoff.date() if field == "day" else cutoff
         old = queryset.filter(**{f"{field}__lt": limit})
         rows = old.count() if dry_run else old.delete()[0]
         results.append(RetentionResult(name, days, cutoff, rows, []))
+    days = policies.get("person_activity")
+    if days:
+        # A week or month goes once it has wholly ended before the cutoff.
+        cutoff = now - dt.timedelta(days=days)
+        old = PersonActivity.objects.filter(
+            Q(period="week", start__lte=cutoff.date() - dt.timedelta(days=7))
+            | Q(period="month", start__lt=cutoff.date().replace(day=1))
+        )
+        rows = old.count() if dry_run else old.delete()[0]
+        results.append(RetentionResult("person_activity", days, cutoff, rows, []))
     return results
 
 

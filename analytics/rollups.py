@@ -182,6 +182,42 @@ ON CONFLICT DO NOTHING
 """
 
 
+def _merge_linked_people() -> int:
+    """Fold each anonymous person whose browser has since been linked to an account into
+    that user's person: earliest dates and first times, all activity; then drop it. Without
+    this, browsing before a sign-up or log-in would count as a second person for good."""
+    links = DistinctIdLink.objects.annotate(key=Concat(Value("a:"), "distinct_id"))
+    pairs = list(links.filter(key__in=Person.objects.values("key")).values_list("key", "user_id"))
+    for anonymous_key, user_id in pairs:
+        anonymous = Person.objects.get(key=anonymous_key)
+        person, created = Person.objects.get_or_create(
+            key=f"u:{user_id}",
+            defaults={"first_seen": anonymous.first_seen, "signed_up": anonymous.signed_up},
+        )
+        if not created:
+            person.first_seen = min(person.first_seen, anonymous.first_seen)
+            dates = [d for d in (person.signed_up, anonymous.signed_up) if d]
+            person.signed_up = min(dates) if dates else None
+            person.save(update_fields=["first_seen", "signed_up"])
+        firsts = dict(person.first_events.values_list("event", "first_at"))
+        for event, first_at in anonymous.first_events.values_list("event", "first_at"):
+            if event not in firsts or first_at < firsts[event]:
+                PersonFirstEvent.objects.update_or_create(
+                    person=person, event=event, defaults={"first_at": first_at}
+                )
+        PersonActivity.objects.bulk_create(
+            [
+                PersonActivity(person=person, period=period, start=start, event=event)
+                for period, start, event in anonymous.activity.values_list(
+                    "period", "start", "event"
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        anonymous.delete()
+    return len(pairs)
+
+
 def _people(start: dt.datetime, end: dt.datetime) -> None:
     """Fold each day's events into Person (first seen, signed up), PersonFirstEvent (first
     time per event) and PersonActivity (who did what in which week and month)."""
@@ -190,6 +226,7 @@ def _people(start: dt.datetime, end: dt.datetime) -> None:
         "first_event": PersonFirstEvent._meta.db_table,
         "activity": PersonActivity._meta.db_table,
     }
+    _merge_linked_people()
     firsts = "analytics_day_firsts"  # a temporary table: the day's events are read once
     day = start
     while day < end:

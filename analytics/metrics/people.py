@@ -186,12 +186,13 @@ def retention(
         )
         .annotate(cohort=cohort(f"person__{entered}"))
         .values("cohort", "start")
-        .annotate(n=Count("person"))  # person_id is in the unique index: an index-only scan
+        .annotate(n=Count("person"))  # person_id, unlike id, is in the unique index
         .values_list("cohort", "start", "n")
     )
     returning = {start: [0] * periods for start in sizes}
     for start, active_start, n in active:
         k = period_index(start, active_start, period)
-        if 0 <= k < periods:
+        # A cohort the day job started between the two reads waits for the next request.
+        if start in returning and 0 <= k < periods:
             returning[start][k] = n
     return [Cohort(start, sizes[start], returning[start]) for start in sorted(sizes)]

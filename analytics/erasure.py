@@ -8,6 +8,7 @@ from mysetlist.users.models import User
 
 from .buckets import GRANULARITIES, bucket_start
 from .models import DistinctIdLink, ErasureRequest, Event, Person, RollupDirty
+from .rollups import person_keys
 
 
 def _distinct_ids(user_id: int) -> list[str]:
@@ -40,7 +41,7 @@ def _erase(request: ErasureRequest) -> int:
     moments = list(events.values_list("timestamp", flat=True))
     deleted, _ = events.delete()
     # Their retention rows go with them; day rollups recreate nobody, the events being gone.
-    keys = [f"u:{request.user_id}", *(f"a:{d}" for d in request.distinct_ids)]
+    keys = person_keys(user_id=request.user_id, distinct_ids=request.distinct_ids)
     Person.objects.filter(key__in=keys).delete()
     now = timezone.now()
     # A correction, whatever the lateness: every bucket they were counted in is recomputed.

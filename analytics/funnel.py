@@ -72,6 +72,14 @@ def period_start(day: dt.date, period: str) -> dt.date:
     return day.replace(day=1)
 
 
+def period_add(start: dt.date, period: str, n: int) -> dt.date:
+    """The start of the period n periods after the one starting at `start`."""
+    if period == "week":
+        return start + dt.timedelta(weeks=n)
+    months = start.year * 12 + start.month - 1 + n
+    return dt.date(months // 12, months % 12 + 1, 1)
+
+
 def period_index(cohort: dt.date, day: dt.date, period: str) -> int:
     if period == "week":
         return (period_start(day, "week") - cohort).days // 7

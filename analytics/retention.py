@@ -58,35 +58,36 @@ def _message_ids(now: dt.datetime, dry_run: bool) -> RetentionResult:
 
 
 def _aggregates(now: dt.datetime, dry_run: bool) -> list[RetentionResult]:
-    """Aggregates outlive raw events; minute rollups go first, being the most numerous."""
+    """Aggregates outlive raw events; minute rollups go first, being the most numerous.
+    Each table names its rows expired before a cutoff."""
     policies = settings.ANALYTICS_AGGREGATE_RETENTION_DAYS
-    tables = {
-        "rollups_minute": (EventRollup.objects.filter(granularity="minute"), "bucket"),
-        "rollups_hour": (EventRollup.objects.filter(granularity="hour"), "bucket"),
-        "rollups_day": (EventRollup.objects.filter(granularity="day"), "bucket"),
-        "daily_user_stats": (DailyUserStats.objects.all(), "day"),
-        "rollup_runs": (RollupRun.objects.all(), "finished_at"),
+    expired = {
+        "rollups_minute": lambda cutoff: EventRollup.objects.filter(
+            granularity="minute", bucket__lt=cutoff
+        ),
+        "rollups_hour": lambda cutoff: EventRollup.objects.filter(
+            granularity="hour", bucket__lt=cutoff
+        ),
+        "rollups_day": lambda cutoff: EventRollup.objects.filter(
+            granularity="day", bucket__lt=cutoff
+        ),
+        "daily_user_stats": lambda cutoff: DailyUserStats.objects.filter(day__lt=cutoff.date()),
+        "rollup_runs": lambda cutoff: RollupRun.objects.filter(finished_at__lt=cutoff),
+        # A week or month goes once it has wholly ended before the cutoff.
+        "person_activity": lambda cutoff: PersonActivity.objects.filter(
+            Q(period="week", start__lte=cutoff.date() - dt.timedelta(days=7))
+            | Q(period="month", start__lt=cutoff.date().replace(day=1))
+        ),
     }
     results = []
-    for name, (queryset, field) in tables.items():
+    for name, rows_before in expired.items():
         days = policies.get(name)
         if not days:  # kept for good
             continue
         cutoff = now - dt.timedelta(days=days)
-        limit = cutoff.date() if field == "day" else cutoff
-        old = queryset.filter(**{f"{field}__lt": limit})
+        old = rows_before(cutoff)
         rows = old.count() if dry_run else old.delete()[0]
         results.append(RetentionResult(name, days, cutoff, rows, []))
-    days = policies.get("person_activity")
-    if days:
-        # A week or month goes once it has wholly ended before the cutoff.
-        cutoff = now - dt.timedelta(days=days)
-        old = PersonActivity.objects.filter(
-            Q(period="week", start__lte=cutoff.date() - dt.timedelta(days=7))
-            | Q(period="month", start__lt=cutoff.date().replace(day=1))
-        )
-        rows = old.count() if dry_run else old.delete()[0]
-        results.append(RetentionResult("person_activity", days, cutoff, rows, []))
     return results
 
 

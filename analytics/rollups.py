@@ -41,6 +41,14 @@ class RollupResult:
     max_lag_ms: int
 
 
+USER, ANONYMOUS = "u:", "a:"  # how a person key begins: an account, or a distinct id
+
+
+def person_keys(*, user_id: int, distinct_ids: list[str]) -> list[str]:
+    """The person keys an account and the distinct ids it used are counted under."""
+    return [f"{USER}{user_id}", *(f"{ANONYMOUS}{d}" for d in distinct_ids)]
+
+
 def events_with_person(queryset=None):
     """Annotate events with `person`: "u:<user id>" for a known user (directly, or through a
     distinct id they logged in with), else "a:<distinct id>"."""
@@ -53,9 +61,9 @@ def events_with_person(queryset=None):
         person=Case(
             When(
                 Q(user_id__isnull=False) | Q(linked_user__isnull=False),
-                then=Concat(Value("u:"), Cast(known, CharField())),
+                then=Concat(Value(USER), Cast(known, CharField())),
             ),
-            default=Concat(Value("a:"), F("distinct_id")),
+            default=Concat(Value(ANONYMOUS), F("distinct_id")),
             output_field=CharField(),
         )
     )
@@ -186,12 +194,12 @@ def _merge_linked_people() -> int:
     """Fold each anonymous person whose browser has since been linked to an account into
     that user's person: earliest dates and first times, all activity; then drop it. Without
     this, browsing before a sign-up or log-in would count as a second person for good."""
-    links = DistinctIdLink.objects.annotate(key=Concat(Value("a:"), "distinct_id"))
+    links = DistinctIdLink.objects.annotate(key=Concat(Value(ANONYMOUS), "distinct_id"))
     pairs = list(links.filter(key__in=Person.objects.values("key")).values_list("key", "user_id"))
     for anonymous_key, user_id in pairs:
         anonymous = Person.objects.get(key=anonymous_key)
         person, created = Person.objects.get_or_create(
-            key=f"u:{user_id}",
+            key=f"{USER}{user_id}",
             defaults={"first_seen": anonymous.first_seen, "signed_up": anonymous.signed_up},
         )
         if not created:

@@ -14,6 +14,7 @@ from ..funnel import (
     Cohort,
     FunnelStep,
     funnel_steps,
+    period_add,
     period_index,
     period_start,
     steps_from_counts,
@@ -142,13 +143,6 @@ def funnel_first_time(
     return steps_from_counts([counts[f"n{k}"] for k in range(len(steps))], steps)
 
 
-def _add_periods(start: dt.date, period: str, n: int) -> dt.date:
-    if period == "week":
-        return start + dt.timedelta(weeks=n)
-    months = start.year * 12 + start.month - 1 + n
-    return dt.date(months // 12, months % 12 + 1, 1)
-
-
 def retention(
     *,
     period: str,
@@ -181,7 +175,7 @@ def retention(
             period=period,
             event=returning_event or "",
             start__gte=period_start(first_day, period),
-            start__lt=_add_periods(period_start(last_day, period), period, periods),
+            start__lt=period_add(period_start(last_day, period), period, periods),
             **{f"person__{name}": value for name, value in in_range.items()},
         )
         .annotate(cohort=cohort(f"person__{entered}"))

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from . import partitions
 from .models import (
@@ -13,6 +13,7 @@ from .models import (
     Event,
     EventMessageKey,
     EventRollup,
+    Person,
     PersonActivity,
     RollupRun,
 )
@@ -57,6 +58,17 @@ def _message_ids(now: dt.datetime, dry_run: bool) -> RetentionResult:
     return RetentionResult(EventMessageKey._meta.db_table, days, cutoff, rows, [])
 
 
+def _activity_ended(cutoff: dt.datetime) -> Q:
+    """A week or month goes once it has wholly ended before the cutoff."""
+    return Q(period="week", start__lte=cutoff.date() - dt.timedelta(days=7)) | Q(
+        period="month", start__lt=cutoff.date().replace(day=1)
+    )
+
+
+def _activity_expired(cutoff: dt.datetime):
+    return PersonActivity.objects.filter(_activity_ended(cutoff))
+
+
 def _aggregates(now: dt.datetime, dry_run: bool) -> list[RetentionResult]:
     """Aggregates outlive raw events; minute rollups go first, being the most numerous.
     Each table names its rows expired before a cutoff."""
@@ -73,10 +85,14 @@ def _aggregates(now: dt.datetime, dry_run: bool) -> list[RetentionResult]:
         ),
         "daily_user_stats": lambda cutoff: DailyUserStats.objects.filter(day__lt=cutoff.date()),
         "rollup_runs": lambda cutoff: RollupRun.objects.filter(finished_at__lt=cutoff),
-        # A week or month goes once it has wholly ended before the cutoff.
-        "person_activity": lambda cutoff: PersonActivity.objects.filter(
-            Q(period="week", start__lte=cutoff.date() - dt.timedelta(days=7))
-            | Q(period="month", start__lt=cutoff.date().replace(day=1))
+        "person_activity": _activity_expired,
+        # A person goes, with their first times, once none of their activity is left.
+        "persons": lambda cutoff: Person.objects.exclude(
+            Exists(
+                PersonActivity.objects.filter(person=OuterRef("pk")).exclude(
+                    _activity_ended(cutoff)
+                )
+            )
         ),
     }
     results = []
@@ -86,7 +102,8 @@ def _aggregates(now: dt.datetime, dry_run: bool) -> list[RetentionResult]:
             continue
         cutoff = now - dt.timedelta(days=days)
         old = rows_before(cutoff)
-        rows = old.count() if dry_run else old.delete()[0]
+        # The table's own rows: a person's first times go with them, uncounted.
+        rows = old.count() if dry_run else old.delete()[1].get(old.model._meta.label, 0)
         results.append(RetentionResult(name, days, cutoff, rows, []))
     return results
 

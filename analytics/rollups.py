@@ -282,12 +282,16 @@ def _ranges(buckets: list[dt.datetime], step: dt.timedelta):
     return ranges
 
 
-def _locked(granularity: str) -> bool:
-    """One job per granularity at a time; SQLite's single writer needs no lock."""
+def _locked(granularity: str, *, wait: bool = False) -> bool:
+    """One job per granularity at a time, held to the end of the transaction: False if
+    another holds it, or with `wait`, once it lets go. SQLite's single writer needs none."""
     if connection.vendor != "postgresql":
         return True
     with connection.cursor() as cursor:
         key = zlib.crc32(f"analytics.rollups.{granularity}".encode())
+        if wait:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+            return True
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
         return cursor.fetchone()[0]
 
@@ -342,12 +346,25 @@ def rollups_process(
     return RollupResult(granularity, done, worst)
 
 
-@transaction.atomic
 def rollups_rebuild(
-    *, start: dt.datetime, end: dt.datetime, granularities: tuple[str, ...] = GRANULARITIES
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    granularities: tuple[str, ...] = GRANULARITIES,
+    progress=None,
 ) -> int:
-    """Recompute the granularities over whole days from start to end; return the days."""
+    """Recompute the granularities over whole days from start to end; return the days. Each
+    day is its own transaction, taken in turn with the jobs of each granularity (it waits
+    for a running one), so years of history rebuild without one huge transaction and a
+    stop loses at most the day in hand. `progress(day)` is called after each day."""
     first, last = bucket_start(start, "day"), bucket_start(end, "day") + STEP["day"]
-    for granularity in granularities:
-        _recompute(granularity, first, last)
+    day = first
+    while day < last:
+        for granularity in granularities:
+            with transaction.atomic():
+                _locked(granularity, wait=True)
+                _recompute(granularity, day, day + STEP["day"])
+        if progress:
+            progress(day.date())
+        day += STEP["day"]
     return (last - first).days

@@ -124,8 +124,15 @@ def funnel_first_time(
     """Each person's first time ever doing each step, as the day rollups keep it: persons
     whose first step-1 event fell between start and end; of them, per later step, those whose
     first time doing it came after their first time doing the step before, all within
-    `window` of the first step. An onboarding funnel: it answers from the person tables."""
+    `window` of the first step. Each event may be a step once. An onboarding funnel: it
+    answers from the person tables."""
     _funnel_bounds(steps, window, start, end)
+    if len(set(steps)) < len(steps):
+        # A person has one first time per event: a repeated step could never be reached.
+        raise ApplicationError(
+            "A first-time funnel names each event once.",
+            {"fields": {"steps": ["Each event once in mode=first_time."]}},
+        )
     joins = {
         f"s{k}": FilteredRelation("first_events", condition=Q(first_events__event=step))
         for k, step in enumerate(steps)

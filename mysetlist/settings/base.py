@@ -152,6 +152,7 @@ ANALYTICS_AGGREGATE_RETENTION_DAYS = {
     "rollups_day": env.int("ANALYTICS_RETENTION_ROLLUPS_DAY_DAYS", default=0),
     "daily_user_stats": env.int("ANALYTICS_RETENTION_DAILY_USER_STATS_DAYS", default=1100),
     "person_activity": env.int("ANALYTICS_RETENTION_PERSON_ACTIVITY_DAYS", default=1100),
+    "persons": env.int("ANALYTICS_RETENTION_PERSONS_DAYS", default=1100),
     "rollup_runs": env.int("ANALYTICS_RETENTION_ROLLUP_RUNS_DAYS", default=30),
 }
 # Events arriving later than this after they happened are stored but change no rollup.

@@ -313,6 +313,14 @@ def test_funnel_and_retention_apis(client):
          "mode": "first_time", "breakdown": "device"},
     )  # fmt: skip
 
+    repeated_first_time = client.get(
+        reverse("analytics-api:funnels"),
+        {"steps": ["$pageview", "$pageview"], "date_from": str(today), "date_to": str(today),
+         "mode": "first_time"},
+    )  # fmt: skip
+
+    assert repeated_first_time.status_code == 400
+    assert "steps" in repeated_first_time.json()["extra"]["fields"]
     assert first_time.status_code == 200
     assert [s["persons"] for s in first_time.json()[0]["steps"]] == [0, 0]
     assert split_first_time.status_code == 400

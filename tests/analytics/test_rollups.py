@@ -160,6 +160,37 @@ def test_rollup_rebuild_command(capsys):
         call_command("rollup_rebuild", "--from", "someday", "--to", "2025-01-03")
     with pytest.raises(CommandError, match="before"):
         call_command("rollup_rebuild", "--from", "2025-01-03", "--to", "2025-01-01")
+    with pytest.raises(CommandError, match="either --all"):
+        call_command("rollup_rebuild", "--all", "--from", "2025-01-01")
+    with pytest.raises(CommandError, match="both"):
+        call_command("rollup_rebuild", "--from", "2025-01-01")
+
+
+def test_rollup_rebuild_all_from_the_first_event_and_only_the_granularities_asked(capsys):
+    from django.core.management import call_command
+
+    from analytics.models import Person
+
+    call_command("rollup_rebuild", "--all")
+    assert "nothing to roll up" in capsys.readouterr().out
+
+    now = timezone.now()
+    first = now - dt.timedelta(days=3)
+    for moment in (first, now):
+        events_ingest(
+            body={"event": "e", "distinct_id": "a", "timestamp": moment.isoformat()},
+            received_at=now,
+        )
+    EventRollup.objects.all().delete()
+
+    call_command("rollup_rebuild", "--all", "--granularity", "day", "-v", "2")
+
+    out = capsys.readouterr().out
+    assert "Rolled up 4 day(s) by day." in out
+    assert str(first.date()) in out  # a line per day at verbosity 2
+    assert set(EventRollup.objects.values_list("granularity", flat=True)) == {"day"}
+    assert EventRollup.objects.filter(dimension="").count() == 2
+    assert Person.objects.get(key="a:a").first_seen == first.date()
 
 
 def test_platform_metrics_are_written_with_the_day():

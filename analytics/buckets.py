@@ -24,11 +24,13 @@ def bucket_start(moment: dt.datetime, granularity: str) -> dt.datetime:
 
 def buckets_touched(moments, *, not_before: dt.datetime) -> set[tuple[str, dt.datetime]]:
     """Return every (granularity, bucket) the moments fall in, ignoring those too late."""
+    minutes = {bucket_start(moment, "minute") for moment in moments if moment >= not_before}
+    hours = {minute.replace(minute=0) for minute in minutes}
+    days = {hour.replace(hour=0) for hour in hours}
     return {
-        (granularity, bucket_start(moment, granularity))
-        for moment in moments
-        if moment >= not_before
-        for granularity in GRANULARITIES
+        *(("minute", b) for b in minutes),
+        *(("hour", b) for b in hours),
+        *(("day", b) for b in days),
     }
 
 

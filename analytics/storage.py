@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import uuid
 from dataclasses import dataclass
+from operator import attrgetter
 
 import orjson
 from django.conf import settings
@@ -48,7 +49,7 @@ def _new_keys_postgresql(cursor, keys: list[uuid.UUID], received_at: dt.datetime
         f"INSERT INTO {EventMessageKey._meta.db_table} (key, received_at) "
         "SELECT key, %s FROM unnest(%s::uuid[]) AS key ORDER BY key "
         "ON CONFLICT DO NOTHING RETURNING key",
-        [received_at, sorted(keys)],
+        [received_at, sorted(keys, key=attrgetter("int"))],  # as uuid order, but faster
     )
     return {row[0] for row in cursor.fetchall()}
 
@@ -68,7 +69,7 @@ def _write_postgresql(rows: list[EventRow], keys: list, received_at: dt.datetime
                         (e.message_id, e.event, e.distinct_id, row.user_id, e.timestamp,
                          received_at, _json(e.properties), _json(e.context), row.ip)
                     )  # fmt: skip
-    _mark_dirty(stored, received_at)
+        _mark_dirty_postgresql(cursor, stored, received_at)
     return len(new)
 
 
@@ -82,6 +83,20 @@ def _mark_dirty(events, received_at: dt.datetime) -> None:
     RollupDirty.objects.bulk_create(
         [RollupDirty(granularity=g, bucket=b, marked_at=received_at) for g, b in sorted(touched)]
     )
+
+
+def _mark_dirty_postgresql(cursor, events, received_at: dt.datetime) -> None:
+    """As _mark_dirty, in one statement of two arrays: a batch spread over days marks
+    hundreds of buckets, too many to build a model instance for each."""
+    touched = sorted(
+        buckets_touched((e.timestamp for e in events), not_before=_not_before(received_at))
+    )
+    if touched:
+        cursor.execute(
+            f"INSERT INTO {RollupDirty._meta.db_table} (granularity, bucket, marked_at) "
+            "SELECT g, b, %s FROM unnest(%s::text[], %s::timestamptz[]) AS t(g, b)",
+            [received_at, [g for g, _ in touched], [b for _, b in touched]],
+        )
 
 
 def _write_one_postgresql(row: EventRow, key: uuid.UUID, received_at: dt.datetime) -> int:

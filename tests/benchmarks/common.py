@@ -13,13 +13,14 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def bench_database_url() -> str:
-    """Return the URL of `<DATABASE_URL's database>_bench`; exit unless PostgreSQL and Redis."""
+def bench_database_url(suffix: str = "_bench") -> str:
+    """Return the URL of `<DATABASE_URL's database><suffix>`; exit unless PostgreSQL and
+    Redis. A benchmark that keeps data between runs takes a database of its own."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres") or not os.environ.get("REDIS_URL"):
         sys.exit("benchmarks need DATABASE_URL (PostgreSQL) and REDIS_URL")
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=parts.path + "_bench"))
+    return urlunsplit(parts._replace(path=parts.path + suffix))
 
 
 def setup_django(db_url: str) -> None:

@@ -55,4 +55,10 @@ SCHEDULES = [
         crontab={"minute": "*/5"},  # every five minutes
         expires=450,
     ),
+    Schedule(
+        name="Hand due notification deliveries to workers",
+        task="notifications.deliveries_dispatch",
+        every_seconds=5,  # quiet hours, caps and retries end within seconds of their time
+        expires=8,
+    ),
 ]

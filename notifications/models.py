@@ -1,1 +1,179 @@
-"""Models of the notifications app; filled in by its own issue."""
+"""Notifications: what a user is told (Notification), on which channel and how it went
+(Delivery), what they asked for (NotificationPreference), where push goes
+(PushSubscription) and the words used (NotificationTemplate)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Category(models.TextChoices):
+    SHOW_ANNOUNCED = "show_announced", "New show by an artist you follow"
+    VOTING_OPENED = "voting_opened", "Voting opened"
+    VOTING_CLOSING = "voting_closing", "Voting closes soon"
+    VOTING_CLOSED = "voting_closed", "Voting closed"
+    PREDICTION_PUBLISHED = "prediction_published", "Predicted setlist published"
+    SETLIST_POSTED = "setlist_posted", "Setlist posted after the show"
+    DIGEST = "digest", "Digest"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    PUSH = "push", "Web push"
+    IN_APP = "in_app", "In-app"
+    SMS = "sms", "SMS"
+
+
+class NotificationPreference(models.Model):
+    """One user's rules. Without a row, the defaults apply: every channel of every category
+    on, no quiet hours, no cap, no digest."""
+
+    class Digest(models.TextChoices):
+        OFF = "off", "Send each as it comes"
+        DAILY = "daily", "Daily digest of low-priority items"
+        WEEKLY = "weekly", "Weekly digest of low-priority items"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    # "category:channel" pairs the user turned off; anything not listed is on.
+    disabled = models.JSONField(default=list, blank=True)
+    quiet_start = models.TimeField(null=True, blank=True)
+    quiet_end = models.TimeField(null=True, blank=True)
+    daily_cap = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="most non-urgent notifications a local day; empty: no cap"
+    )
+    digest = models.CharField(max_length=10, choices=Digest.choices, default=Digest.OFF)
+    digest_hour = models.PositiveSmallIntegerField(default=9)
+    unsubscribed_all = models.BooleanField(default=False, help_text="from every email")
+    sms_number = models.CharField(max_length=20, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"preferences of {self.user}"
+
+
+class Notification(models.Model):
+    """One thing one user is told, once: `key` names the trigger, so a retry or a second
+    trigger of the same event adds nothing. Its in-app state lives here too."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    category = models.CharField(max_length=30, choices=Category.choices)
+    key = models.CharField(max_length=200, unique=True)
+    context = models.JSONField(default=dict, blank=True)
+    urgent = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    # Set when a digest took this notification in, instead of delivering it on its own.
+    digest = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="digested"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_inbox_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.category} for {self.user_id}"
+
+
+class Delivery(models.Model):
+    """One notification on one channel: the outbox row a worker claims, sends and records.
+
+    Rows wait as QUEUED until `not_before` (quiet hours, caps, retries, backoff); HELD rows
+    wait for a digest. A worker claims due rows for a lease; a row whose worker died is
+    claimed again once its lease ends, and one already SENT is never sent twice.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        HELD = "held", "Held for a digest"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed (dead letter)"
+        BOUNCED = "bounced", "Bounced"
+        SKIPPED = "skipped", "Skipped"
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    not_before = models.DateTimeField(default=timezone.now)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    provider = models.CharField(max_length=50, blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    response = models.TextField(blank=True)  # the provider's answer or the last error
+    template_version = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "channel"], name="delivery_one_per_channel"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["not_before"],
+                condition=models.Q(status="queued"),
+                name="delivery_due_idx",
+            ),
+        ]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self):
+        return f"{self.channel} of notification {self.notification_id}: {self.status}"
+
+
+class PushSubscription(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"push of {self.user_id}"
+
+
+class NotificationTemplate(models.Model):
+    """The words of a category in a locale; each save is a new version, the newest
+    active one is used and a delivery records which it got."""
+
+    category = models.CharField(max_length=30, choices=Category.choices)
+    locale = models.CharField(max_length=10, default="en")
+    version = models.PositiveIntegerField(default=1)
+    is_active = models.BooleanField(default=True)
+    subject = models.CharField(max_length=200)
+    html = models.TextField()
+    text = models.TextField()
+    push_title = models.CharField(max_length=100)
+    push_body = models.CharField(max_length=300)
+    in_app_text = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["category", "locale", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "locale", "version"], name="template_unique_version"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.category} ({self.locale}) v{self.version}"

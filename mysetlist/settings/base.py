@@ -132,6 +132,8 @@ EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="MySetlist <noreply@localhost>")
+# Absolute links in emails and pushes (unsubscribe, preferences, shows).
+SITE_URL = env("SITE_URL", default="http://localhost:8000")
 
 # Log-in and sign-up forms: attempts per client address (django-ratelimit).
 LOGIN_RATE = env("LOGIN_RATE", default="10/m")

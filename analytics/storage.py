@@ -78,19 +78,24 @@ def _not_before(received_at: dt.datetime) -> dt.datetime:
     return received_at - dt.timedelta(hours=settings.ANALYTICS_ROLLUP_LATENESS_HOURS)
 
 
+def _touched(events, received_at: dt.datetime) -> list[tuple[str, dt.datetime]]:
+    """The rollup buckets the events fall in that are still recomputed, in order."""
+    return sorted(
+        buckets_touched((e.timestamp for e in events), not_before=_not_before(received_at))
+    )
+
+
 def _mark_dirty(events, received_at: dt.datetime) -> None:
-    touched = buckets_touched((e.timestamp for e in events), not_before=_not_before(received_at))
+    touched = _touched(events, received_at)
     RollupDirty.objects.bulk_create(
-        [RollupDirty(granularity=g, bucket=b, marked_at=received_at) for g, b in sorted(touched)]
+        [RollupDirty(granularity=g, bucket=b, marked_at=received_at) for g, b in touched]
     )
 
 
 def _mark_dirty_postgresql(cursor, events, received_at: dt.datetime) -> None:
     """As _mark_dirty, in one statement of two arrays: a batch spread over days marks
     hundreds of buckets, too many to build a model instance for each."""
-    touched = sorted(
-        buckets_touched((e.timestamp for e in events), not_before=_not_before(received_at))
-    )
+    touched = _touched(events, received_at)
     if touched:
         cursor.execute(
             f"INSERT INTO {RollupDirty._meta.db_table} (granularity, bucket, marked_at) "
@@ -102,7 +107,7 @@ def _mark_dirty_postgresql(cursor, events, received_at: dt.datetime) -> None:
 def _write_one_postgresql(row: EventRow, key: uuid.UUID, received_at: dt.datetime) -> int:
     """One event in one statement: the key, the event and its rollup marks, all or nothing."""
     e = row.event
-    marks = sorted(buckets_touched([e.timestamp], not_before=_not_before(received_at)))
+    marks = _touched([e], received_at)
     mark_sql = ""
     if marks:
         values = ", ".join(["(%s, %s::timestamptz)"] * len(marks))

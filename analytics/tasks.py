@@ -1,12 +1,6 @@
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
-_TRANSIENT = {
-    "autoretry_for": (OperationalError, InterfaceError),
-    "retry_backoff": 5,
-    "retry_backoff_max": 300,
-    "max_retries": 5,
-}
+from mysetlist.core.retries import TRANSIENT_DATABASE_ERRORS as _TRANSIENT
 
 
 @shared_task(

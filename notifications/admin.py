@@ -24,7 +24,7 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["category", "urgent"]
     search_fields = ["user__username", "key"]
     list_select_related = ["user"]
-    raw_id_fields = ["user", "digest"]
+    raw_id_fields = ["user"]
     inlines = [DeliveryInline]
 
 

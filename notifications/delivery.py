@@ -8,6 +8,7 @@ message a worker was handing over when it died.
 
 import datetime as dt
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -114,7 +115,7 @@ def _send_sms(delivery: Delivery, words: Rendered, number: str) -> Outcome:
     return Outcome(Delivery.Status.SENT, "console")
 
 
-def _record(delivery: Delivery, outcome: Outcome, now: dt.datetime, words) -> None:
+def _record(delivery: Delivery, outcome: Outcome, now: dt.datetime, words: Rendered) -> None:
     fields = {
         "status": outcome.status,
         "sent_at": now,
@@ -123,7 +124,7 @@ def _record(delivery: Delivery, outcome: Outcome, now: dt.datetime, words) -> No
         "provider": outcome.provider,
         "provider_message_id": outcome.message_id,
         "response": outcome.response,
-        "template_version": words.version if words else None,
+        "template_version": words.version,
         "latency_ms": max(0, int((now - delivery.not_before).total_seconds() * 1000)),
     }
     if outcome.status == Delivery.Status.DELIVERED:
@@ -143,6 +144,23 @@ def _failed(delivery: Delivery, error: Exception, now: dt.datetime, permanent: b
     )
 
 
+def _send_one(delivery: Delivery, template, connection) -> tuple[Outcome, Rendered]:
+    """Render one delivery and hand it to its channel; raise on failure."""
+    notification = delivery.notification
+    user = notification.user
+    links = _links(user)
+    context = notification.context | links | {"user": user.get_username()}
+    words = render(notification.category, context, template)
+    if delivery.channel == Channel.EMAIL:
+        return _send_email(delivery, words, links, connection), words
+    if delivery.channel == Channel.IN_APP:
+        return _send_in_app(delivery, words), words
+    if delivery.channel == Channel.SMS:
+        preference = getattr(user, "notification_preference", None)
+        return _send_sms(delivery, words, preference.sms_number if preference else ""), words
+    raise PermanentError(f"No sender for the {delivery.channel} channel yet.")
+
+
 def deliveries_send(*, ids: list[int]) -> dict[str, int]:
     """Send the still-queued deliveries among `ids`; return how many ended in each status."""
     rows = list(
@@ -151,43 +169,38 @@ def deliveries_send(*, ids: list[int]) -> dict[str, int]:
         .order_by("pk")
     )
     templates: dict[str, object] = {}
-    counts: dict[str, int] = {}
+    counts: Counter[str] = Counter()
     connection = mail.get_connection()
     connection.open()
     try:
         for delivery in rows:
-            notification = delivery.notification
-            user = notification.user
-            preference = getattr(user, "notification_preference", None)
+            category = delivery.notification.category
+            if category not in templates:
+                templates[category] = template_for(category)
             now = timezone.now()
-            words = None
             try:
-                if notification.category not in templates:
-                    templates[notification.category] = template_for(notification.category)
-                links = _links(user)
-                context = notification.context | links | {"user": user.get_username()}
-                words = render(notification.category, context, templates[notification.category])
-                if delivery.channel == Channel.EMAIL:
-                    outcome = _send_email(delivery, words, links, connection)
-                elif delivery.channel == Channel.IN_APP:
-                    outcome = _send_in_app(delivery, words)
-                elif delivery.channel == Channel.SMS:
-                    outcome = _send_sms(
-                        delivery, words, preference.sms_number if preference else ""
-                    )
-                else:
-                    raise PermanentError(f"No sender for the {delivery.channel} channel yet.")
+                outcome, words = _send_one(delivery, templates[category], connection)
             except PermanentError as error:
                 _failed(delivery, error, now, permanent=True)
-                counts["failed"] = counts.get("failed", 0) + 1
+                counts["failed"] += 1
                 continue
             except Exception as error:  # the provider or network: retried with backoff
                 logger.warning("delivery %s failed: %s", delivery.pk, error)
                 _failed(delivery, error, now, permanent=False)
-                counts["retry"] = counts.get("retry", 0) + 1
+                counts["retry"] += 1
                 continue
             _record(delivery, outcome, timezone.now(), words)
-            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+            counts[outcome.status] += 1
     finally:
         connection.close()
-    return counts
+    return dict(counts)
+
+
+def deliveries_dispatch(*, hand, most: int = 10_000, batch: int = 200) -> int:
+    """Lease due deliveries `batch` at a time and `hand` each batch of ids to a worker,
+    up to `most`, leaving the rest to the next run; return how many were handed."""
+    handed = 0
+    while handed < most and (ids := deliveries_claim(now=timezone.now(), limit=batch)):
+        hand(ids)
+        handed += len(ids)
+    return handed

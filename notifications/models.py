@@ -67,10 +67,6 @@ class Notification(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     dismissed_at = models.DateTimeField(null=True, blank=True)
-    # Set when a digest took this notification in, instead of delivering it on its own.
-    digest = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="digested"
-    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

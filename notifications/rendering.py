@@ -67,6 +67,9 @@ HTML_WRAPPER = (
 )
 
 
+PARTS = ("subject", "text", "html", "push_title", "push_body", "in_app_text")
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -90,18 +93,7 @@ def template_for(category: str, locale: str = "en") -> NotificationTemplate | No
 def render(category: str, context: dict, template: NotificationTemplate | None) -> Rendered:
     started = time.perf_counter()
     engine = engines["django"]
-    parts = (
-        {
-            "subject": template.subject,
-            "text": template.text,
-            "html": template.html,
-            "push_title": template.push_title,
-            "push_body": template.push_body,
-            "in_app_text": template.in_app_text,
-        }
-        if template
-        else DEFAULTS[category]
-    )
+    parts = {f: getattr(template, f) for f in PARTS} if template else DEFAULTS[category]
     out = {name: engine.from_string(source).render(context) for name, source in parts.items()}
     if not template:
         out["html"] = engine.from_string(HTML_WRAPPER).render(context | {"body": out["text"]})

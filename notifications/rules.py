@@ -10,10 +10,6 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 
-def _local(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
-    return moment.astimezone(zone)
-
-
 def _at(day: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:
     """The instant the local clock in `zone` first reads `time` on `day`, in UTC: the
     earlier of a time that happens twice, and the first instant after a spring-forward gap
@@ -52,7 +48,7 @@ def quiet_hours_end(
     """`moment` if it is outside the user's quiet hours, else the UTC instant they end."""
     if start is None or end is None:
         return moment
-    local = _local(moment, zone)
+    local = moment.astimezone(zone)
     if not in_quiet_hours(local.time(), start, end):
         return moment
     day = local.date()
@@ -63,12 +59,12 @@ def quiet_hours_end(
 
 def next_local_day(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     """The UTC instant the user's next local day begins."""
-    return _at(_local(moment, zone).date() + dt.timedelta(days=1), dt.time(0), zone)
+    return _at(moment.astimezone(zone).date() + dt.timedelta(days=1), dt.time(0), zone)
 
 
 def next_digest(moment: dt.datetime, zone: ZoneInfo, *, weekly: bool, hour: int) -> dt.datetime:
     """The first digest time after `moment`: `hour` o'clock local, daily or on Mondays."""
-    local = _local(moment, zone)
+    local = moment.astimezone(zone)
     day = local.date()
     while True:
         if not weekly or day.weekday() == 0:

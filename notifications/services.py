@@ -35,11 +35,10 @@ def _sent_today(user_ids: list[int], zones: dict, now: dt.datetime) -> dict[int,
         .values_list("notification__user_id", "notification_id", "not_before")
         .distinct()
     )
+    today_ends = {user_id: next_local_day(now, zones[user_id]) for user_id in user_ids}
     seen: dict[int, set[int]] = defaultdict(set)
     for user_id, notification_id, due in rows:
-        zone = zones[user_id]
-        today_ends = next_local_day(now, zone)
-        if today_ends - dt.timedelta(days=1) <= due < today_ends:
+        if today_ends[user_id] - dt.timedelta(days=1) <= due < today_ends[user_id]:
             seen[user_id].add(notification_id)
     return {user_id: len(ids) for user_id, ids in seen.items()}
 
@@ -157,13 +156,14 @@ def unsubscribe_user(token: str):
     return User.objects.filter(pk=user_id).first()
 
 
-def unsubscribe(*, preference: NotificationPreference) -> None:
+def unsubscribe(*, user) -> None:
     """Stop every email to this user, and drop the emails still waiting to go."""
     with transaction.atomic():
+        preference = preference_for(user)
         preference.unsubscribed_all = True
         preference.save(update_fields=["unsubscribed_all", "updated_at"])
         Delivery.objects.filter(
-            notification__user_id=preference.user_id,
+            notification__user_id=user.pk,
             channel="email",
             status__in=[Delivery.Status.QUEUED, Delivery.Status.HELD],
         ).update(status=Delivery.Status.SKIPPED, response="unsubscribed")

@@ -30,9 +30,8 @@ def unsubscribe_view(request, token: str):
     user = unsubscribe_user(token)
     if user is None:
         raise Http404("This unsubscribe link is not valid.")
-    preference = preference_for(user)
     if request.method == "POST":
-        unsubscribe(preference=preference)
+        unsubscribe(user=user)
         if request.POST.get("List-Unsubscribe") == "One-Click":
             return HttpResponse("Unsubscribed.", content_type="text/plain")
         return render(request, "notifications/unsubscribed.html", {"done": True})

@@ -3,6 +3,7 @@
 import datetime as dt
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 from django.db import connection, transaction
@@ -15,12 +16,12 @@ from analytics.services import events_ingest
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_rebuild_waits_for_a_running_day_job_and_the_job_skips_while_it_runs():
-    now = timezone.now()
-    events_ingest(body={"event": "e", "distinct_id": "d"}, received_at=now)
+@contextmanager
+def day_job_running():
+    """Another connection holds the day job's lock until the block ends."""
     holding, release = threading.Event(), threading.Event()
 
-    def day_job_running():
+    def hold():
         try:
             with transaction.atomic():
                 assert _locked("day")
@@ -29,21 +30,32 @@ def test_a_rebuild_waits_for_a_running_day_job_and_the_job_skips_while_it_runs()
         finally:
             connection.close()
 
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        held = pool.submit(hold)
+        assert holding.wait(10)
+        try:
+            yield
+        finally:
+            release.set()
+        held.result(timeout=10)
+
+
+def test_a_rebuild_waits_for_a_running_day_job():
+    now = timezone.now()
+    events_ingest(body={"event": "e", "distinct_id": "d"}, received_at=now)
+
     def rebuild():
         try:
             return rollups_rebuild(start=now, end=now, granularities=("day",))
         finally:
             connection.close()
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        job = pool.submit(day_job_running)
-        assert holding.wait(10)
-        rebuilt = pool.submit(rebuild)
-        with pytest.raises(TimeoutError):
-            rebuilt.result(timeout=0.5)  # waiting on the job's lock
-        assert not EventRollup.objects.filter(granularity="day").exists()
-        release.set()
-        job.result(timeout=10)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with day_job_running():
+            rebuilt = pool.submit(rebuild)
+            with pytest.raises(TimeoutError):
+                rebuilt.result(timeout=0.5)  # waiting on the job's lock
+            assert not EventRollup.objects.filter(granularity="day").exists()
         assert rebuilt.result(timeout=30) == 1
 
     assert EventRollup.objects.get(granularity="day", dimension="").count == 1
@@ -53,25 +65,9 @@ def test_a_rebuild_waits_for_a_running_day_job_and_the_job_skips_while_it_runs()
 def test_the_day_job_skips_while_another_holds_its_lock():
     now = timezone.now()
     events_ingest(body={"event": "e", "distinct_id": "d"}, received_at=now)
-    holding, release = threading.Event(), threading.Event()
 
-    def other_job():
-        try:
-            with transaction.atomic():
-                _locked("day")
-                holding.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        other = pool.submit(other_job)
-        assert holding.wait(10)
-        try:
-            assert rollups_process(granularity="day").buckets == 0
-        finally:
-            release.set()
-        other.result(timeout=10)
+    with day_job_running():
+        assert rollups_process(granularity="day").buckets == 0
 
     assert rollups_process(granularity="day").buckets == 1
     assert Person.objects.get().first_seen == now.astimezone(dt.UTC).date()

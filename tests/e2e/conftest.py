@@ -17,9 +17,14 @@ CHROMEDRIVER = shutil.which("chromedriver")
 def web_tracker_key(transactional_db):
     """The site's public tracker key. Request it before live_daphne: the forked server copies
     this process's memory, a per-process cache included, when it starts."""
+    from django.core.cache import cache
+
+    from analytics.selectors import WEB_TRACKER_CACHE_KEY
     from analytics.services import ingest_key_create
 
-    return ingest_key_create(name="web", is_public=True)[1]
+    yield ingest_key_create(name="web", is_public=True)[1]
+    # The flush after the test drops the key; its cached answer must go with it.
+    cache.delete(WEB_TRACKER_CACHE_KEY)
 
 
 @pytest.fixture

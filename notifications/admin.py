@@ -13,6 +13,7 @@ from .models import (
 
 class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Delivery
+    fk_name = "notification"
     extra = 0
     fields = ["channel", "status", "not_before", "attempts", "sent_at", "provider", "response"]
     readonly_fields = fields

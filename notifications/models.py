@@ -113,6 +113,12 @@ class Delivery(models.Model):
     provider_message_id = models.CharField(max_length=255, blank=True, db_index=True)
     response = models.TextField(blank=True)  # the provider's answer or the last error
     template_version = models.PositiveIntegerField(null=True, blank=True)
+    render_ms = models.FloatField(null=True, blank=True)
+    converted_at = models.DateTimeField(null=True, blank=True)
+    # A HELD row a digest took: the digest notification that carried it.
+    digest = models.ForeignKey(
+        Notification, on_delete=models.SET_NULL, null=True, blank=True, related_name="digested"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -173,3 +179,60 @@ class NotificationTemplate(models.Model):
 
     def __str__(self):
         return f"{self.category} ({self.locale}) v{self.version}"
+
+
+class Trigger(models.Model):
+    """A domain event to tell followers about (a show announced, voting opened...). Written
+    in the transaction of the change itself, so a committed change always has its trigger;
+    a fan-out that was lost or died is re-driven until `done_at` is set."""
+
+    key = models.CharField(max_length=200, unique=True)
+    category = models.CharField(max_length=30, choices=Category.choices)
+    show = models.ForeignKey(
+        "setlists.Show", on_delete=models.CASCADE, related_name="notification_triggers"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+    notified = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=models.Q(done_at=None), name="trigger_pending_idx"
+            )
+        ]
+
+    def __str__(self):
+        return self.key
+
+
+class TrackingEvent(models.Model):
+    """One event from an email provider's webhook (delivered, bounced, opened...), stored
+    as it came so the webhook answers fast, then applied to its delivery by a worker."""
+
+    provider = models.CharField(max_length=30)
+    event_id = models.CharField(max_length=255)
+    event_type = models.CharField(max_length=30)
+    message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    recipient = models.CharField(max_length=254, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    description = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="tracking_event_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(applied_at=None),
+                name="tracking_pending_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.provider} {self.event_type} {self.message_id}"

@@ -134,6 +134,11 @@ EMAIL_BACKEND = env(
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="MySetlist <noreply@localhost>")
 # Absolute links in emails and pushes (unsubscribe, preferences, shows).
 SITE_URL = env("SITE_URL", default="http://localhost:8000")
+# Web push (VAPID): push is offered only when both keys are set; `manage.py vapid_keys`
+# prints a fresh pair. The subject is how a push service reaches whoever runs the site.
+VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", default="")
+VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", default="")
+VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:admin@localhost")
 
 # Log-in and sign-up forms: attempts per client address (django-ratelimit).
 LOGIN_RATE = env("LOGIN_RATE", default="10/m")

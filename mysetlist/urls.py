@@ -30,6 +30,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("experiments/", include("experiments.urls")),
     path("predictions/", include("predictions.urls")),
+    path("anymail/", include("anymail.urls")),
     path("", include("mysetlist.setlists.urls")),
 ]
 

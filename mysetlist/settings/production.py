@@ -13,6 +13,10 @@ if not env("DATABASE_URL", default=""):
     raise ImproperlyConfigured("Set DATABASE_URL: production runs on PostgreSQL.")
 if not env("REDIS_URL", default=""):
     raise ImproperlyConfigured("Set REDIS_URL: production needs Redis for channels and Celery.")
+if env("EMAIL_PROVIDER", default="console") == "console":
+    raise ImproperlyConfigured(
+        "Set EMAIL_PROVIDER (resend or amazon_ses): production must not just print emails."
+    )
 
 # Behind one reverse proxy by default (it sets X-Forwarded-For and X-Forwarded-Proto).
 REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": env.int("DRF_NUM_PROXIES", default=1)}

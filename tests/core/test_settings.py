@@ -23,6 +23,9 @@ PRODUCTION = {
     "DJANGO_ALLOWED_HOSTS": "mysetlist.example",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_PROVIDER": "amazon_ses",
+    "AMAZON_SES_REGION": "eu-west-1",
+    "ANYMAIL_WEBHOOK_SECRET": "webhook:a-long-random-webhook-password",
 }
 
 
@@ -40,6 +43,15 @@ def test_production_refuses_to_start_without_a_secret_key():
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_print_emails():
+    env = {k: v for k, v in PRODUCTION.items() if k != "EMAIL_PROVIDER"}
+
+    result = run_manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "EMAIL_PROVIDER" in result.stderr
 
 
 def test_server_entry_points_import_in_a_fresh_interpreter():

@@ -61,4 +61,28 @@ SCHEDULES = [
         every_seconds=5,  # quiet hours, caps and retries end within seconds of their time
         expires=8,
     ),
+    Schedule(
+        name="Fan out again notification triggers whose fan-out was lost",
+        task="notifications.triggers_redrive",
+        crontab={"minute": "*"},  # every minute
+        expires=90,
+    ),
+    Schedule(
+        name="Tell followers that voting closes soon",
+        task="notifications.voting_closing_triggers",
+        crontab={"minute": "*/5"},  # every five minutes
+        expires=450,
+    ),
+    Schedule(
+        name="Send the notification digests that are due",
+        task="notifications.digests_send",
+        crontab={"minute": "*"},  # every minute: digests go at each user's local hour
+        expires=90,
+    ),
+    Schedule(
+        name="Apply provider tracking events whose hand-over to a worker was lost",
+        task="notifications.tracking_events_apply",
+        crontab={"minute": "*"},  # every minute
+        expires=90,
+    ),
 ]

@@ -1,4 +1,7 @@
+from django import forms
 from django.contrib import admin
+from django.template import TemplateSyntaxError, engines
+from django.utils.html import format_html
 
 from mysetlist.core.admin import ReadOnlyAdminMixin
 
@@ -8,7 +11,11 @@ from .models import (
     NotificationPreference,
     NotificationTemplate,
     PushSubscription,
+    TrackingEvent,
+    Trigger,
 )
+from .rendering import PARTS, render
+from .templates import sample_context, template_save_version
 
 
 class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -52,7 +59,64 @@ class PushSubscriptionAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
 
 
+class NotificationTemplateForm(forms.ModelForm):
+    class Meta:
+        model = NotificationTemplate
+        fields = ["category", "locale", "is_active", *PARTS]
+
+    def clean(self):
+        data = super().clean()
+        engine = engines["django"]
+        for part in PARTS:
+            try:
+                engine.from_string(data.get(part) or "")
+            except TemplateSyntaxError as error:
+                self.add_error(part, f"This template does not compile: {error}")
+        return data
+
+
 @admin.register(NotificationTemplate)
 class NotificationTemplateAdmin(admin.ModelAdmin):
+    """Saving a template makes a new version; the newest active one of a category and locale
+    is sent, and each delivery records the version it got. To go back, untick "active" on
+    the newer version."""
+
+    form = NotificationTemplateForm
     list_display = ["category", "locale", "version", "is_active", "subject", "created_at"]
     list_filter = ["category", "locale", "is_active"]
+    search_fields = ["subject"]
+    readonly_fields = ["version", "created_at", "preview"]
+
+    def get_fields(self, request, obj=None):
+        fields = ["category", "locale", "is_active", *PARTS]
+        return [*fields, "version", "created_at", "preview"] if obj else fields
+
+    def save_model(self, request, obj, form, change):
+        template_save_version(template=obj)
+
+    @admin.display(description="Preview with sample data")
+    def preview(self, obj):
+        words = render(obj.category, sample_context(obj.category), obj)
+        return format_html(
+            "<p><b>Subject:</b> {}</p><p><b>Push:</b> {} — {}</p><p><b>In-app:</b> {}</p>"
+            '<pre style="white-space:pre-wrap">{}</pre>'
+            '<iframe sandbox srcdoc="{}" style="width:100%;height:14em;border:1px solid #ccc">'
+            "</iframe><p>Rendered in {} ms.</p>",
+            words.subject, words.push_title, words.push_body, words.in_app_text, words.text,
+            words.html, f"{words.render_ms:.2f}",
+        )  # fmt: skip
+
+
+@admin.register(Trigger)
+class TriggerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["key", "category", "show", "created_at", "done_at", "notified"]
+    list_filter = ["category"]
+    search_fields = ["key"]
+    list_select_related = ["show__artist", "show__venue"]
+
+
+@admin.register(TrackingEvent)
+class TrackingEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["provider", "event_type", "message_id", "occurred_at", "applied_at"]
+    list_filter = ["provider", "event_type"]
+    search_fields = ["message_id", "event_id"]

@@ -1,5 +1,7 @@
 from django import forms
+from django.utils import timezone
 
+from . import metrics
 from .models import Category, Channel, NotificationPreference
 
 PAIRS = [
@@ -52,3 +54,29 @@ class PreferenceForm(forms.ModelForm):
         enabled = set(self.cleaned_data.get("enabled") or [])
         self.instance.disabled = [pair for pair, _ in PAIRS if pair not in enabled]
         return super().save(commit)
+
+
+class DashboardFilterForm(forms.Form):
+    """The dashboard's filters; the window's missing ends get the defaults."""
+
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    channel = forms.ChoiceField(choices=[("", "All channels"), *Channel.choices], required=False)
+    category = forms.ChoiceField(
+        choices=[("", "All categories"), *Category.choices], required=False
+    )
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        data["date_from"], data["date_to"] = metrics.window_with_defaults(
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            today=timezone.now().date(),
+        )
+        for name, message in metrics.window_problems(
+            date_from=data["date_from"], date_to=data["date_to"]
+        ).items():
+            self.add_error(name, message)
+        return data

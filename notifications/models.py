@@ -3,6 +3,7 @@
 (PushSubscription) and the words used (NotificationTemplate)."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -44,7 +45,9 @@ class NotificationPreference(models.Model):
         null=True, blank=True, help_text="most non-urgent notifications a local day; empty: no cap"
     )
     digest = models.CharField(max_length=10, choices=Digest.choices, default=Digest.OFF)
-    digest_hour = models.PositiveSmallIntegerField(default=9)
+    digest_hour = models.PositiveSmallIntegerField(
+        default=9, validators=[MaxValueValidator(23)], help_text="local hour a digest goes out"
+    )
     unsubscribed_all = models.BooleanField(default=False, help_text="from every email")
     sms_number = models.CharField(max_length=20, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

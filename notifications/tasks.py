@@ -22,3 +22,65 @@ def deliveries_send(ids: list[int]) -> dict:
     from .delivery import deliveries_send as send
 
     return send(ids=ids)
+
+
+@shared_task(
+    name="notifications.trigger_fanout", soft_time_limit=540, time_limit=600,
+    acks_late=True, reject_on_worker_lost=True, **TRANSIENT_DATABASE_ERRORS,
+)  # fmt: skip
+def trigger_fanout(trigger_id: int) -> int:
+    from .triggers import trigger_fanout as fanout
+
+    return fanout(trigger_id=trigger_id)
+
+
+@shared_task(name="notifications.triggers_redrive", soft_time_limit=50, time_limit=60)
+def triggers_redrive() -> int:
+    """Fan out again the triggers whose fan-out was lost or died."""
+    from .triggers import triggers_redrive as redrive
+
+    return redrive(hand=trigger_fanout.delay)
+
+
+@shared_task(
+    name="notifications.voting_closing_triggers", soft_time_limit=50, time_limit=60,
+    **TRANSIENT_DATABASE_ERRORS,
+)  # fmt: skip
+def voting_closing_triggers() -> int:
+    from .triggers import voting_closing_triggers as record
+
+    return record()
+
+
+@shared_task(
+    name="notifications.digests_send", soft_time_limit=240, time_limit=270,
+    **TRANSIENT_DATABASE_ERRORS,
+)  # fmt: skip
+def digests_send() -> int:
+    from .digests import digests_send as send
+
+    return send()
+
+
+@shared_task(
+    name="notifications.notification_send", soft_time_limit=540, time_limit=600,
+    acks_late=True, reject_on_worker_lost=True, **TRANSIENT_DATABASE_ERRORS,
+)  # fmt: skip
+def notification_send(
+    category: str, key: str, context: dict, user_ids: list[int] | None, artist_id: int | None
+) -> int:
+    from .sending import notification_send as send
+
+    return send(category=category, key=key, context=context, user_ids=user_ids, artist_id=artist_id)
+
+
+# Idempotent: only pending events are applied, under a row lock; beat re-drives any left.
+@shared_task(
+    name="notifications.tracking_events_apply", soft_time_limit=50, time_limit=60,
+    acks_late=True, **TRANSIENT_DATABASE_ERRORS,
+)  # fmt: skip
+def tracking_events_apply(ids: list[int] | None = None) -> int:
+    """Apply provider tracking events: those among `ids`, or any still pending."""
+    from .tracking import tracking_events_apply as apply
+
+    return apply(ids=ids)

@@ -1,12 +1,41 @@
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
-from .forms import PreferenceForm
+from . import charts, metrics, selectors
+from .engagement import delivery_click
+from .forms import DashboardFilterForm, PreferenceForm
+from .models import Channel
+from .push import push_enabled
 from .services import preference_for, unsubscribe, unsubscribe_user
+
+
+@login_required
+@require_GET
+def inbox(request):
+    notifications = list(selectors.inbox_list(user=request.user)[:100])
+    texts = selectors.inbox_texts(notifications=notifications)
+    items = [
+        {
+            "id": n.pk,
+            "text": texts[n.pk],
+            "url": str(n.context.get("url", "")),
+            "created_at": n.created_at,
+            "read_at": n.read_at,
+        }
+        for n in notifications
+    ]
+    return render(request, "notifications/inbox.html", {"items": items})
 
 
 @login_required
@@ -19,7 +48,12 @@ def preferences(request):
             messages.success(request, "Your notification settings are saved.")
             return redirect("notifications:preferences")
         messages.error(request, "Nothing was saved: please fix what is marked below.")
-    return render(request, "notifications/preferences.html", {"form": form})
+    push_public_key = settings.VAPID_PUBLIC_KEY if push_enabled() else ""
+    return render(
+        request,
+        "notifications/preferences.html",
+        {"form": form, "push_public_key": push_public_key},
+    )
 
 
 # One-click unsubscribe (RFC 8058): a mail client POSTs with no cookie and no CSRF token; the
@@ -36,3 +70,76 @@ def unsubscribe_view(request, token: str):
             return HttpResponse("Unsubscribed.", content_type="text/plain")
         return render(request, "notifications/unsubscribed.html", {"done": True})
     return render(request, "notifications/unsubscribed.html", {"done": False})
+
+
+SERVICE_WORKER = "js/push-sw.js"
+
+
+# A service worker controls only pages under its own path unless the server allows more: served
+# from here rather than /static/, with the header that lets it take the whole site, and checked
+# with the server on every fetch, so browsers pick up a new version at once.
+@require_GET
+def service_worker(request):
+    path = finders.find(SERVICE_WORKER)
+    if path:
+        with open(path, "rb") as file:
+            script = file.read()
+    elif staticfiles_storage.exists(SERVICE_WORKER):  # collected static files only
+        with staticfiles_storage.open(SERVICE_WORKER) as file:
+            script = file.read()
+    else:
+        raise Http404("No service worker.")
+    response = HttpResponse(script, content_type="application/javascript")
+    response["Service-Worker-Allowed"] = "/"
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@require_GET
+def click(request, token: str):
+    """A tracked link from a notification: record the click, then go where it points.
+    Only the notification's own link is followed, so this is no open redirect."""
+    target = delivery_click(token=token)
+    if target is None:
+        raise Http404("This link is not valid.")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host(), urlsplit(settings.SITE_URL).netloc}
+    ):
+        target = "/"
+    return redirect(target)
+
+
+@staff_member_required
+@require_GET
+def dashboard(request):
+    form = DashboardFilterForm(request.GET)
+    report = figure = breakdowns = None
+    if form.is_valid():
+        filters = form.cleaned_data
+        report = metrics.delivery_metrics(
+            date_from=filters["date_from"],
+            date_to=filters["date_to"],
+            channel=filters["channel"] or None,
+            category=filters["category"] or None,
+        )
+        figure = charts.volume_figure(report.volume, labels=dict(Channel.choices))
+        breakdowns = (
+            ("All deliveries", (report.totals,)),
+            ("By channel", report.by_channel),
+            ("By category", report.by_category),
+            ("By category and template version", report.by_template),
+        )
+    else:
+        problems = [message for errors in form.errors.values() for message in errors]
+        messages.error(request, "No metrics for these filters: " + " ".join(problems))
+    return render(
+        request,
+        "notifications/dashboard.html",
+        {
+            "form": form,
+            "report": report,
+            "figure": figure,
+            "breakdowns": breakdowns,
+            "definitions": metrics.DEFINITIONS,
+        },
+    )

@@ -1,5 +1,6 @@
 """Reads of the setlist domain; each owns its joins so callers stay free of N+1 queries."""
 
+import datetime
 from dataclasses import dataclass
 
 from django.db.models import Count, F, QuerySet
@@ -128,6 +129,29 @@ def follow_list(*, user: User) -> QuerySet[Follow]:
 
 def artist_followed(*, user: User, artist: Artist) -> bool:
     return user.is_authenticated and Follow.objects.filter(user=user, artist=artist).exists()
+
+
+def follower_ids(*, artist_id: int) -> list[int]:
+    """Return the ids of the users who follow an artist."""
+    return list(Follow.objects.filter(artist_id=artist_id).values_list("user_id", flat=True))
+
+
+def show_voting_closes_at(*, show: Show) -> datetime.datetime:
+    """Return when voting on a show closes: midnight after its date where it is played
+    (the lock job's rule)."""
+    tz = show.venue.timezone if show.venue_id else datetime.UTC
+    next_day = show.date + datetime.timedelta(days=1)
+    return datetime.datetime.combine(next_day, datetime.time(), tzinfo=tz)
+
+
+def shows_voting_closing(*, now: datetime.datetime, within: datetime.timedelta) -> list[Show]:
+    """Return the shows open for votes whose voting closes within `within` of `now`."""
+    # No venue is more than 14 hours ahead of UTC: a day's margin finds every candidate.
+    latest = (now + within + datetime.timedelta(days=1)).date()
+    candidates = Show.objects.select_related("venue", "artist").filter(
+        status=Show.Status.VOTING_OPEN, date__lte=latest
+    )
+    return [show for show in candidates if now < show_voting_closes_at(show=show) <= now + within]
 
 
 def platform_counts() -> dict[str, int]:

@@ -11,6 +11,7 @@ from mysetlist.core.broadcast import broadcast_on_commit
 from mysetlist.core.exceptions import ApplicationError, NotFoundError
 from mysetlist.users.models import User
 
+from .events import show_status_changed, vote_recorded
 from .models import Artist, Follow, Show, Song, Vote, VoteTally
 
 # Shows move forward only; a step may be skipped (a show can be locked without ever
@@ -120,6 +121,7 @@ def vote_cast(*, user: User, show_id: int, song_id: int, value: int) -> Vote:
             up, down = _counts(value)
             _tally_apply(show_id=show.pk, song_id=song.pk, up=up, down=down)
             _track_vote(user=user, show=show, song=song, value=value, changed=False)
+            vote_recorded.send(sender=Vote, user=user, show=show)
             return vote
 
     if vote.value != value:
@@ -181,6 +183,7 @@ def show_transition(*, show: Show, status: str) -> Show:
         )
     show.status = status
     show.save(update_fields=["status", "updated_at"])
+    show_status_changed.send(sender=Show, show=show, status=status, previous=current)
     broadcast_on_commit(
         group=show_group_name(show.pk),
         event_type="show.status",

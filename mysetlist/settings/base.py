@@ -128,9 +128,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-EMAIL_BACKEND = env(
-    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
-)
+# The email provider (EMAIL_PROVIDER) and its credentials: see email.py.
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="MySetlist <noreply@localhost>")
 # Absolute links in emails and pushes (unsubscribe, preferences, shows).
 SITE_URL = env("SITE_URL", default="http://localhost:8000")
@@ -170,4 +168,5 @@ MYSETLIST_VERSION = "0.1.0"
 from .celery import *  # noqa: E402,F403
 from .channels import *  # noqa: E402,F403
 from .drf import *  # noqa: E402,F403
+from .email import *  # noqa: E402,F403
 from .logging import *  # noqa: E402,F403

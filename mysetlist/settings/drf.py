@@ -23,6 +23,8 @@ REST_FRAMEWORK = {
         "votes": env("THROTTLE_VOTES", default="120/min"),
         "auth": env("THROTTLE_AUTH", default="10/min"),
         "ingest": env("THROTTLE_INGEST", default="100/s"),
+        "push_subscribe": env("THROTTLE_PUSH_SUBSCRIBE", default="30/hour"),
+        "notifications_send": env("THROTTLE_NOTIFICATIONS_SEND", default="60/min"),
     },
     # How many proxies sit in front: throttles then identify clients by the address the
     # nearest proxy saw, not by an X-Forwarded-For header anyone can write.

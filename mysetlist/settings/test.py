@@ -4,6 +4,7 @@ import os
 
 from .base import *  # noqa: F403
 from .base import (
+    ANYMAIL,
     CACHES,
     CELERY_BROKER_TRANSPORT_OPTIONS,
     CELERY_BROKER_URL,
@@ -16,6 +17,13 @@ from .env import BASE_DIR
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Provider webhooks in tests: basic auth, and Resend's svix signature (a "whsec_" secret is
+# base64), so tests post and sign as the providers do.
+ANYMAIL = {
+    **ANYMAIL,
+    "WEBHOOK_SECRET": "anymail:test-webhook-secret",
+    "RESEND_SIGNING_SECRET": "whsec_dGVzdC1yZXNlbmQtc2lnbmluZy1zZWNyZXQ=",
+}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -37,6 +45,8 @@ REST_FRAMEWORK = {
         "votes": "10000/min",
         "auth": "10000/min",
         "ingest": "10000/min",
+        "push_subscribe": "10000/min",
+        "notifications_send": "10000/min",
     },
 }
 

@@ -1,0 +1,40 @@
+"""Reads of notifications: a user's inbox and preferences."""
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from .models import Channel, Delivery, Notification
+from .rendering import render, template_for
+
+
+def inbox_visible(*, user) -> QuerySet[Notification]:
+    """Return the notifications in the user's inbox: shown in-app and not dismissed."""
+    shown = Delivery.objects.filter(
+        notification=OuterRef("pk"), channel=Channel.IN_APP, status=Delivery.Status.DELIVERED
+    )
+    return Notification.objects.filter(Exists(shown), user=user, dismissed_at=None)
+
+
+def inbox_list(*, user, unread_only: bool = False) -> QuerySet[Notification]:
+    """Return the user's inbox, newest first."""
+    notifications = inbox_visible(user=user)
+    if unread_only:
+        notifications = notifications.filter(read_at=None)
+    return notifications.order_by("-created_at", "-id")
+
+
+def inbox_unread_count(*, user) -> int:
+    return inbox_visible(user=user).filter(read_at=None).count()
+
+
+def inbox_texts(*, notifications) -> dict[int, str]:
+    """Return each notification's in-app words, by id, with the current templates."""
+    templates = {}
+    texts = {}
+    for notification in notifications:
+        category = notification.category
+        if category not in templates:
+            templates[category] = template_for(category)
+        texts[notification.pk] = render(
+            category, notification.context, templates[category]
+        ).in_app_text
+    return texts

@@ -1,0 +1,77 @@
+"""Clicks through a notification's tracked link, and votes that follow a click."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from analytics.models import Event
+from mysetlist.setlists.services import vote_cast
+from notifications.engagement import click_token
+from notifications.models import Delivery, Notification
+from notifications.services import notify
+from tests.setlists.factories import ShowFactory, SongFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sent_email():
+    """An email about an open show, sent to one fan."""
+    show = ShowFactory(voting_open=True)
+    fan = UserFactory()
+    notify(
+        category="voting_opened", user_ids=[fan.pk], key=f"voting_opened:{show.pk}",
+        context={"show": str(show), "show_id": show.pk, "url": f"http://testserver/shows/{show.pk}/"},
+    )  # fmt: skip
+    email = Delivery.objects.get(channel="email")
+    Delivery.objects.filter(pk=email.pk).update(status="sent", sent_at=timezone.now())
+    return email, show, fan
+
+
+def test_a_click_is_recorded_once_and_goes_to_the_notifications_link(client, sent_email):
+    email, show, fan = sent_email
+    url = reverse("notifications:click", args=[click_token(email.pk)])
+
+    first = client.get(url)
+    clicked = Delivery.objects.get(pk=email.pk).clicked_at
+    second = client.get(url)
+
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == f"http://testserver/shows/{show.pk}/"
+    email.refresh_from_db()
+    assert email.clicked_at == clicked and email.opened_at == clicked  # a click implies an open
+    assert Event.objects.filter(event="notification_clicked", user_id=fan.pk).count() == 1
+
+
+def test_a_forged_or_foreign_link_goes_nowhere(client, sent_email):
+    email, _, _ = sent_email
+    assert client.get(reverse("notifications:click", args=["1.forged"])).status_code == 404
+    Notification.objects.filter(pk=email.notification_id).update(
+        context={"url": "https://evil.example/phish"}
+    )
+    response = client.get(reverse("notifications:click", args=[click_token(email.pk)]))
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_a_vote_after_a_click_converts_the_delivery(client, sent_email):
+    email, show, fan = sent_email
+    client.get(reverse("notifications:click", args=[click_token(email.pk)]))
+
+    vote_cast(user=fan, show_id=show.pk, song_id=SongFactory(artist=show.artist).pk, value=1)
+    vote_cast(user=fan, show_id=show.pk, song_id=SongFactory(artist=show.artist).pk, value=1)
+
+    email.refresh_from_db()
+    assert email.converted_at is not None
+    assert Event.objects.filter(event="notification_converted", user_id=fan.pk).count() == 1
+
+
+def test_a_vote_without_a_recent_click_converts_nothing(sent_email):
+    email, show, fan = sent_email
+    vote_cast(user=fan, show_id=show.pk, song_id=SongFactory(artist=show.artist).pk, value=1)
+    assert Delivery.objects.get(pk=email.pk).converted_at is None
+
+    Delivery.objects.filter(pk=email.pk).update(clicked_at=timezone.now() - dt.timedelta(hours=25))
+    vote_cast(user=fan, show_id=show.pk, song_id=SongFactory(artist=show.artist).pk, value=1)
+    assert Delivery.objects.get(pk=email.pk).converted_at is None

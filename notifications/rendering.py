@@ -1,10 +1,23 @@
 """The words of a notification: the newest active template of its category and locale from
-the database, else the built-in default; rendered by Django's template engine."""
+the database, else the built-in default; rendered by Django's template engine.
+
+A template's source is compiled once per process and kept (by its text, so an edited
+template is compiled afresh), and only the parts a channel shows are rendered. A part made
+only of text and variables depends on nothing but those variables' values (and the active
+language and timezone), so its output is kept by them: a fan-out tells thousands of users
+the same show, and only the parts naming the user or their own links render for each.
+"""
 
 import time
+import uuid
 from dataclasses import dataclass
+from functools import cache, lru_cache
 
 from django.template import engines
+from django.template.base import TextNode, Variable, VariableNode
+from django.utils import timezone, translation
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 from .models import NotificationTemplate
 
@@ -90,14 +103,148 @@ def template_for(category: str, locale: str = "en") -> NotificationTemplate | No
     )
 
 
-def render(category: str, context: dict, template: NotificationTemplate | None) -> Rendered:
+# Filters whose output is not a function of their input alone.
+_IMPURE_FILTERS = {"random", "timesince", "timeuntil"}
+# Filters that read neither the active language nor the timezone.
+_LOCALE_FREE_FILTERS = {
+    "capfirst", "escape", "force_escape", "linebreaks", "linebreaksbr", "lower", "pluralize",
+    "safe", "striptags", "title", "upper", "urlencode",
+}  # fmt: skip
+# Values whose type and value say all a template can read of them; numbers are shown as
+# the active language writes them.
+_PLAIN = {str, SafeString, bool, type(None), int, float}
+_NUMBERS = {int, float}
+_TEXT = {str, SafeString}
+_MISSING = object()
+
+
+def _reads(nodelist) -> tuple[tuple[str, ...], frozenset[str], bool] | None:
+    """What a template of text and variables reads: the context variables, those of them
+    only ever shown as they are (`{{ name }}`, no filter, no attribute), and whether the
+    active language or timezone matters. None if it has anything else (tags, impure
+    filters): then its output is not kept."""
+    names, filtered, bare, localized = set(), set(), set(), False
+    for node in nodelist:
+        if isinstance(node, TextNode):
+            continue
+        if not isinstance(node, VariableNode):
+            return None
+        expression = node.filter_expression
+        variables = [expression.var]
+        for function, arguments in expression.filters:
+            name = getattr(function, "__name__", "")
+            if name in _IMPURE_FILTERS:
+                return None
+            localized = localized or name not in _LOCALE_FREE_FILTERS
+            variables += [argument for is_variable, argument in arguments if is_variable]
+        for variable in variables:
+            if not isinstance(variable, Variable):  # a constant, resolved when compiled
+                localized = localized or type(variable) not in (str, SafeString)
+            else:
+                localized = localized or variable.translate or type(variable.literal) in _NUMBERS
+                if variable.lookups:
+                    names.add(variable.lookups[0])
+                    plain = variable is expression.var and not expression.filters
+                    if plain and len(variable.lookups) == 1 and not variable.translate:
+                        bare.add(variable.lookups[0])
+                    else:
+                        filtered.add(variable.lookups[0])
+    return tuple(sorted(names)), frozenset(bare - filtered), localized
+
+
+_SLOT = f"\x00{uuid.uuid4().hex}:{{}}\x00"  # stands in for a bare variable's text
+
+
+class _Part:
+    """A compiled template and its outputs by the values it reads, when it reads only
+    those. A string shown bare (a user's own link) needs no rendering either when it is
+    new: the output for the other values is kept with a stand-in for it, replaced by the
+    value escaped as the template would."""
+
+    KEEP = 1024  # outputs kept a part; forgotten all at once past that
+
+    def __init__(self, engine, source: str):
+        self.template = engine.from_string(source)
+        self.escape = conditional_escape if engine.engine.autoescape else str
+        self.reads = _reads(self.template.template.nodelist)
+        self.outputs: dict[tuple, str] = {}
+
+    def render(self, context: dict, scope) -> str:
+        """Render, or use the output kept for the same values; `scope()` gives the active
+        language and timezone, asked only when the output may depend on them."""
+        if self.reads is None:
+            return self.template.render(context)
+        names, bare, localized = self.reads
+        values = []
+        for name in names:
+            value = context.get(name, _MISSING)
+            kind = type(value)
+            if value is not _MISSING and kind not in _PLAIN:
+                return self.template.render(context)  # a list, a model: rendered each time
+            localized = localized or kind in _NUMBERS
+            values.append((kind, value))
+        scoped = (scope(),) if localized else ()
+        key = (*values, *scoped)
+        if (output := self.outputs.get(key)) is not None:
+            return output
+        fills = [
+            (name, value)
+            for name, (kind, value) in zip(names, values, strict=True)
+            if name in bare and kind in _TEXT
+        ]
+        filled = {name for name, _ in fills}
+        shape = (
+            *(_SLOT if name in filled else kept for name, kept in zip(names, values, strict=True)),
+            *scoped,
+        )
+        if (output := self.outputs.get(shape)) is None:
+            stand_ins = {name: _SLOT.format(name) for name in filled}
+            output = self._keep(shape, self.template.render(context | stand_ins))
+        if fills:
+            for name, value in fills:
+                output = output.replace(_SLOT.format(name), self.escape(value))
+            output = self._keep(key, mark_safe(output))  # as safe as the engine's own
+        return output
+
+    def _keep(self, key: tuple, output: str) -> str:
+        if len(self.outputs) >= self.KEEP:
+            self.outputs.clear()
+        self.outputs[key] = output
+        return output
+
+
+@lru_cache(maxsize=512)
+def _compile(engine, source: str) -> _Part:
+    return _Part(engine, source)
+
+
+def _compiled(source: str) -> _Part:
+    # Keyed by the engine too: a settings change (in tests) makes a new one.
+    return _compile(engines["django"], source)
+
+
+def render(
+    category: str,
+    context: dict,
+    template: NotificationTemplate | None,
+    parts: tuple[str, ...] = PARTS,
+) -> Rendered:
+    """Render the `parts` a channel shows (every part unless told); the others are empty."""
     started = time.perf_counter()
-    engine = engines["django"]
-    parts = {f: getattr(template, f) for f in PARTS} if template else DEFAULTS[category]
-    out = {name: engine.from_string(source).render(context) for name, source in parts.items()}
-    if not template:
-        out["html"] = engine.from_string(HTML_WRAPPER).render(context | {"body": out["text"]})
-        out["text"] += engine.from_string(TEXT_FOOTER).render(context)
+    sources = {f: getattr(template, f) for f in PARTS} if template else DEFAULTS[category]
+    # The built-in html wraps the rendered text, so it needs the text rendered first.
+    wrapped = not template and "html" in parts
+    wanted = [name for name in sources if name in parts or (wrapped and name == "text")]
+    scope = cache(lambda: (translation.get_language(), timezone.get_current_timezone_name()))
+    out = dict.fromkeys(PARTS, "") | {
+        name: _compiled(sources[name]).render(context, scope) for name in wanted
+    }
+    if wrapped:
+        out["html"] = _compiled(HTML_WRAPPER).render(context | {"body": out["text"]}, scope)
+    if "text" not in parts:
+        out["text"] = ""
+    elif not template:
+        out["text"] += _compiled(TEXT_FOOTER).render(context, scope)
     return Rendered(
         subject=" ".join(out["subject"].split())[:200],
         text=out["text"],

@@ -1,12 +1,13 @@
 """Writing notifications: fan-out of a trigger to many users, and a user's own changes."""
 
 import datetime as dt
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 from django.core import signing
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import Delivery, Notification, NotificationPreference, PushSubscription
@@ -17,6 +18,7 @@ from .rules import next_local_day
 User = get_user_model()
 
 CHUNK = 2000  # users per transaction of a fan-out
+DISPATCH_EVERY = 1.0  # seconds between the hand-overs to workers during a long fan-out
 
 
 def _sent_today(user_ids: list[int], zones: dict, now: dt.datetime) -> dict[int, int]:
@@ -83,36 +85,108 @@ def recipients(user_ids: Iterable[int], now: dt.datetime) -> dict[int, Recipient
     return result
 
 
+def _unset_defaults(model, given: set[str]) -> dict[str, object]:
+    """The database values of the required columns a fast insert leaves out: their defaults."""
+    return {
+        f.column: f.get_db_prep_save(f.get_default(), connection)
+        for f in model._meta.concrete_fields
+        if not f.primary_key and not f.null and f.column not in given
+    }
+
+
+def _notifications_insert_postgresql(
+    category: str, user_ids: list[int], key: str, context: dict, urgent: bool, now
+) -> list[tuple[int, int]]:
+    """Insert the trigger's notification of each user in one statement; return (id, user id)
+    of those with no delivery yet: the ones made now, and any an earlier run left bare."""
+    table, deliveries = Notification._meta.db_table, Delivery._meta.db_table
+    given = ["user_id", "category", "key", "context", "urgent", "created_at"]
+    extra = _unset_defaults(Notification, set(given))
+    context_value = Notification._meta.get_field("context").get_db_prep_save(context, connection)
+    columns = ", ".join([*given, *extra])
+    values = ", ".join(["%s"] * len(extra))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH made AS (INSERT INTO {table} ({columns})"
+            f" SELECT u, %s, %s || u, %s::jsonb, %s, %s{', ' + values if extra else ''}"
+            "  FROM unnest(%s::bigint[]) AS u ORDER BY u"
+            "  ON CONFLICT (key) DO NOTHING RETURNING id, user_id)"
+            " SELECT id, user_id FROM made UNION ALL"
+            f" SELECT n.id, n.user_id FROM {table} n JOIN unnest(%s::bigint[]) AS u"
+            "  ON n.key = %s || u"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {deliveries} d WHERE d.notification_id = n.id)",
+            [
+                category, f"{key}:", context_value, urgent, now, *extra.values(),
+                user_ids, user_ids, f"{key}:",
+            ],
+        )  # fmt: skip
+        return cursor.fetchall()
+
+
+def _deliveries_insert_postgresql(rows: list[tuple[int, str, str, dt.datetime]], now) -> None:
+    """COPY the deliveries (notification id, channel, status, not_before) in."""
+    given = ["notification_id", "channel", "status", "not_before", "created_at"]
+    extra = _unset_defaults(Delivery, set(given))
+    columns = ", ".join([*given, *extra])
+    tail = (now, *extra.values())
+    with connection.cursor() as cursor:
+        with cursor.copy(f"COPY {Delivery._meta.db_table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row + tail)
+
+
 def _notify_chunk(category: str, user_ids: list[int], key: str, context: dict, now) -> int:
     urgent = POLICIES[category].urgent
-    keys = [f"{key}:{pk}" for pk in user_ids]
-    Notification.objects.bulk_create(
-        [
-            Notification(
-                user_id=pk, category=category, key=k, context=context, urgent=urgent, created_at=now
+    if connection.vendor == "postgresql":
+        # One statement for the notifications and a COPY for the deliveries: building a
+        # model instance and quoting each value was most of a fan-out's time.
+        fresh = _notifications_insert_postgresql(category, user_ids, key, context, urgent, now)
+    else:
+        keys = [f"{key}:{pk}" for pk in user_ids]
+        Notification.objects.bulk_create(
+            [
+                Notification(
+                    user_id=pk,
+                    category=category,
+                    key=k,
+                    context=context,
+                    urgent=urgent,
+                    created_at=now,
+                )
+                for pk, k in zip(user_ids, keys, strict=True)
+            ],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        # Those of this trigger with no delivery yet: new ones. A repeated trigger finds none.
+        fresh = list(
+            Notification.objects.filter(key__in=keys, deliveries__isnull=True).values_list(
+                "pk", "user_id"
             )
-            for pk, k in zip(user_ids, keys, strict=True)
-        ],  # fmt: skip
-        ignore_conflicts=True,
-        batch_size=1000,
-    )
-    # Those of this trigger with no delivery yet: new ones. A repeated trigger finds none.
-    fresh = list(
-        Notification.objects.filter(key__in=keys, deliveries__isnull=True).values_list(
-            "pk", "user_id"
         )
-    )
     people = recipients([user_id for _, user_id in fresh], now)
-    deliveries = [
-        Delivery(
-            notification_id=pk, channel=p.channel, status=p.status, not_before=p.not_before,
-            created_at=now,
-        )
+    planned = [
+        (pk, p.channel, p.status, p.not_before)
         for pk, user_id in fresh
         if user_id in people
         for p in plan(people[user_id], category, now)
-    ]  # fmt: skip
-    Delivery.objects.bulk_create(deliveries, batch_size=1000)
+    ]
+    if connection.vendor == "postgresql":
+        _deliveries_insert_postgresql(planned, now)
+    else:
+        Delivery.objects.bulk_create(
+            [
+                Delivery(
+                    notification_id=pk,
+                    channel=channel,
+                    status=status,
+                    not_before=not_before,
+                    created_at=now,
+                )
+                for pk, channel, status, not_before in planned
+            ],
+            batch_size=1000,
+        )
     return len(fresh)
 
 
@@ -124,11 +198,17 @@ def notify(*, category: str, user_ids: Iterable[int], key: str, context: dict, n
 
     now = now or timezone.now()
     user_ids = sorted(set(user_ids))
-    created = 0
+    created, dispatched = 0, None
     for start in range(0, len(user_ids), CHUNK):
         with transaction.atomic():
-            created += _notify_chunk(category, user_ids[start : start + CHUNK], key, context, now)
-    if created:
+            made = _notify_chunk(category, user_ids[start : start + CHUNK], key, context, now)
+        created += made
+        # Workers start on the first chunk while the rest is written, and hear of more
+        # every DISPATCH_EVERY seconds, as beat's runs are seconds apart.
+        if made and (dispatched is None or time.monotonic() - dispatched >= DISPATCH_EVERY):
+            transaction.on_commit(deliveries_dispatch.delay)
+            dispatched = time.monotonic()
+    if created and len(user_ids) > CHUNK:
         transaction.on_commit(deliveries_dispatch.delay)
     return created
 

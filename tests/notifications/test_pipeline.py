@@ -2,9 +2,12 @@
 letter and a worker that died holding a lease."""
 
 import datetime as dt
+import re
+from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.utils import timezone
 
 from notifications.delivery import LEASE, MAX_ATTEMPTS, deliveries_claim, deliveries_send
@@ -25,7 +28,10 @@ def announce(users, key="show_announced:1", now=None):
     )  # fmt: skip
 
 
-def test_a_trigger_reaches_each_user_once_by_email_and_in_app(django_capture_on_commit_callbacks):
+def test_a_trigger_reaches_each_user_once_by_email_and_in_app(
+    django_capture_on_commit_callbacks, settings
+):
+    settings.SITE_URL = "http://x"
     fans = UserFactory.create_batch(3)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -37,10 +43,15 @@ def test_a_trigger_reaches_each_user_once_by_email_and_in_app(django_capture_on_
     assert sorted(m.to[0] for m in mail.outbox) == sorted(f.email for f in fans)
     message = mail.outbox[0]
     assert message.subject == "The Band announced a show: Chicago, 2026-12-01"
-    assert "http://x/shows/1/" in message.body
     assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "/notifications/unsubscribe/" in message.extra_headers["List-Unsubscribe"]
     assert message.alternatives[0][1] == "text/html"
+    # The links work: unsubscribe names this user, the show link goes through the click.
+    unsubscribe = message.extra_headers["List-Unsubscribe"].strip("<>")
+    assert Client().get(urlsplit(unsubscribe).path).status_code == 200
+    (tracked,) = re.findall(r"http://\S+/notifications/c/\S+/", message.body)
+    landing = Client().get(urlsplit(tracked).path)
+    assert landing.status_code == 302 and landing["Location"] == "http://x/shows/1/"
     statuses = sorted(Delivery.objects.values_list("channel", "status"))
     assert statuses == [("email", "sent")] * 3 + [("in_app", "delivered")] * 3
     assert all(d.latency_ms is not None for d in Delivery.objects.all())

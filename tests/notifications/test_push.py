@@ -25,7 +25,8 @@ from django.urls import reverse
 from py_vapid import Vapid
 
 from mysetlist.core.exceptions import ApplicationError
-from notifications.models import Category, PushSubscription
+from notifications.delivery import deliveries_send
+from notifications.models import Category, Delivery, PushSubscription
 from notifications.policy import POLICIES
 from notifications.push import (
     NoSubscription,
@@ -37,6 +38,7 @@ from notifications.push import (
     push_subscribe,
     push_unsubscribe,
 )
+from notifications.services import notify
 from tests.setlists.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -499,3 +501,34 @@ def test_the_preferences_page_offers_push_when_keys_are_set(client, push_on):
     assert f'data-push-subscribe-url="{subscribe_url}"' in page
     assert "data-push-toggle" in page and "data-push-status" in page
     assert "js/push.js" in page
+
+
+# Through the outbox
+
+
+def test_a_notification_goes_out_as_a_push_through_the_outbox(push_on, push_service, settings):
+    settings.SITE_URL = "http://localhost:8000"
+    fan = UserFactory()
+    browser = new_browser()
+    subscribe(fan, push_service.endpoint("fan"), browser)
+    gone = UserFactory()
+    subscribe(gone, push_service.endpoint("gone"))
+    push_service.answer("gone", 410)
+    notify(
+        category=Category.VOTING_CLOSING, user_ids=[fan.pk, gone.pk], key="voting_closing:1",
+        context={"show": "Chicago", "url": "http://localhost:8000/shows/1/"},
+    )  # fmt: skip
+    pushes = Delivery.objects.filter(channel="push")
+    assert pushes.count() == 2  # planned only for users with a subscription
+
+    deliveries_send(ids=list(pushes.values_list("pk", flat=True)))
+
+    mine = pushes.get(notification__user=fan)
+    assert mine.status == "sent" and mine.provider == "webpush"
+    received = next(r for r in push_service.received if r.path == "/push/fan")
+    payload = browser.decrypt(received.body)
+    assert payload["title"] == "Voting closes soon" and payload["body"] == "Chicago: last call."
+    assert "/notifications/c/" in payload["url"]  # through the tracked link
+    assert received.headers["Urgency"] == POLICIES[Category.VOTING_CLOSING].push_urgency
+    theirs = pushes.get(notification__user=gone)
+    assert theirs.status == "failed" and not PushSubscription.objects.filter(user=gone).exists()

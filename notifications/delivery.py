@@ -4,17 +4,20 @@ A claim is a committed lease (`claimed_until`), so a worker that dies leaves its
 claimed again when the lease ends. Only a still-queued row is sent, and only a still-queued
 row is recorded, so a rerun never sends what a committed record says went out. The dispatch
 loop keeps at most `most` rows leased and unsent, so no lease runs out while its batch waits
-in the broker behind the others.
+in the broker behind the others (its rows would be leased again, and two workers could send
+them both): `most` must stay well within what the workers send in a LEASE.
 
-Outcomes are recorded a few at a time: one UPDATE for the lot, with their analytics events
+Outcomes are recorded many at a time: one UPDATE for the lot, with their analytics events
 (`notification_sent`, `notification_delivered`) in the same transaction, so the events count
-what the records say. A transaction is committed as soon as RECORD_EVERY outcomes wait or
-the oldest waiting send began RECORD_WITHIN ago, whichever comes first. A commit waits for
-the disk (milliseconds), so one a row was most of a fast provider's time; a slow provider
-still gets one a message. The price: a worker that dies resends what it handed over since
-its last commit, at most RECORD_EVERY messages, or only the one it was handing over when
-each takes longer than RECORD_WITHIN. A resent email keeps its Message-ID, which mail
-systems drop as a copy.
+what the records say. A transaction is committed once RECORD_EVERY outcomes wait, or the
+oldest has waited RECORD_WITHIN, or right after a send that took SLOW_SEND or longer. A
+commit and its statements cost as much as a few dozen rows recorded in it, so a commit a row
+(or every few) was most of a fast provider's time; a slow provider, a network call a
+message, still gets one a message. The price: a worker that dies resends what it handed over
+since its last commit: with a fast provider up to RECORD_EVERY messages (a fraction of a
+second of sending), with a slow one only the message it was handing over. A resent email
+keeps its Message-ID, which mail systems may drop as a copy; an in-app row resent is only
+its live event again.
 
 In-app, the inbox row is the record: its delivery is DELIVERED once stored, and the live
 event to the user's open pages goes after the record commits, in one event loop for the
@@ -36,7 +39,6 @@ from django.conf import settings
 from django.core import mail
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 
@@ -49,7 +51,7 @@ from .models import Channel, Delivery, Notification
 from .policy import POLICIES
 from .push import NoSubscription, push_deliver, push_payload
 from .rendering import PARTS, Rendered, render, template_for
-from .services import unsubscribe_token
+from .services import id_list, unsubscribe_token
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +59,9 @@ LEASE = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 BACKOFF = dt.timedelta(seconds=30)  # doubled after each failed attempt
 CLAIM = 2000  # rows leased in one transaction by the dispatch loop
-RECORD_EVERY = 100  # outcomes recorded in one transaction, at most
-RECORD_WITHIN = 0.05  # seconds: record sooner once the oldest unrecorded send began this long ago
+RECORD_EVERY = 200  # outcomes recorded in one transaction, at most
+RECORD_WITHIN = 1.0  # seconds the oldest unrecorded outcome waits, at most
+SLOW_SEND = 0.05  # seconds: a send that took this long is recorded before the next one
 
 # The parts of a notification's words each channel shows; only those are rendered.
 CHANNEL_PARTS = {
@@ -133,15 +136,6 @@ def deliveries_claim(*, now: dt.datetime, limit: int = 500) -> list[int]:
     return ids
 
 
-def _with_ids(queryset, ids: list[int]):
-    """Filter on primary keys. On PostgreSQL as one array: psycopg would parse and quote a
-    parameter a key, a cost as big as the query's."""
-    if connection.vendor == "postgresql":
-        array = "{" + ",".join(str(int(pk)) for pk in ids) + "}"
-        return queryset.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [array]))
-    return queryset.filter(pk__in=ids)
-
-
 class Batch:
     """What the deliveries of one batch share: templates, the site's links, one open mail
     connection, and the outcomes waiting to be recorded."""
@@ -160,7 +154,7 @@ class Batch:
         self._links: dict[int, dict] = {}
         self._connection = None
         self.waiting: list[Sent] = []
-        self.oldest = 0.0  # when the oldest waiting send began (time.monotonic)
+        self.oldest = 0.0  # when the oldest waiting outcome's send began (time.monotonic)
 
     def template(self, category: str):
         if category not in self.templates:
@@ -396,6 +390,12 @@ def _record(sent: list[Sent]) -> set[int]:
 
 
 _presence_clients: dict[str, object] = {}  # synchronous Redis clients, by host
+# One command for a batch's groups: a pipeline's per-command cost was most of the check.
+_PRESENCE_LUA = """
+local counts = {}
+for i, key in ipairs(KEYS) do counts[i] = redis.call('ZCOUNT', key, ARGV[1], '+inf') end
+return counts
+"""
 
 
 def _groups_present(layer, groups: list[str]) -> set[str] | None:
@@ -426,10 +426,9 @@ def _groups_present(layer, groups: list[str]) -> set[str] | None:
                 else redis.ConnectionPool(**host)
             )
             _presence_clients[key] = redis.Redis(connection_pool=pool)
-        pipe = _presence_clients[key].pipeline(transaction=False)
-        for name in names:
-            pipe.zcount(layer._group_key(name), alive_since, "+inf")
-        present.update(name for name, n in zip(names, pipe.execute(), strict=True) if n)
+        keys = [layer._group_key(name) for name in names]
+        counts = _presence_clients[key].eval(_PRESENCE_LUA, len(keys), *keys, alive_since)
+        present.update(name for name, n in zip(names, counts, strict=True) if n)
     return present
 
 
@@ -471,13 +470,13 @@ def _queued(ids: list[int]) -> list[Delivery]:
     # a planner with stale statistics read every queued row through the partial index.
     rows = [
         delivery
-        for delivery in _with_ids(Delivery.objects, ids).order_by("pk")
+        for delivery in Delivery.objects.filter(pk__in=id_list(ids)).order_by("pk")
         if delivery.status == Delivery.Status.QUEUED
     ]
     notifications = {
         notification.pk: notification
-        for notification in _with_ids(
-            Notification.objects, list({delivery.notification_id for delivery in rows})
+        for notification in Notification.objects.filter(
+            pk__in=id_list({delivery.notification_id for delivery in rows})
         ).select_related("user__notification_preference")
     }
     for delivery in rows:
@@ -546,9 +545,11 @@ def deliveries_send(*, ids: list[int]) -> dict[str, int]:
             if not batch.waiting:
                 batch.oldest = began
             batch.waiting.append(Sent(delivery, outcome, words, timezone.now()))
+            done = time.monotonic()
             if (
                 len(batch.waiting) >= RECORD_EVERY
-                or time.monotonic() - batch.oldest >= RECORD_WITHIN
+                or done - began >= SLOW_SEND
+                or done - batch.oldest >= RECORD_WITHIN
             ):
                 counts += _flush(batch)
         counts += _flush(batch)
@@ -564,7 +565,7 @@ def deliveries_send(*, ids: list[int]) -> dict[str, int]:
     return dict(counts)
 
 
-def deliveries_dispatch(*, hand, most: int = 20_000, batch: int = 1000) -> int:
+def deliveries_dispatch(*, hand, most: int = 20_000, batch: int = 2000) -> int:
     """Lease due deliveries and `hand` them to workers `batch` ids at a time, until `most`
     are leased and still unsent (the rest wait for the next run); return how many were
     handed. Beat runs this every few seconds; a big fan-out keeps the workers busy through

@@ -8,16 +8,16 @@ language and timezone), so its output is kept by them: a fan-out tells thousands
 the same show, and only the parts naming the user or their own links render for each.
 """
 
+import html
 import time
 import uuid
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from django.template import engines
 from django.template.base import TextNode, Variable, VariableNode
 from django.utils import timezone, translation
-from django.utils.html import conditional_escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeData, SafeString, mark_safe
 
 from .models import NotificationTemplate
 
@@ -155,6 +155,11 @@ def _reads(nodelist) -> tuple[tuple[str, ...], frozenset[str], bool] | None:
 _SLOT = f"\x00{uuid.uuid4().hex}:{{}}\x00"  # stands in for a bare variable's text
 
 
+def _escape(value: str) -> str:
+    """conditional_escape() for a string, without its lazy-string wrapper."""
+    return value if isinstance(value, SafeData) else html.escape(value)
+
+
 class _Part:
     """A compiled template and its outputs by the values it reads, when it reads only
     those. A string shown bare (a user's own link) needs no rendering either when it is
@@ -165,7 +170,7 @@ class _Part:
 
     def __init__(self, engine, source: str):
         self.template = engine.from_string(source)
-        self.escape = conditional_escape if engine.engine.autoescape else str
+        self.escape = _escape if engine.engine.autoescape else str
         self.reads = _reads(self.template.template.nodelist)
         self.outputs: dict[tuple, str] = {}
 
@@ -174,37 +179,54 @@ class _Part:
         language and timezone, asked only when the output may depend on them."""
         if self.reads is None:
             return self.template.render(context)
-        names, bare, localized = self.reads
-        values = []
-        for name in names:
-            value = context.get(name, _MISSING)
-            kind = type(value)
-            if value is not _MISSING and kind not in _PLAIN:
-                return self.template.render(context)  # a list, a model: rendered each time
-            localized = localized or kind in _NUMBERS
-            values.append((kind, value))
-        scoped = (scope(),) if localized else ()
-        key = (*values, *scoped)
+        values = self._values(context)
+        if values is None:
+            return self.template.render(context)  # a list, a model: rendered each time
+        key = values + self._scope(values, scope)
         if (output := self.outputs.get(key)) is not None:
             return output
+        output, fills = self.blank(context, scope, values)
+        return self._keep(key, self.fill(output, fills)) if fills else output
+
+    def blank(self, context: dict, scope, values=None) -> tuple[str, list[tuple[str, str]]]:
+        """The output with stand-ins for the strings shown bare, and those strings; or the
+        whole output and none when it cannot be kept."""
+        if self.reads is None or (values := values or self._values(context)) is None:
+            return self.template.render(context), []
+        names, bare, _ = self.reads
         fills = [
             (name, value)
             for name, (kind, value) in zip(names, values, strict=True)
             if name in bare and kind in _TEXT
         ]
         filled = {name for name, _ in fills}
-        shape = (
-            *(_SLOT if name in filled else kept for name, kept in zip(names, values, strict=True)),
-            *scoped,
-        )
+        shape = tuple(
+            _SLOT if name in filled else kept for name, kept in zip(names, values, strict=True)
+        ) + self._scope(values, scope)
         if (output := self.outputs.get(shape)) is None:
             stand_ins = {name: _SLOT.format(name) for name in filled}
             output = self._keep(shape, self.template.render(context | stand_ins))
-        if fills:
-            for name, value in fills:
-                output = output.replace(_SLOT.format(name), self.escape(value))
-            output = self._keep(key, mark_safe(output))  # as safe as the engine's own
-        return output
+        return output, fills
+
+    def fill(self, output: str, fills: list[tuple[str, str]]) -> str:
+        """Put the strings in place of their stand-ins, escaped as the template would."""
+        for name, value in fills:
+            output = output.replace(_SLOT.format(name), self.escape(value))
+        return mark_safe(output) if fills else output  # as safe as the engine's own
+
+    def _values(self, context: dict) -> tuple | None:
+        values = []
+        for name in self.reads[0]:
+            value = context.get(name, _MISSING)
+            kind = type(value)
+            if value is not _MISSING and kind not in _PLAIN:
+                return None
+            values.append((kind, value))
+        return tuple(values)
+
+    def _scope(self, values: tuple, scope) -> tuple:
+        localized = self.reads[2] or any(kind in _NUMBERS for kind, _ in values)
+        return (scope(),) if localized else ()
 
     def _keep(self, key: tuple, output: str) -> str:
         if len(self.outputs) >= self.KEEP:
@@ -235,12 +257,28 @@ def render(
     # The built-in html wraps the rendered text, so it needs the text rendered first.
     wrapped = not template and "html" in parts
     wanted = [name for name in sources if name in parts or (wrapped and name == "text")]
-    scope = cache(lambda: (translation.get_language(), timezone.get_current_timezone_name()))
+    asked = []
+
+    def scope() -> tuple:
+        if not asked:
+            asked.append((translation.get_language(), timezone.get_current_timezone_name()))
+        return asked[0]
+
     out = dict.fromkeys(PARTS, "") | {
-        name: _compiled(sources[name]).render(context, scope) for name in wanted
+        name: _compiled(sources[name]).render(context, scope)
+        for name in wanted
+        if not (wrapped and name == "text")
     }
     if wrapped:
-        out["html"] = _compiled(HTML_WRAPPER).render(context | {"body": out["text"]}, scope)
+        # The text goes into the html with its stand-ins (a per-delivery link, say), so
+        # the wrapped html is kept too; linebreaksbr would turn a newline in one.
+        text = _compiled(sources["text"])
+        blank, fills = text.blank(context, scope)
+        if any("\n" in value or "\r" in value for _, value in fills):
+            blank, fills = text.render(context, scope), []
+        wrapper = _compiled(HTML_WRAPPER)
+        html, own = wrapper.blank(context | {"body": blank}, scope)
+        out["html"], out["text"] = wrapper.fill(html, fills + own), text.fill(blank, fills)
     if "text" not in parts:
         out["text"] = ""
     elif not template:

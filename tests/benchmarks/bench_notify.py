@@ -1,23 +1,28 @@
 """Notifications per minute, from a trigger until every delivery is recorded, beside floors.
 
-Announces a show to BENCH_FOLLOWERS followers (100,000 by default) on PostgreSQL + Redis:
-the fan-out runs here, in this process, through `notify()`; one real Celery worker (a
-`celery -A mysetlist worker` subprocess, prefork with BENCH_CONCURRENCY children) sends by
-email to anymail's test backend and in-app over channels-redis. Beat does not run: this
-process sends `notifications.deliveries_dispatch` every 5 s as beat would (with beat's
-8 s expiry), beside the one `notify()` sends when it is done. Prints, from one run:
+Announces a show to BENCH_FOLLOWERS followers (100,000 by default) on PostgreSQL + Redis and
+delivers each by email (anymail's test backend) and in-app (channels-redis), with one real
+Celery worker: a `celery -A mysetlist worker` subprocess, prefork with BENCH_CONCURRENCY (2)
+children, on Redis as broker. The fan-out runs in this process through `notify()`, which
+hands work to the worker on its first chunk and every second while it runs. Beat does not
+run: this process sends `notifications.deliveries_dispatch` every 5 s as beat would (its
+first 5 s after the trigger, with beat's 8 s expiry). Prints, from one run:
 - notifications/minute end to end: from the trigger until no delivery is left queued and
   every one is SENT or DELIVERED, polled every 0.1 s;
-- the breakdown: fan-out, first and last recorded delivery, each channel's rate, latency,
-  analytics events written, CPU seconds of the worker;
-- two floors measured in the same run: PostgreSQL COPYing the same notification and delivery
-  rows into tables shaped like the real ones (what storing the fan-out costs with no Python),
-  and this process rendering and sending emails to the test backend in one loop with no
-  database (what the email channel's Python costs).
+- the breakdown: the fan-out's time, each channel's first and last recorded delivery and
+  rate, latency, the analytics events written, and CPU seconds by process (PostgreSQL's
+  counts every postgres process on the machine);
+- two floors from the same run: PostgreSQL COPYing the same notification and delivery rows
+  into tables with the real ones' columns and indexes (storing the fan-out, no Python, no
+  sending), and this process rendering and sending emails to the test backend in a loop
+  with no database (the email channel's own Python). The pipeline does both and more:
+  plans each user's deliveries, leases, loads, records each outcome with its analytics
+  event, and sends in-app too.
 
-The users and follows are made once in `<database>_bench_notify` (COPY-speed INSERT ...
-SELECT) and kept; the notification and analytics tables are emptied at each run. The broker
-is Redis database BENCH_REDIS_DB (15), so no other worker on the machine takes these tasks.
+The users and follows are made once in `<database>_bench_notify` and kept; the notification
+and analytics tables are emptied at each run, after a warm-up of 500. The broker is Redis
+database BENCH_REDIS_DB (15), so no other worker on the machine takes these tasks, and an
+advisory lock keeps two runs from sharing the database.
 
     make bench-notify        # BENCH_FOLLOWERS=100000 BENCH_CONCURRENCY=2 by default
 """
@@ -48,18 +53,18 @@ ENV = {
     "DJANGO_SETTINGS_MODULE": "mysetlist.settings.local",
     "DJANGO_DEBUG": "false",  # DEBUG keeps every query in memory
     "EMAIL_PROVIDER": "test",  # anymail's test backend
-    "DJANGO_EMAIL_BACKEND": EMAIL_BACKEND,
     "LOG_LEVEL": "WARNING",
-    # As a worker runs in production: its database connection lives across tasks.
-    "DATABASE_CONN_MAX_AGE": "60",
 }
 
 
-def trigger(show, follower_ids: list[int]) -> int:
-    """The trigger: announce `show` to its artist's followers. Return the notifications made."""
+def trigger(show, follower_ids: list[int]) -> None:
+    """The trigger: announce `show` to its artist's followers. To time the trigger table's
+    path instead, record the trigger and hand its fan-out to the worker here, e.g.
+    `trigger_fanout.delay(Trigger.objects.create(key=..., category=..., show=show).pk)`:
+    the fan-out time printed is then the hand-over."""
     from notifications.services import notify
 
-    return notify(
+    notify(
         category="show_announced",
         user_ids=follower_ids,
         key=f"show_announced:{show.pk}",
@@ -72,32 +77,24 @@ def trigger(show, follower_ids: list[int]) -> int:
     )
 
 
-def outbox_drop_after_each_task() -> None:
-    """In the worker: empty anymail's test outbox after each task. The test backend keeps
-    every message it was given and finds each one's id by scanning that list, a cost that
-    grows with the run; a provider's backend keeps nothing."""
-    from celery.signals import task_postrun
+def outbox_keep_one() -> None:
+    """In the worker: anymail's test backend keeps every message it is given and finds each
+    one's id by a scan of them all, a cost that grows with the run; a provider's backend
+    keeps nothing. Here it keeps the last message only."""
+    from anymail.backends.test import EmailBackend
     from django.core import mail
 
-    @task_postrun.connect(weak=False)
-    def drop(**kwargs):
-        if hasattr(mail, "outbox"):
-            mail.outbox.clear()
+    post = EmailBackend.post_to_esp
 
-    if os.environ.get("HACK_REUSE"):
-        from celery.signals import worker_process_init
+    def post_to_esp(self, payload, message):
+        mail.outbox.clear()
+        return post(self, payload, message)
 
-        @worker_process_init.connect(weak=False)
-        def reuse(**kwargs):
-            from mysetlist.celery import app
-
-            for fixup in app._fixups:
-                if hasattr(fixup, "worker_fixup"):
-                    fixup.worker_fixup.db_reuse_max = 100000
+    EmailBackend.post_to_esp = post_to_esp
 
 
 if os.environ.get("BENCH_NOTIFY_WORKER") == "1":  # imported by the worker (celery -I)
-    outbox_drop_after_each_task()
+    outbox_keep_one()
 
 
 def redis_url() -> str:
@@ -165,6 +162,7 @@ def worker_start() -> subprocess.Popen:
     """Start one Celery worker on the bench database and broker; wait until it answers."""
     from mysetlist.celery import app
 
+    # -I imports this file in the worker too, for outbox_keep_one().
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "mysetlist", "worker", "--pool=prefork",
          f"--concurrency={CONCURRENCY}", "--loglevel=WARNING", "--without-gossip",
@@ -257,8 +255,9 @@ def run_once(artist, follower_ids: list[int]) -> dict:
     started_at = timezone.now()
     started = time.perf_counter()
     ticker.start()
-    made = trigger(show, follower_ids)
+    trigger(show, follower_ids)
     fanned_out = time.perf_counter()
+    made = len(follower_ids)  # every follower is new to this show, and has no preferences
     done = wait_delivered(2 * made, timeout=600)
     stop.set()
     ticker.join()
@@ -272,6 +271,7 @@ def run_once(artist, follower_ids: list[int]) -> dict:
 
 
 def _drop_trigger_side_effects() -> None:
+    """Drop the triggers a new show recorded and the fan-outs they enqueued."""
     from mysetlist.celery import app
     from notifications.models import Trigger
 
@@ -372,8 +372,8 @@ def report(figures: dict, details: dict, copy_seconds: float, render_seconds: fl
     started_at = figures["started_at"]
     print(
         f"\nbench-notify on {os.cpu_count()} cores: {made:,} notifications of one show"
-        f" announcement, email + in-app, one Celery worker (prefork, concurrency"
-        f" {CONCURRENCY}), PostgreSQL + Redis"
+        f" announcement, email + in-app; one Celery worker (prefork, {CONCURRENCY} children);"
+        " dispatch every 5 s as beat would, and by notify() while it fans out"
     )
     print(f"  end to end, trigger to last recorded      {per_minute(made, total)}"
           f"   ({total:.1f} s)")  # fmt: skip
@@ -382,7 +382,7 @@ def report(figures: dict, details: dict, copy_seconds: float, render_seconds: fl
     print(f"  floor: render + send emails, no database  {per_minute(FLOOR_EMAILS, render_seconds)}"
           f"   ({render_seconds:.1f} s for {FLOOR_EMAILS:,} emails)")  # fmt: skip
     print("breakdown")
-    print(f"  fan-out (notify() in this process)        {figures['fanout']:6.1f} s")
+    print(f"  fan-out (notify() here, beside delivery)  {figures['fanout']:6.1f} s")
     for channel, status, count, first, last, p50, p99, _render_ms, _ids in details["channels"]:
         span = (last - first).total_seconds()
         first_at = (first - started_at).total_seconds()

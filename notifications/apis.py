@@ -23,21 +23,6 @@ class InboxItemOutputSerializer(serializers.Serializer):
     read_at = serializers.DateTimeField(allow_null=True)
 
 
-def _items(notifications) -> list[dict]:
-    texts = selectors.inbox_texts(notifications=notifications)
-    return [
-        {
-            "id": n.pk,
-            "category": n.category,
-            "text": texts[n.pk],
-            "url": str(n.context.get("url", "")),
-            "created_at": n.created_at,
-            "read_at": n.read_at,
-        }
-        for n in notifications
-    ]
-
-
 class InboxListApi(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -61,7 +46,7 @@ class InboxListApi(APIView):
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(notifications, request, view=self)
         return paginator.get_paginated_response(
-            InboxItemOutputSerializer(_items(page), many=True).data
+            InboxItemOutputSerializer(selectors.inbox_items(notifications=page), many=True).data
         )
 
 

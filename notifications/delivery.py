@@ -47,6 +47,7 @@ from analytics.validation import CleanEvent
 
 from .breaker import circuit_failure, circuit_open_until, circuit_success
 from .engagement import click_token
+from .inbox import inbox_group
 from .models import Channel, Delivery, Notification
 from .policy import POLICIES
 from .push import NoSubscription, push_deliver, push_payload
@@ -95,10 +96,6 @@ class Sent:
     @property
     def latency_ms(self) -> int:
         return max(0, int((self.at - self.delivery.not_before).total_seconds() * 1000))
-
-
-def inbox_group(user_id: int) -> str:
-    return f"inbox.{user_id}"
 
 
 _CLAIM_SQL = """

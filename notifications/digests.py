@@ -9,22 +9,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import Category, Delivery, Notification
-from .rendering import render, template_for
+from .selectors import inbox_texts
 
 USERS_PER_RUN = 500
 
 
 def _items(notifications: list[Notification]) -> list[str]:
-    templates = {}
-    texts = []
-    for notification in sorted(notifications, key=lambda n: (n.created_at, n.pk)):
-        if notification.category not in templates:
-            templates[notification.category] = template_for(notification.category)
-        words = render(
-            notification.category, notification.context, templates[notification.category]
-        )
-        texts.append(words.in_app_text)
-    return texts
+    """The digest's lines: each notification's in-app words, oldest first."""
+    ordered = sorted(notifications, key=lambda n: (n.created_at, n.pk))
+    texts = inbox_texts(notifications=ordered)
+    return [texts[n.pk] for n in ordered]
 
 
 @transaction.atomic

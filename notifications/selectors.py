@@ -34,7 +34,22 @@ def inbox_texts(*, notifications) -> dict[int, str]:
         category = notification.category
         if category not in templates:
             templates[category] = template_for(category)
-        texts[notification.pk] = render(
-            category, notification.context, templates[category]
-        ).in_app_text
+        words = render(category, notification.context, templates[category], ("in_app_text",))
+        texts[notification.pk] = words.in_app_text
     return texts
+
+
+def inbox_items(*, notifications) -> list[dict]:
+    """Return what the inbox shows of each notification: its words, link and state."""
+    texts = inbox_texts(notifications=notifications)
+    return [
+        {
+            "id": n.pk,
+            "category": n.category,
+            "text": texts[n.pk],
+            "url": str(n.context.get("url", "")),
+            "created_at": n.created_at,
+            "read_at": n.read_at,
+        }
+        for n in notifications
+    ]

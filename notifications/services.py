@@ -14,6 +14,7 @@ from django.utils import timezone
 from .models import Delivery, Notification, NotificationPreference, PushSubscription
 from .planning import Recipient, plan
 from .policy import INTERRUPTING, POLICIES
+from .preferences import preference_for
 from .rules import next_local_day
 
 User = get_user_model()
@@ -230,12 +231,6 @@ def notify(*, category: str, user_ids: Iterable[int], key: str, context: dict, n
     if created and len(user_ids) > CHUNK:
         transaction.on_commit(deliveries_dispatch.delay)
     return created
-
-
-def preference_for(user) -> NotificationPreference:
-    """The user's preferences, made with the defaults on first use."""
-    preference, _ = NotificationPreference.objects.get_or_create(user=user)
-    return preference
 
 
 _UNSUBSCRIBE_SALT = "notifications.unsubscribe"

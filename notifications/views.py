@@ -16,25 +16,16 @@ from . import charts, metrics, selectors
 from .engagement import delivery_click
 from .forms import DashboardFilterForm, PreferenceForm
 from .models import Channel
+from .preferences import preference_for
 from .push import push_enabled
-from .services import preference_for, unsubscribe, unsubscribe_user
+from .services import unsubscribe, unsubscribe_user
 
 
 @login_required
 @require_GET
 def inbox(request):
     notifications = list(selectors.inbox_list(user=request.user)[:100])
-    texts = selectors.inbox_texts(notifications=notifications)
-    items = [
-        {
-            "id": n.pk,
-            "text": texts[n.pk],
-            "url": str(n.context.get("url", "")),
-            "created_at": n.created_at,
-            "read_at": n.read_at,
-        }
-        for n in notifications
-    ]
+    items = selectors.inbox_items(notifications=notifications)
     return render(request, "notifications/inbox.html", {"items": items})
 
 

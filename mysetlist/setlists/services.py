@@ -13,6 +13,7 @@ from mysetlist.users.models import User
 
 from .events import show_status_changed, vote_recorded
 from .models import Artist, Follow, Show, Song, Vote, VoteTally
+from .selectors import show_voting_closes_at
 
 # Shows move forward only; a step may be skipped (a show can be locked without ever
 # opening for votes, or completed straight from announced when a setlist is posted late).
@@ -193,8 +194,7 @@ def show_transition(*, show: Show, status: str) -> Show:
 
 
 def _show_date_passed(show: Show, now: datetime.datetime) -> bool:
-    tz = show.venue.timezone if show.venue_id else datetime.UTC
-    return show.date < now.astimezone(tz).date()
+    return now >= show_voting_closes_at(show=show)
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class AnalyticsConfig(AppConfig):
@@ -6,3 +7,6 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401
+        from .timeline import sqlite_functions_register
+
+        connection_created.connect(sqlite_functions_register, dispatch_uid="analytics-sqlite")

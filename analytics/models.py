@@ -275,3 +275,25 @@ class PersonFirstEvent(models.Model):
 
     def __str__(self):
         return f"{self.person_id} first did {self.event} at {self.first_at}"
+
+
+class TimelineEvent(models.Model):
+    """An event cut down to who, when and what: the base of sequence funnels.
+
+    `person` is the 64-bit number of the person key (see analytics.timeline.person_number),
+    `at` the event's time in microseconds since the epoch, so windows over it are plain
+    integer ranges on every database. Rows of a minute are replaced whole when its minute
+    rollups are recomputed. Two events of one person, name and microsecond are one row: a
+    funnel step can never follow another done at the same moment.
+    """
+
+    pk = models.CompositePrimaryKey("person", "at", "event")
+    person = models.BigIntegerField()
+    at = models.BigIntegerField()
+    event = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [models.Index(fields=["at", "event", "person"], name="timeline_at_idx")]
+
+    def __str__(self):
+        return f"{self.person} did {self.event} at {self.at}"

@@ -29,7 +29,9 @@ from .models import (
     PlatformMetric,
     RollupDirty,
     RollupRun,
+    TimelineEvent,
 )
+from .timeline import Micros, PersonNumber, micros
 
 DIMENSIONS = ("artist_id", "show_id", "song_id")
 
@@ -259,9 +261,24 @@ def _people(start: dt.datetime, end: dt.datetime) -> None:
         day += STEP["day"]
 
 
+def _timeline(start: dt.datetime, end: dt.datetime) -> None:
+    """Replace the timeline rows of [start, end) with those of the stored events."""
+    TimelineEvent.objects.filter(at__gte=micros(start), at__lt=micros(end)).delete()
+    rows = (
+        events_with_person(Event.objects.filter(timestamp__gte=start, timestamp__lt=end))
+        .annotate(number=PersonNumber("person"), moment=Micros("timestamp"))
+        .values("number", "moment", "event")
+        .distinct()
+    )
+    _insert_select(TimelineEvent._meta.db_table, "person, at, event",
+                   "q.number, q.moment, q.event", rows)  # fmt: skip
+
+
 def _recompute(granularity: str, start: dt.datetime, end: dt.datetime) -> None:
     EventRollup.objects.filter(granularity=granularity, bucket__gte=start, bucket__lt=end).delete()
     _cells(granularity, start, end)
+    if granularity == "minute":
+        _timeline(start, end)
     if granularity == "day":
         first, last = start.date(), end.date()
         DailyUserStats.objects.filter(day__gte=first, day__lt=last).delete()

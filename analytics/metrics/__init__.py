@@ -3,8 +3,9 @@ needs what rollups do not keep, over bounded ranges). Each function's docstring 
 metric's definition; the API shows the same words."""
 
 from .engagement import VITALS, paths, session_summary, web_vitals
+from .funnels import funnel, funnel_first_time
 from .live import TRENDING_KINDS, TRENDING_WEIGHTS, Lag, ingestion_lag, trending, voting_patterns
-from .people import ActiveUsers, active_users, funnel, funnel_first_time, retention
+from .people import ActiveUsers, active_users, retention
 from .trends import MAX_POINTS, RAW_BREAKDOWN_MAX_DAYS, Series, trend
 
 __all__ = [

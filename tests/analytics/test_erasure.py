@@ -12,9 +12,11 @@ from analytics.models import (
     EventRollup,
     Person,
     PersonActivity,
+    TimelineEvent,
 )
 from analytics.rollups import rollups_process
 from analytics.services import events_ingest, track
+from analytics.timeline import person_number
 from tests.setlists.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +39,10 @@ def test_deleting_a_user_erases_their_events_and_corrects_rollups(
     track(event="vote_cast", user=stayer)
     browser_event("someone-else", 1)
     rollups_process(granularity="day")
+    rollups_process(granularity="minute")
     assert EventRollup.objects.get(granularity="day", event="vote_cast", dimension="").count == 2
+    leavers = person_number(f"u:{leaver.pk}")
+    assert TimelineEvent.objects.filter(person=leavers).count() == 2
     assert Person.objects.filter(key=f"u:{leaver.pk}").exists()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -57,6 +62,11 @@ def test_deleting_a_user_erases_their_events_and_corrects_rollups(
         f"u:{stayer.pk}",
     ]
     assert not PersonActivity.objects.filter(person__key=f"u:{leaver.pk}").exists()
+    assert not TimelineEvent.objects.filter(person=leavers).exists()  # at once, with the events
+    assert TimelineEvent.objects.count() == 2
+    rollups_process(granularity="minute")
+    assert not TimelineEvent.objects.filter(person=leavers).exists()
+    assert TimelineEvent.objects.count() == 2
 
 
 def test_erasure_runs_once():

@@ -3,15 +3,17 @@ import itertools
 import random
 from collections import defaultdict
 
+import numpy as np
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics.funnel import period_index, period_start, steps_reached
+from analytics.funnel import period_index, period_start, sequence_counts, steps_reached
 from analytics.metrics import funnel, funnel_first_time, retention
-from analytics.models import DistinctIdLink, Person
+from analytics.models import DistinctIdLink, Person, TimelineEvent
 from analytics.rollups import rollups_process, rollups_rebuild
-from analytics.services import events_ingest, track
+from analytics.services import distinct_id_link, events_ingest, track
+from analytics.timeline import micros, person_number
 from mysetlist.core.exceptions import ApplicationError
 from tests.setlists.factories import UserFactory
 
@@ -35,8 +37,10 @@ def generate(now, *, persons=30, per_person=8, days=3, seed=9):
 
 
 def ingest(events, now):
+    """Store the events and run the minute job, which keeps the timeline funnels read."""
     for start in range(0, len(events), 200):
         events_ingest(body={"batch": events[start : start + 200]}, received_at=now)
+    rollups_process(granularity="minute")
 
 
 def brute_force_funnel(events, steps, window, start, end):
@@ -76,6 +80,70 @@ def test_funnel_equals_a_brute_force_count(window_hours):
     assert [s.persons for s in steps] == brute_force_funnel(events, STEPS, window, start, now)
     assert steps[0].conversion_from_first == 1.0 or steps[0].persons == 0
     assert steps[1].dropped == steps[0].persons - steps[1].persons
+
+
+@pytest.mark.parametrize(
+    ("steps", "window_minutes"),
+    [(["$pageview", "vote_cast", "$pageview"], 90), (["vote_cast", "vote_cast"], 30),
+     (["click", "$pageview", "vote_cast", "artist_followed"], 600)],
+)  # fmt: skip
+def test_funnel_with_repeated_steps_and_ties_equals_a_brute_force_count(steps, window_minutes):
+    now = timezone.now().replace(second=0, microsecond=0)
+    events = generate(now, persons=40, per_person=14, days=1, seed=21)
+    for n, e in enumerate(events):  # whole minutes: many steps share a moment
+        if n % 3 == 0:
+            moment = dt.datetime.fromisoformat(e["timestamp"]).replace(second=0, microsecond=0)
+            e["timestamp"] = moment.isoformat()
+    ingest(events, now)
+    start, window = now - dt.timedelta(hours=20), dt.timedelta(minutes=window_minutes)
+
+    steps_out = funnel(steps=steps, window=window, start=start, end=now)[None]
+
+    expected = brute_force_funnel(events, steps, window, start, now)
+    assert [s.persons for s in steps_out] == expected
+    assert expected[1] > 0
+
+
+def test_funnel_sees_browsing_before_a_login_as_the_same_person():
+    fan = UserFactory()
+    browser = "0123456789abcdef0123456789abcdef"
+    now = timezone.now()
+    events_ingest(
+        body={"event": "$pageview", "distinct_id": browser, "message_id": "before",
+              "timestamp": (now - dt.timedelta(minutes=10)).isoformat()},
+        received_at=now,
+    )  # fmt: skip
+    rollups_process(granularity="minute")  # the page view is in the timeline as anonymous
+
+    distinct_id_link(distinct_id=browser, user=fan)  # they log in, then vote
+    track(event="vote_cast", user=fan)
+    rollups_process(granularity="minute")
+
+    steps = funnel(
+        steps=["$pageview", "vote_cast"], window=dt.timedelta(hours=1),
+        start=now - dt.timedelta(hours=1), end=now + dt.timedelta(minutes=1),
+    )[None]  # fmt: skip
+    assert [s.persons for s in steps] == [1, 1]
+    assert set(TimelineEvent.objects.values_list("person", flat=True)) == {
+        person_number(f"u:{fan.pk}")
+    }
+
+
+def test_timeline_numbers_persons_and_moments_as_python_does():
+    now = timezone.now()
+    moment = now - dt.timedelta(minutes=3, microseconds=7)
+    events_ingest(
+        body={"event": "click", "distinct_id": "anon-ü", "message_id": "n1",
+              "timestamp": moment.isoformat()},
+        received_at=now,
+    )  # fmt: skip
+    track(event="vote_cast", user=UserFactory())
+    rollups_process(granularity="minute")
+
+    rows = set(TimelineEvent.objects.values_list("person", "at", "event"))
+
+    assert (person_number("a:anon-ü"), micros(moment), "click") in rows
+    assert len(rows) == 2
 
 
 def brute_force_first_time_funnel(events, steps, window, start, end):
@@ -158,6 +226,38 @@ def test_steps_reached_takes_the_attempt_that_gets_furthest():
 
     assert steps_reached(times, ["a", "b"], dt.timedelta(hours=2), t[0], t[4]) == 2
     assert steps_reached(times, ["a", "b"], dt.timedelta(hours=2), t[0], t[2]) == 1
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sequence_counts_agrees_with_steps_reached_person_by_person(seed):
+    rng = random.Random(seed)
+    names = ["a", "b", "c"]
+    steps = [rng.choice(names) for _ in range(rng.randint(2, 5))]
+    window, end = rng.randint(1, 40), 60
+    rows = [(rng.randint(1, 30) * rng.choice([-1, 1]), rng.randint(0, 80), rng.choice(names))
+            for _ in range(600)]  # fmt: skip
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    by_person = defaultdict(list)
+    for person, at, name in rows:
+        by_person[person].append((base + dt.timedelta(seconds=at), name))
+    expected = [0] * len(steps)
+    for times in by_person.values():
+        got = steps_reached(sorted(times), steps, dt.timedelta(seconds=window), base,
+                            base + dt.timedelta(seconds=end))  # fmt: skip
+        for k in range(got):
+            expected[k] += 1
+
+    person, at, name = (np.array(column) for column in zip(*rows, strict=True))
+    mask = sum((name == step).astype(np.int64) << k for k, step in enumerate(steps))
+    counts = sequence_counts(person, at, mask, steps=len(steps), window=window, end=end)
+
+    assert counts == expected
+    assert counts[0] > 0
+
+
+def test_sequence_counts_of_no_rows_is_nobody():
+    empty = np.array([], dtype=np.int64)
+    assert sequence_counts(empty, empty, empty, steps=3, window=5, end=10) == [0, 0, 0]
 
 
 def test_funnel_refuses_what_it_cannot_answer():

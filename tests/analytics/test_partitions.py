@@ -97,11 +97,13 @@ def test_aggregates_are_kept_longer_and_each_by_its_own_policy(settings):
         PersonActivity,
         PersonFirstEvent,
         RollupRun,
+        TimelineEvent,
     )
+    from analytics.timeline import micros
 
     settings.ANALYTICS_AGGREGATE_RETENTION_DAYS = {
         "rollups_minute": 35, "rollups_hour": 1100, "rollups_day": 0, "daily_user_stats": 1100,
-        "person_activity": 30, "persons": 30, "rollup_runs": 30,
+        "person_activity": 30, "persons": 30, "rollup_runs": 30, "timeline": 30,
     }  # fmt: skip
     old = NOW - dt.timedelta(days=40)
     for granularity in ("minute", "hour", "day"):
@@ -116,14 +118,22 @@ def test_aggregates_are_kept_longer_and_each_by_its_own_policy(settings):
     PersonActivity.objects.create(person=gone, period="week", start=old.date(), event="")
     PersonFirstEvent.objects.create(person=gone, event="e", first_at=old)
 
+    for moment in (old, NOW - dt.timedelta(days=29)):
+        TimelineEvent.objects.create(person=1, at=micros(moment), event="e")
+
     dry = {r.table: r.rows for r in retention_apply(now=NOW, dry_run=True)}
     assert dry["persons"] == 1 and Person.objects.count() == 2
+    assert dry["timeline"] == 1 and TimelineEvent.objects.count() == 2
 
     results = {r.table: r.rows for r in retention_apply(now=NOW)}
 
     assert results["rollups_minute"] == 1 and results["rollups_hour"] == 0
     assert results["rollup_runs"] == 1 and "rollups_day" not in results  # kept for good
     assert results["person_activity"] == 2 and results["persons"] == 1
+    assert results["timeline"] == 1
+    assert list(TimelineEvent.objects.values_list("at", flat=True)) == [
+        micros(NOW - dt.timedelta(days=29))
+    ]
     assert list(Person.objects.values_list("key", flat=True)) == ["a:x"]  # has a recent week
     assert not PersonFirstEvent.objects.exists()
     assert sorted(EventRollup.objects.values_list("granularity", flat=True)) == ["day", "hour"]

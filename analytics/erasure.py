@@ -7,9 +7,8 @@ from django.utils import timezone
 from mysetlist.users.models import User
 
 from .buckets import GRANULARITIES, bucket_start
-from .models import DistinctIdLink, ErasureRequest, Event, Person, RollupDirty, TimelineEvent
+from .models import DistinctIdLink, ErasureRequest, Event, Person, RollupDirty
 from .rollups import person_keys
-from .timeline import person_number
 
 
 def _distinct_ids(user_id: int) -> list[str]:
@@ -44,7 +43,6 @@ def _erase(request: ErasureRequest) -> int:
     # Their retention rows go with them; day rollups recreate nobody, the events being gone.
     keys = person_keys(user_id=request.user_id, distinct_ids=request.distinct_ids)
     Person.objects.filter(key__in=keys).delete()
-    TimelineEvent.objects.filter(person__in=[person_number(key) for key in keys]).delete()
     now = timezone.now()
     # A correction, whatever the lateness: every bucket they were counted in is recomputed.
     marks = {(g, bucket_start(moment, g)) for moment in moments for g in GRANULARITIES}

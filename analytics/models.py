@@ -84,7 +84,8 @@ class DistinctIdLink(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="distinct_ids"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Indexed: funnels ask which browsers became accounts since a moment.
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     def __str__(self):
         return f"{self.distinct_id} → {self.user_id}"
@@ -277,23 +278,20 @@ class PersonFirstEvent(models.Model):
         return f"{self.person_id} first did {self.event} at {self.first_at}"
 
 
-class TimelineEvent(models.Model):
-    """An event cut down to who, when and what: the base of sequence funnels.
+class TimelineMinute(models.Model):
+    """The events of one name in one UTC minute, cut down to who and when: the base of
+    sequence funnels. `moments` packs, for each event, the person's number (see
+    analytics.timeline.person_number) and its time in microseconds since the epoch, as
+    big-endian 64-bit integers, 16 bytes an event; a funnel reads a day of them as a few
+    thousand rows. Replaced whole when the minute's rollups are recomputed."""
 
-    `person` is the 64-bit number of the person key (see analytics.timeline.person_number),
-    `at` the event's time in microseconds since the epoch, so windows over it are plain
-    integer ranges on every database. Rows of a minute are replaced whole when its minute
-    rollups are recomputed. Two events of one person, name and microsecond are one row: a
-    funnel step can never follow another done at the same moment.
-    """
-
-    pk = models.CompositePrimaryKey("person", "at", "event")
-    person = models.BigIntegerField()
-    at = models.BigIntegerField()
+    pk = models.CompositePrimaryKey("event", "minute")
     event = models.CharField(max_length=200)
+    minute = models.DateTimeField()
+    moments = models.BinaryField()
 
     class Meta:
-        indexes = [models.Index(fields=["at", "event", "person"], name="timeline_at_idx")]
+        indexes = [models.Index(fields=["minute"], name="timeline_minute_idx")]
 
     def __str__(self):
-        return f"{self.person} did {self.event} at {self.at}"
+        return f"{self.event} in the minute of {self.minute:%Y-%m-%d %H:%M}"

@@ -16,9 +16,8 @@ from .models import (
     Person,
     PersonActivity,
     RollupRun,
-    TimelineEvent,
+    TimelineMinute,
 )
-from .timeline import micros
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ def _aggregates(now: dt.datetime, dry_run: bool) -> list[RetentionResult]:
         "rollups_day": lambda cutoff: EventRollup.objects.filter(
             granularity="day", bucket__lt=cutoff
         ),
-        "timeline": lambda cutoff: TimelineEvent.objects.filter(at__lt=micros(cutoff)),
+        "timeline": lambda cutoff: TimelineMinute.objects.filter(minute__lt=cutoff),
         "daily_user_stats": lambda cutoff: DailyUserStats.objects.filter(day__lt=cutoff.date()),
         "rollup_runs": lambda cutoff: RollupRun.objects.filter(finished_at__lt=cutoff),
         "person_activity": _activity_expired,

@@ -29,9 +29,9 @@ from .models import (
     PlatformMetric,
     RollupDirty,
     RollupRun,
-    TimelineEvent,
+    TimelineMinute,
 )
-from .timeline import Micros, PersonNumber, micros
+from .timeline import Micros, PackedMoments, PersonNumber
 
 DIMENSIONS = ("artist_id", "show_id", "song_id")
 
@@ -263,15 +263,15 @@ def _people(start: dt.datetime, end: dt.datetime) -> None:
 
 def _timeline(start: dt.datetime, end: dt.datetime) -> None:
     """Replace the timeline rows of [start, end) with those of the stored events."""
-    TimelineEvent.objects.filter(at__gte=micros(start), at__lt=micros(end)).delete()
+    TimelineMinute.objects.filter(minute__gte=start, minute__lt=end).delete()
     rows = (
         events_with_person(Event.objects.filter(timestamp__gte=start, timestamp__lt=end))
-        .annotate(number=PersonNumber("person"), moment=Micros("timestamp"))
-        .values("number", "moment", "event")
-        .distinct()
+        .annotate(minute=Trunc("timestamp", "minute", tzinfo=dt.UTC))
+        .values("event", "minute")
+        .annotate(moments=PackedMoments(PersonNumber("person"), Micros("timestamp")))
     )
-    _insert_select(TimelineEvent._meta.db_table, "person, at, event",
-                   "q.number, q.moment, q.event", rows)  # fmt: skip
+    _insert_select(TimelineMinute._meta.db_table, "event, minute, moments",
+                   "q.event, q.minute, q.moments", rows)  # fmt: skip
 
 
 def _recompute(granularity: str, start: dt.datetime, end: dt.datetime) -> None:

@@ -12,10 +12,8 @@ from django.utils import timezone
 from mysetlist.users.models import User
 
 from .models import DistinctIdLink, IngestKey
-from .rollups import person_keys
 from .selectors import WEB_TRACKER_CACHE_KEY
 from .storage import EventRow, events_write
-from .timeline import timeline_person_move
 from .validation import CleanEvent, Rejection, anonymize_ip, clean_batch
 
 
@@ -107,12 +105,9 @@ def distinct_id_link(*, distinct_id: str, user: User) -> DistinctIdLink | None:
         return None
     try:
         with transaction.atomic():
-            link, created = DistinctIdLink.objects.get_or_create(
+            link, _ = DistinctIdLink.objects.get_or_create(
                 distinct_id=distinct_id, defaults={"user": user}
             )
-            if created:  # the browsing before counts as theirs in funnels from now on
-                account, anonymous = person_keys(user_id=user.pk, distinct_ids=[distinct_id])
-                timeline_person_move(old_key=anonymous, new_key=account)
     except IntegrityError:
         link = DistinctIdLink.objects.filter(distinct_id=distinct_id).first()
     return link

@@ -1,21 +1,26 @@
-"""The timeline: every event as (person number, microsecond, name), kept by the minute
-rollups, so sequence funnels sort a narrow table instead of raw events.
+"""The timeline: every event as (person number, microsecond), packed per name and minute
+by the minute rollups, so a sequence funnel reads a day of events as a few thousand rows.
 
 A person's number is the first 8 bytes of the MD5 of their key, as a signed integer: the
-same in Python, in PostgreSQL and (through a function registered on each connection) in
+same in Python, in PostgreSQL and (through functions registered on each connection) in
 SQLite. Two keys share a number with a chance of about n² / 2⁶⁵: for a million persons,
 one in 37 million.
+
+A browser that becomes an account after its minutes were packed stays under its anonymous
+number there; readers re-label it (`aliases_since`), as a rebuild of those minutes would.
 """
 
 import datetime as dt
 import hashlib
 
-from django.db import connection
-from django.db.models import BigIntegerField, Func
+import numpy as np
+from django.db.models import Aggregate, BigIntegerField, BinaryField, Func
 
-from .models import TimelineEvent
+from .models import DistinctIdLink
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# A packed moment: the person's number and the time, big-endian, as PostgreSQL's int8send.
+MOMENT = np.dtype([("person", ">i8"), ("at", ">i8")])
 
 
 def person_number(key: str) -> int:
@@ -29,18 +34,53 @@ def micros(moment: dt.datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def moments_unpack(packed: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Return the person numbers and times of packed moments, as int64 arrays."""
+    moments = np.frombuffer(packed, dtype=MOMENT)
+    return moments["person"].astype(np.int64), moments["at"].astype(np.int64)
+
+
+def aliases_since(moment: dt.datetime) -> dict[int, int]:
+    """Map the numbers of browsers linked to an account since `moment` to the account's."""
+    from .rollups import person_keys
+
+    aliases = {}
+    for distinct_id, user_id in DistinctIdLink.objects.filter(created_at__gte=moment).values_list(
+        "distinct_id", "user_id"
+    ):
+        account, browser = person_keys(user_id=user_id, distinct_ids=[distinct_id])
+        aliases[person_number(browser)] = person_number(account)
+    return aliases
+
+
 def _sqlite_micros(value: str | None) -> int | None:
     if value is None:
         return None
     return micros(dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC))
 
 
+class _SqlitePack:
+    """SQLite's aggregate for PackedMoments."""
+
+    def __init__(self):
+        self.parts = []
+
+    def step(self, person, at):
+        self.parts.append(
+            person.to_bytes(8, "big", signed=True) + at.to_bytes(8, "big", signed=True)
+        )
+
+    def finalize(self):
+        return b"".join(self.parts)
+
+
 def sqlite_functions_register(sender, connection, **kwargs) -> None:
-    """On a new SQLite connection, add the functions PersonNumber and Micros call."""
+    """On a new SQLite connection, add the functions the timeline's expressions call."""
     if connection.vendor == "sqlite":
         raw = connection.connection
         raw.create_function("analytics_person_number", 1, person_number, deterministic=True)
         raw.create_function("analytics_micros", 1, _sqlite_micros, deterministic=True)
+        raw.create_aggregate("analytics_pack_moments", 2, _SqlitePack)
 
 
 class PersonNumber(Func):
@@ -69,15 +109,16 @@ class Micros(Func):
         return self.as_sql(compiler, connection, function="analytics_micros", **extra)
 
 
-def timeline_person_move(*, old_key: str, new_key: str) -> None:
-    """Count the old person's timeline as the new one's: a browser turned out to be an
-    account. Rows the new person already has at the same moment stay single."""
-    table = TimelineEvent._meta.db_table
-    old, new = person_number(old_key), person_number(new_key)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (person, at, event) SELECT %s, at, event FROM {table} "
-            "WHERE person = %s ON CONFLICT DO NOTHING",
-            [new, old],
+class PackedMoments(Aggregate):
+    """The group's (person number, microsecond) pairs packed as MOMENT records."""
+
+    output_field = BinaryField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "string_agg(int8send(%(expressions)s), ''::bytea)"
+        return self.as_sql(
+            compiler, connection, template=template, arg_joiner=") || int8send(", **extra
         )
-        cursor.execute(f"DELETE FROM {table} WHERE person = %s", [old])
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, function="analytics_pack_moments", **extra)

@@ -4,18 +4,22 @@ import datetime as dt
 from collections import defaultdict
 
 import numpy as np
-from django.db import connection
 from django.db.models import Count, F, FilteredRelation, Q, Value
 from django.db.models.fields.json import KT
 
 from mysetlist.core.exceptions import ApplicationError
 
+from ..buckets import bucket_start
 from ..funnel import FunnelStep, funnel_steps, sequence_counts, steps_from_counts, steps_reached
-from ..models import Event, Person, TimelineEvent
+from ..models import Event, Person, TimelineMinute
 from ..rollups import events_with_person
-from ..timeline import micros
+from ..timeline import aliases_since, micros, moments_unpack
 
 MICROSECOND = dt.timedelta(microseconds=1)
+# A minute can be packed up to 23 hours before its time (events may be stamped that far
+# ahead of their arrival): browsers linked since a day before the range may be in it
+# under their anonymous number.
+ALIAS_LEAD = dt.timedelta(hours=24)
 
 
 def _funnel_bounds(
@@ -30,48 +34,43 @@ def _funnel_bounds(
         )
 
 
-# A timeline row as PostgreSQL's binary send functions write it: big-endian integers.
-PACKED_ROW = np.dtype([("person", ">i8"), ("at", ">i8"), ("code", ">i4")])
-
-
-def _timeline_rows(names: list[str], start: int, end: int):
-    """The person, time and code (index in names) of the timeline rows of the named events
-    from start to end (microseconds, inclusive). PostgreSQL packs them into one binary
-    string, read into arrays with no Python object per row."""
-    codes = " ".join(f"WHEN %s THEN {n}" for n in range(len(names)))
-    code = f"CAST(CASE event {codes} END AS integer)"
-    where = (
-        f"FROM {TimelineEvent._meta.db_table} "
-        f"WHERE at >= %s AND at <= %s AND event IN ({', '.join(['%s'] * len(names))})"
-    )
-    params = [*names, start, end, *names]
-    with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            cursor.execute(f"SELECT person, at, {code} {where}", params)
-            rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 3)
-            return rows[:, 0], rows[:, 1], rows[:, 2]
-        cursor.execute(
-            f"SELECT string_agg(int8send(person) || int8send(at) || int4send({code}), '') " + where,
-            params,
-        )
-        packed = cursor.fetchone()[0] or b""
-    rows = np.frombuffer(packed, dtype=PACKED_ROW)
-    return rows["person"].astype(np.int64), rows["at"].astype(np.int64), rows["code"]
+def _timeline_rows(names: list[str], start: dt.datetime, end: dt.datetime):
+    """The person numbers, times (microseconds) and codes (index in names) of the events of
+    those names from start to end, inclusive; browsers that have become accounts since are
+    counted as the account."""
+    minutes = TimelineMinute.objects.filter(
+        event__in=names, minute__gte=bucket_start(start, "minute"), minute__lte=end
+    ).values_list("event", "moments")
+    packed: dict[str, list[bytes]] = defaultdict(list)
+    for event, moments in minutes.iterator():
+        packed[event].append(moments)
+    unpacked = [moments_unpack(b"".join(packed[name])) for name in names]
+    person = np.concatenate([person for person, _ in unpacked])
+    at = np.concatenate([at for _, at in unpacked])
+    code = np.repeat(np.arange(len(names)), [len(at) for _, at in unpacked])
+    inside = (at >= micros(start)) & (at <= micros(end))
+    person, at, code = person[inside], at[inside], code[inside]
+    aliases = aliases_since(start - ALIAS_LEAD)
+    if aliases:
+        browsers = np.array(sorted(aliases), dtype=np.int64)
+        accounts = np.array([aliases[b] for b in browsers.tolist()], dtype=np.int64)
+        found = np.isin(person, browsers)
+        person[found] = accounts[np.searchsorted(browsers, person[found])]
+    return person, at, code
 
 
 def _sequence_counts(
     steps: list[str], window: dt.timedelta, start: dt.datetime, end: dt.datetime
 ) -> list[int]:
     names = sorted(set(steps))
-    window_us, end_us = window // MICROSECOND, micros(end)
-    person, at, code = _timeline_rows(names, micros(start), end_us + window_us)
+    person, at, code = _timeline_rows(names, start, end + window)
     # Bit k of an event's mask: it can be step k (an event may be several steps).
     masks = np.array(
         [sum(1 << k for k, step in enumerate(steps) if step == name) for name in names],
         dtype=np.int64,
     )
-    return sequence_counts(person, at, masks[code], steps=len(steps), window=window_us,
-                           end=end_us)  # fmt: skip
+    return sequence_counts(person, at, masks[code], steps=len(steps),
+                           window=window // MICROSECOND, end=micros(end))  # fmt: skip
 
 
 def _breakdown(

@@ -97,9 +97,8 @@ def test_aggregates_are_kept_longer_and_each_by_its_own_policy(settings):
         PersonActivity,
         PersonFirstEvent,
         RollupRun,
-        TimelineEvent,
+        TimelineMinute,
     )
-    from analytics.timeline import micros
 
     settings.ANALYTICS_AGGREGATE_RETENTION_DAYS = {
         "rollups_minute": 35, "rollups_hour": 1100, "rollups_day": 0, "daily_user_stats": 1100,
@@ -119,11 +118,11 @@ def test_aggregates_are_kept_longer_and_each_by_its_own_policy(settings):
     PersonFirstEvent.objects.create(person=gone, event="e", first_at=old)
 
     for moment in (old, NOW - dt.timedelta(days=29)):
-        TimelineEvent.objects.create(person=1, at=micros(moment), event="e")
+        TimelineMinute.objects.create(event="e", minute=moment, moments=b"")
 
     dry = {r.table: r.rows for r in retention_apply(now=NOW, dry_run=True)}
     assert dry["persons"] == 1 and Person.objects.count() == 2
-    assert dry["timeline"] == 1 and TimelineEvent.objects.count() == 2
+    assert dry["timeline"] == 1 and TimelineMinute.objects.count() == 2
 
     results = {r.table: r.rows for r in retention_apply(now=NOW)}
 
@@ -131,8 +130,8 @@ def test_aggregates_are_kept_longer_and_each_by_its_own_policy(settings):
     assert results["rollup_runs"] == 1 and "rollups_day" not in results  # kept for good
     assert results["person_activity"] == 2 and results["persons"] == 1
     assert results["timeline"] == 1
-    assert list(TimelineEvent.objects.values_list("at", flat=True)) == [
-        micros(NOW - dt.timedelta(days=29))
+    assert list(TimelineMinute.objects.values_list("minute", flat=True)) == [
+        NOW - dt.timedelta(days=29)
     ]
     assert list(Person.objects.values_list("key", flat=True)) == ["a:x"]  # has a recent week
     assert not PersonFirstEvent.objects.exists()

@@ -64,7 +64,7 @@ def main():
     from django.db import connection
 
     from analytics.metrics import funnel, funnel_first_time, retention, trend
-    from analytics.models import Event, Person, TimelineEvent
+    from analytics.models import Event, Person, TimelineMinute
     from analytics.partitions import event_partitions_ensure
     from analytics.rollups import rollups_rebuild
 
@@ -85,7 +85,7 @@ def main():
         print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
     # Minute rollups keep the timeline; hour and day ones the cells and person tables.
     granularities = [
-        *(["minute"] if have != EVENTS or not TimelineEvent.objects.exists() else []),
+        *(["minute"] if have != EVENTS or not TimelineMinute.objects.exists() else []),
         *(["hour", "day"] if have != EVENTS or not Person.objects.exists() else []),
     ]
     if granularities:
@@ -94,7 +94,7 @@ def main():
         rollups_rebuild(start=START, end=END, granularities=tuple(granularities))
         with connection.cursor() as cursor:
             for table in ("eventrollup", "person", "personactivity", "personfirstevent",
-                          "timelineevent"):  # fmt: skip
+                          "timelineminute"):  # fmt: skip
                 cursor.execute(f"VACUUM ANALYZE analytics_{table}")
         print(f"  rolled up in {time.perf_counter() - started:.0f} s", flush=True)
 

@@ -4,7 +4,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Trunc
 
@@ -65,10 +65,15 @@ def trend(
     its points: for "persons", person-buckets, not distinct persons over the whole range."""
     buckets = trend_buckets(start, end, interval)
     if breakdown is None or breakdown in DIMENSIONS:
-        rows = EventRollup.objects.filter(
+        cells = EventRollup.objects.filter(
             granularity=interval, event=event, dimension=breakdown or "",
             bucket__gte=buckets[0], bucket__lte=buckets[-1],
-        ).values_list("value", "bucket", measure)  # fmt: skip
+        )  # fmt: skip
+        if breakdown:  # only the points of the largest series leave the database
+            totals = cells.values("value").annotate(total=Sum(measure))
+            largest = sorted(totals, key=lambda row: (-row["total"], row["value"]))[:limit]
+            cells = cells.filter(value__in=[row["value"] for row in largest])
+        rows = cells.values_list("value", "bucket", measure)
     elif end - start > dt.timedelta(days=RAW_BREAKDOWN_MAX_DAYS):
         raise ApplicationError(
             f"A breakdown by {breakdown} reads raw events: {RAW_BREAKDOWN_MAX_DAYS} days at most.",

@@ -62,6 +62,21 @@ def test_trend_equals_a_reference_computation(three_hours, measure, breakdown):
     assert {s.breakdown: s.points for s in series} == expected
 
 
+@pytest.mark.parametrize("breakdown", ["show_id", "device"])
+def test_trend_keeps_the_largest_series_ties_by_value(three_hours, breakdown):
+    now, events = three_hours
+    start = now - dt.timedelta(hours=4)
+
+    series = trend(event="vote_cast", interval="hour", start=start, end=now,
+                   breakdown=breakdown, limit=1)  # fmt: skip
+
+    expected = reference_trend(events, "vote_cast", start, now, "hour", "count", breakdown)
+    largest = sorted(expected, key=lambda v: (-sum(n for _, n in expected[v]), v))[:1]
+    assert [s.breakdown for s in series] == largest
+    assert [s.points for s in series] == [expected[v] for v in largest]
+    assert len(expected) > 1
+
+
 def test_trend_of_nothing_is_zeros(three_hours):
     now, _ = three_hours
 

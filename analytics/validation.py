@@ -64,6 +64,7 @@ def parse_timestamp(value) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+@functools.lru_cache(maxsize=4096)  # a sender's address repeats request after request
 def anonymize_ip(value: str | None) -> str | None:
     """Return the address with its host part zeroed: /24 for IPv4, /48 for IPv6."""
     try:

@@ -126,3 +126,47 @@ def test_other_requests_go_to_django(ingest_secret):
     status, _, meta = call(b"", method="GET", path="/api/analytics/events", **auth(ingest_secret))
 
     assert status == 405  # Django's DRF view: only POST
+
+
+@pytest.mark.postgres
+def test_capture_replaces_a_connection_the_database_closed(ingest_secret):
+    from django.db import connection
+
+    assert call(json.dumps(event(1)).encode(), **auth(ingest_secret))[0] == 200
+    with connection.cursor() as cursor:  # a restart, a failover: the server ends the session
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    with psycopg_connection() as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    status, body, _ = call(json.dumps(event(2)).encode(), **auth(ingest_secret))
+
+    assert (status, body["accepted"]) == (200, 1)
+    assert set(Event.objects.values_list("message_id", flat=True)) == {"m1", "m2"}
+
+
+def psycopg_connection():
+    import psycopg
+    from django.db import connection
+
+    settings = connection.settings_dict
+    return psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"],
+        dbname=settings["NAME"], password=settings["PASSWORD"] or None, autocommit=True,
+    )  # fmt: skip
+
+
+def test_a_high_limit_is_counted_locally_between_visits_to_redis(settings):
+    from analytics import ratelimit
+
+    scope, rate = "test:local", "10000/h"
+    window_reset(scope=scope, rate=rate)
+    name = ratelimit.window_key(scope, rate)
+
+    allowed = [ratelimit.rate_allowed(scope=scope, rate=rate) for _ in range(50)]
+    shared = int(ratelimit._client().get(name) or 0) if settings.REDIS_URL else None
+
+    window_reset(scope=scope, rate=rate)
+    assert all(allowed)
+    if settings.REDIS_URL:  # the first request and each hundredth of the limit are told
+        assert 1 <= shared < 50

@@ -89,7 +89,11 @@ def start_server(
 def stop(*processes: subprocess.Popen) -> None:
     for process in processes:
         process.terminate()
-        process.wait(timeout=15)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # gunicorn's threads wait out keep-alive clients
+            process.kill()
+            process.wait(timeout=15)
 
 
 def percentiles(values: list[float]) -> str:

@@ -120,7 +120,11 @@ class EventRollup(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["granularity", "event", "bucket"], name="event_rollup_series_idx"),
+            # A series reads one event and dimension: both before the time range.
+            models.Index(
+                fields=["granularity", "event", "dimension", "bucket"],
+                name="event_rollup_series_idx",
+            ),
             models.Index(
                 fields=["granularity", "dimension", "bucket"], name="event_rollup_dim_idx"
             ),

@@ -75,6 +75,8 @@ if env("DATABASE_URL", default=""):
     # default is 0 and gunicorn processes set DATABASE_CONN_MAX_AGE themselves.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Metric queries run for tens of milliseconds; compiling them with JIT costs more.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 else:
     DATABASES = {
         "default": {

@@ -184,8 +184,9 @@ class FunnelApi(APIView):
         breakdown = serializers.RegexField(r"^[A-Za-z0-9_$.-]{1,64}$", required=False)
         mode = serializers.ChoiceField(
             choices=["sequence", "first_time"], default="sequence",
-            help_text="sequence: any attempt, from raw events; first_time: each person's first "
-                      "time per step, from the person tables.",
+            help_text="sequence: any attempt, from the timeline (with a breakdown, from raw "
+                      "events); first_time: each person's first time per step, from the person "
+                      "tables.",
         )  # fmt: skip
 
         class Meta:

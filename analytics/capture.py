@@ -11,13 +11,7 @@ import zlib
 from dataclasses import dataclass
 
 import orjson
-from django.db import (
-    DataError,
-    InterfaceError,
-    OperationalError,
-    close_old_connections,
-    connection,
-)
+from django.db import DataError, close_old_connections, connection
 from django.utils import timezone
 
 from mysetlist.core.clients import meta_client_ip
@@ -136,7 +130,7 @@ class CaptureDispatcher:
             return self.django_app(environ, start_response)
         close_old_connections()
         # No health check before the write (a round trip per event): a connection found dead
-        # is replaced and the write made again, which message ids make safe.
+        # fails that one request with a 503, which senders retry, and is replaced after it.
         connection.health_check_done = True
         try:
             answer = self._capture(environ)
@@ -167,20 +161,13 @@ class CaptureDispatcher:
             raw = read_body(environ, environ["wsgi.input"].read)
         except BatchError as error:
             return HttpAnswer(error.status, {"message": error.message, "extra": {}})
-        request = {
-            "raw": raw,
-            "content_encoding": environ.get("HTTP_CONTENT_ENCODING", ""),
-            "source": key,
-            "user_agent": environ.get("HTTP_USER_AGENT"),
-            "ip": meta_client_ip(environ),
-        }
-        try:
-            return ingest_http(**request)
-        except (InterfaceError, OperationalError):
-            if connection.in_atomic_block or connection.is_usable():
-                raise
-            connection.close()
-            return ingest_http(**request)
+        return ingest_http(
+            raw=raw,
+            content_encoding=environ.get("HTTP_CONTENT_ENCODING", ""),
+            source=key,
+            user_agent=environ.get("HTTP_USER_AGENT"),
+            ip=meta_client_ip(environ),
+        )
 
 
 _REASONS = {

@@ -4,8 +4,9 @@ Fixed windows counted in Redis with one pipelined INCRBY + EXPIRE through a clie
 the process (Django's Redis cache builds a new client for every call, which costs more
 than the count itself). A process counts locally up to a hundredth of the limit, or for
 at most 50 ms, before it adds its count to Redis: with a high limit most requests ask no
-one, and the processes together overshoot by at most a hundredth of the limit each. Below
-100 a window, every request is counted in Redis. Without Redis, Django's cache counts.
+one. Each process decides on all it has counted itself plus what Redis last said, so the
+processes together overshoot by at most what the others counted but have not yet told:
+about a hundredth of the limit each. Without Redis, Django's cache counts.
 """
 
 import threading
@@ -24,10 +25,12 @@ SYNC_SECONDS = 0.05
 
 @dataclass
 class _Window:
-    name: str
-    known: int = 0  # the shared count when last added to
+    index: int  # which fixed window: the time // its length
+    known: int = 0  # the shared count as Redis last told it
+    inflight: int = 0  # counted here, on its way to Redis
     pending: int = 0  # counted here since
     synced: float = 0.0
+    flushing: bool = False
 
 
 _windows: dict[str, _Window] = {}
@@ -41,9 +44,13 @@ def _client() -> redis.Redis:
     return client
 
 
+def _window_name(scope: str, index: int) -> str:
+    return f"mysetlist:rate:{scope}:{index}"
+
+
 def window_key(scope: str, rate: str, now: float | None = None) -> str:
     seconds = _PERIODS[rate.split("/")[1][0]]
-    return f"mysetlist:rate:{scope}:{int((now or time.time()) // seconds)}"
+    return _window_name(scope, int((now or time.time()) // seconds))
 
 
 def rate_allowed(*, scope: str, rate: str) -> bool:
@@ -51,9 +58,9 @@ def rate_allowed(*, scope: str, rate: str) -> bool:
     limit, period = rate.split("/")
     seconds = _PERIODS[period[0]]
     now = time.time()
-    name = window_key(scope, rate, now)
     if settings.REDIS_URL:
-        return _redis_allowed(scope, name, int(limit), seconds, now)
+        return _redis_allowed(scope, int(limit), seconds, now)
+    name = window_key(scope, rate, now)
     cache.add(name, 0, timeout=seconds + 1)
     try:
         count = cache.incr(name)
@@ -62,25 +69,40 @@ def rate_allowed(*, scope: str, rate: str) -> bool:
     return count <= int(limit)
 
 
-def _redis_allowed(scope: str, name: str, limit: int, seconds: int, now: float) -> bool:
+def _redis_allowed(scope: str, limit: int, seconds: int, now: float) -> bool:
+    """Decide on everything this process counted (sent or not) plus what Redis last said;
+    one trip to Redis at a time per scope, whose answer only ever raises the count."""
+    index = int(now // seconds)
     with _windows_lock:
         window = _windows.get(scope)
-        if window is None or window.name != name:
+        if window is None or window.index < index:
             if len(_windows) > 10_000:  # keys come and go; forget the idle ones at times
                 _windows.clear()
-            window = _windows[scope] = _Window(name)
-        window.pending += 1
-        fresh = now - window.synced < SYNC_SECONDS
-        if window.synced and fresh and window.pending <= limit // SLACK_SHARE:
-            return window.known + window.pending <= limit
-        pending, window.pending = window.pending, 0
-    pipe = _client().pipeline(transaction=False)
-    pipe.incrby(name, pending)
-    pipe.expire(name, seconds + 1, nx=True)
-    count = pipe.execute()[0]
-    with _windows_lock:
-        window.known, window.synced = count, now
-    return count <= limit
+            window = _windows[scope] = _Window(index)
+        window.pending += 1  # a request stamped as the window turned counts in the new one
+        due = (not window.synced or window.pending > limit // SLACK_SHARE
+               or now - window.synced >= SYNC_SECONDS)  # fmt: skip
+        if window.flushing or not due:
+            return window.known + window.inflight + window.pending <= limit
+        sending, window.pending = window.pending, 0
+        window.inflight += sending
+        window.flushing = True
+    try:
+        pipe = _client().pipeline(transaction=False)
+        name = _window_name(scope, window.index)
+        pipe.incrby(name, sending)
+        pipe.expire(name, seconds + 1, nx=True)
+        count = pipe.execute()[0]
+    except Exception:
+        with _windows_lock:
+            window.inflight -= sending
+            window.flushing = False
+        raise
+    with _windows_lock:  # in one step: the count moves from in flight to known
+        window.inflight -= sending
+        window.flushing = False
+        window.known, window.synced = max(window.known, count), now
+    return count <= limit  # this request was the last of those sent: its place is the count
 
 
 def window_reset(*, scope: str, rate: str) -> None:

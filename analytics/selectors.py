@@ -1,8 +1,11 @@
+import datetime as dt
 import time
 
 from django.core.cache import cache
 
-from .models import IngestKey
+from .models import DistinctIdLink, IngestKey
+from .rollups import person_keys
+from .timeline import person_number
 
 _MEMO_SECONDS = 60
 _MEMO_MAX = 10_000
@@ -55,3 +58,14 @@ def web_tracker_key_get() -> str | None:
         key = found.public_key if found else ""
         cache.set(cache_key, key, timeout=_MEMO_SECONDS)
     return key or None
+
+
+def timeline_aliases(*, since: dt.datetime) -> dict[int, int]:
+    """Map the timeline numbers of browsers linked to an account since `since` to the
+    account's number."""
+    aliases = {}
+    links = DistinctIdLink.objects.filter(created_at__gte=since)
+    for distinct_id, user_id in links.values_list("distinct_id", "user_id"):
+        account, browser = person_keys(user_id=user_id, distinct_ids=[distinct_id])
+        aliases[person_number(browser)] = person_number(account)
+    return aliases

@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass
 
 import orjson
-import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -105,14 +104,6 @@ def _mark_dirty_postgresql(cursor, events, received_at: dt.datetime) -> None:
         )
 
 
-def _binding_cursor() -> psycopg.Cursor:
-    """A psycopg cursor on Django's connection that sends parameters apart from the query
-    (Django's quotes them into its text) and, from the fifth time a statement is run on a
-    connection, prepares it: a single event then costs the server no parse or plan."""
-    connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
-
-
 def _write_one_postgresql(row: EventRow, key: str, received_at: dt.datetime) -> int:
     """One event in one statement: the key, the event and its rollup marks, all or nothing."""
     e = row.event
@@ -132,10 +123,11 @@ def _write_one_postgresql(row: EventRow, key: str, received_at: dt.datetime) -> 
         f"WITH new AS (INSERT INTO {EventMessageKey._meta.db_table} (key, received_at) "
         "VALUES (%s::uuid, %s) ON CONFLICT DO NOTHING RETURNING key)"
     )
-    with connection.wrap_database_errors, _binding_cursor() as cursor:
+    with connection.cursor() as cursor:
         if not marks:
             cursor.execute(
-                f"{head} INSERT INTO {Event._meta.db_table} ({_COLUMNS}) {select}", params
+                f"{head} INSERT INTO {Event._meta.db_table} ({_COLUMNS}) {select}",
+                params,
             )
             return cursor.rowcount
         cursor.execute(

@@ -7,7 +7,7 @@ SQLite. Two keys share a number with a chance of about n² / 2⁶⁵: for a mill
 one in 37 million.
 
 A browser that becomes an account after its minutes were packed stays under its anonymous
-number there; readers re-label it (`aliases_since`), as a rebuild of those minutes would.
+number there; readers re-label it (selectors.timeline_aliases), as a rebuild would.
 """
 
 import datetime as dt
@@ -15,8 +15,6 @@ import hashlib
 
 import numpy as np
 from django.db.models import Aggregate, BigIntegerField, BinaryField, Func
-
-from .models import DistinctIdLink
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # A packed moment: the person's number and the time, big-endian, as PostgreSQL's int8send.
@@ -38,19 +36,6 @@ def moments_unpack(packed: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Return the person numbers and times of packed moments, as int64 arrays."""
     moments = np.frombuffer(packed, dtype=MOMENT)
     return moments["person"].astype(np.int64), moments["at"].astype(np.int64)
-
-
-def aliases_since(moment: dt.datetime) -> dict[int, int]:
-    """Map the numbers of browsers linked to an account since `moment` to the account's."""
-    from .rollups import person_keys
-
-    aliases = {}
-    for distinct_id, user_id in DistinctIdLink.objects.filter(created_at__gte=moment).values_list(
-        "distinct_id", "user_id"
-    ):
-        account, browser = person_keys(user_id=user_id, distinct_ids=[distinct_id])
-        aliases[person_number(browser)] = person_number(account)
-    return aliases
 
 
 def _sqlite_micros(value: str | None) -> int | None:

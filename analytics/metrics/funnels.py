@@ -13,7 +13,8 @@ from ..buckets import bucket_start
 from ..funnel import FunnelStep, funnel_steps, sequence_counts, steps_from_counts, steps_reached
 from ..models import Event, Person, TimelineMinute
 from ..rollups import events_with_person
-from ..timeline import aliases_since, micros, moments_unpack
+from ..selectors import timeline_aliases
+from ..timeline import micros, moments_unpack
 
 MICROSECOND = dt.timedelta(microseconds=1)
 # A minute can be packed up to 23 hours before its time (events may be stamped that far
@@ -34,7 +35,9 @@ def _funnel_bounds(
         )
 
 
-def _timeline_rows(names: list[str], start: dt.datetime, end: dt.datetime):
+def _timeline_rows(
+    names: list[str], start: dt.datetime, end: dt.datetime
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The person numbers, times (microseconds) and codes (index in names) of the events of
     those names from start to end, inclusive; browsers that have become accounts since are
     counted as the account."""
@@ -50,7 +53,7 @@ def _timeline_rows(names: list[str], start: dt.datetime, end: dt.datetime):
     code = np.repeat(np.arange(len(names)), [len(at) for _, at in unpacked])
     inside = (at >= micros(start)) & (at <= micros(end))
     person, at, code = person[inside], at[inside], code[inside]
-    aliases = aliases_since(start - ALIAS_LEAD)
+    aliases = timeline_aliases(since=start - ALIAS_LEAD)
     if aliases:
         browsers = np.array(sorted(aliases), dtype=np.int64)
         accounts = np.array([aliases[b] for b in browsers.tolist()], dtype=np.int64)
@@ -112,8 +115,10 @@ def funnel(
     """Persons who did the steps in order, each after the one before and all within `window`
     of a first step done between start and end; per step, how many got that far, the share
     of the first step's persons and of the previous step's, and how many dropped off there.
-    Read from the timeline the minute rollups keep. With a breakdown, one funnel per value
-    of that property on the person's first step, read from raw events."""
+    Read from the timeline the minute rollups keep (so, as in every rollup, events that
+    arrive more than ANALYTICS_ROLLUP_LATENESS_HOURS late count after a rebuild). With a
+    breakdown, one funnel per value of that property on the person's first step, read from
+    raw events."""
     _funnel_bounds(steps, window, start, end)
     if breakdown:
         return _breakdown(steps, window, start, end, breakdown)

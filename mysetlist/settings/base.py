@@ -157,7 +157,8 @@ ANALYTICS_AGGREGATE_RETENTION_DAYS = {
     "rollups_minute": env.int("ANALYTICS_RETENTION_ROLLUPS_MINUTE_DAYS", default=35),
     "rollups_hour": env.int("ANALYTICS_RETENTION_ROLLUPS_HOUR_DAYS", default=1100),
     "rollups_day": env.int("ANALYTICS_RETENTION_ROLLUPS_DAY_DAYS", default=0),
-    "timeline": env.int("ANALYTICS_RETENTION_TIMELINE_DAYS", default=730),
+    # Cut from raw events, the timeline goes with them (so erasure always finds its events).
+    "timeline": ANALYTICS_RAW_RETENTION_DAYS,
     "daily_user_stats": env.int("ANALYTICS_RETENTION_DAILY_USER_STATS_DAYS", default=1100),
     "person_activity": env.int("ANALYTICS_RETENTION_PERSON_ACTIVITY_DAYS", default=1100),
     "persons": env.int("ANALYTICS_RETENTION_PERSONS_DAYS", default=1100),

@@ -129,9 +129,10 @@ def test_other_requests_go_to_django(ingest_secret):
 
 
 @pytest.mark.postgres
-def test_capture_replaces_a_connection_the_database_closed(ingest_secret):
+def test_capture_replaces_a_connection_the_database_closed(ingest_secret, monkeypatch):
     from django.db import connection
 
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)  # kept, as gunicorn does
     assert call(json.dumps(event(1)).encode(), **auth(ingest_secret))[0] == 200
     with connection.cursor() as cursor:  # a restart, a failover: the server ends the session
         cursor.execute("SELECT pg_backend_pid()")
@@ -139,9 +140,11 @@ def test_capture_replaces_a_connection_the_database_closed(ingest_secret):
     with psycopg_connection() as other:
         other.execute("SELECT pg_terminate_backend(%s)", [pid])
 
-    status, body, _ = call(json.dumps(event(2)).encode(), **auth(ingest_secret))
+    failed, failure, _ = call(json.dumps(event(2)).encode(), **auth(ingest_secret))
+    retried, body, _ = call(json.dumps(event(2)).encode(), **auth(ingest_secret))
 
-    assert (status, body["accepted"]) == (200, 1)
+    assert (failed, failure["message"]) == (503, "Events could not be stored; retry.")
+    assert (retried, body["accepted"]) == (200, 1)
     assert set(Event.objects.values_list("message_id", flat=True)) == {"m1", "m2"}
 
 
@@ -170,3 +173,27 @@ def test_a_high_limit_is_counted_locally_between_visits_to_redis(settings):
     assert all(allowed)
     if settings.REDIS_URL:  # the first request and each hundredth of the limit are told
         assert 1 <= shared < 50
+
+
+def test_threads_of_one_process_never_pass_the_limit_together(settings):
+    import threading
+
+    from analytics import ratelimit
+
+    scope, rate = "test:threads", "1000/h"
+    window_reset(scope=scope, rate=rate)
+    allowed, lock = [], threading.Lock()
+
+    def hammer():
+        n = sum(ratelimit.rate_allowed(scope=scope, rate=rate) for _ in range(250))
+        with lock:
+            allowed.append(n)
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    window_reset(scope=scope, rate=rate)
+
+    assert sum(allowed) == 1000  # of 2,000 asked

@@ -75,8 +75,10 @@ if env("DATABASE_URL", default=""):
     # default is 0 and gunicorn processes set DATABASE_CONN_MAX_AGE themselves.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Metric queries run for tens of milliseconds; compiling them with JIT costs more.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # Metric queries run for tens of milliseconds; compiling them with JIT costs more. Sent
+    # as a startup option, which PgBouncer refuses unless told to ignore it: turn off there.
+    if env.bool("DATABASE_JIT_OFF", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 else:
     DATABASES = {
         "default": {

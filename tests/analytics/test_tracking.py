@@ -110,3 +110,14 @@ def test_logging_in_never_links_ids_the_site_did_not_hand_out(client, forged):
     assert not DistinctIdLink.objects.filter(distinct_id=forged).exists()
     assert all(len(link.distinct_id) == 32 for link in DistinctIdLink.objects.all())
     assert client.get(reverse("analytics-api:my-event-list")).json()["count"] == 0
+
+
+@pytest.mark.postgres
+def test_a_tracked_event_is_one_query_django_sees(user, django_assert_num_queries):
+    from analytics.services import track
+
+    with django_assert_num_queries(1) as captured:
+        track(event="vote_cast", user=user, properties={"show_id": 1})
+
+    assert "INSERT INTO analytics_eventmessagekey" in captured.captured_queries[0]["sql"]
+    assert Event.objects.get().properties == {"show_id": 1}

@@ -15,6 +15,16 @@ def pytest_runtest_setup(item):
         pytest.skip(f"needs PostgreSQL; this run uses {connection.vendor} (set DATABASE_URL)")
 
 
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """A channel layer per test: each async test runs in an event loop of its own, and the
+    Redis layer's locks belong to the loop that first waited on them."""
+    yield
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+
+
 @pytest.fixture
 def shared_shows_file() -> Path:
     """The shared historical setlists; CI must have them, a laptop may not."""

@@ -9,7 +9,7 @@ from .selectors import ingest_key_get
 
 class IngestKeyAuthentication(authentication.BaseAuthentication):
     """An ingest key in `Authorization: Bearer …`, `X-Ingest-Key`, or `?key=` (for sendBeacon,
-    which cannot set headers). Sets request.auth to the IngestKey."""
+    which cannot set headers). Sets request.auth to the key (an IngestSource)."""
 
     def authenticate(self, request):
         secret = key_secret(request.META, request.META.get("QUERY_STRING", ""))

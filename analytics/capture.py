@@ -17,9 +17,8 @@ from django.utils import timezone
 from mysetlist.core.clients import meta_client_ip
 
 from . import services
-from .models import IngestKey
 from .ratelimit import rate_allowed
-from .selectors import ingest_key_get
+from .selectors import IngestSource, ingest_key_get
 from .validation import MAX_BODY_BYTES, BatchError
 
 logger = logging.getLogger(__name__)
@@ -51,7 +50,12 @@ def _unpack(raw: bytes, content_encoding: str) -> bytes:
 
 
 def ingest_http(
-    *, raw: bytes, content_encoding: str, source: IngestKey, user_agent: str | None, ip: str | None
+    *,
+    raw: bytes,
+    content_encoding: str,
+    source: IngestSource,
+    user_agent: str | None,
+    ip: str | None,
 ) -> HttpAnswer:
     """Parse, validate and store a request body of events; return the HTTP answer."""
     received_at = timezone.now()

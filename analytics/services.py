@@ -12,7 +12,7 @@ from django.utils import timezone
 from mysetlist.users.models import User
 
 from .models import DistinctIdLink, IngestKey
-from .selectors import WEB_TRACKER_CACHE_KEY
+from .selectors import WEB_TRACKER_CACHE_KEY, IngestSource
 from .storage import EventRow, events_write
 from .validation import CleanEvent, Rejection, anonymize_ip, clean_batch
 
@@ -29,7 +29,7 @@ def events_ingest(
     *,
     body,
     received_at: dt.datetime,
-    source: IngestKey | None = None,
+    source: IngestSource | None = None,
     user_agent: str | None = None,
     ip: str | None = None,
     check_nul: bool = True,

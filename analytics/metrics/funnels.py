@@ -14,9 +14,8 @@ from ..funnel import FunnelStep, funnel_steps, sequence_counts, steps_from_count
 from ..models import Event, Person, TimelineMinute
 from ..rollups import events_with_person
 from ..selectors import timeline_aliases
-from ..timeline import micros, moments_unpack
+from ..timeline import MICROSECOND, micros, moments_unpack
 
-MICROSECOND = dt.timedelta(microseconds=1)
 # A minute can be packed up to 23 hours before its time (events may be stamped that far
 # ahead of their arrival): browsers linked since a day before the range may be in it
 # under their anonymous number.

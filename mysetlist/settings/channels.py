@@ -8,7 +8,13 @@ if _redis_url:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [_redis_url], "prefix": "mysetlist:channels"},
+            "CONFIG": {
+                # A listener's receive blocks in Redis for up to 5 s (brpop_timeout); redis-py's
+                # default socket timeout is also 5 s and would end it with an error, closing
+                # every websocket idle that long.
+                "hosts": [{"address": _redis_url, "socket_timeout": 30}],
+                "prefix": "mysetlist:channels",
+            },
         }
     }
 else:

@@ -1,5 +1,8 @@
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from mysetlist.asgi import application
@@ -41,6 +44,20 @@ async def test_a_vote_reaches_a_connected_client():
         "score": 1,
         "version": 1,
     }
+    await communicator.disconnect()
+
+
+@pytest.mark.slow
+async def test_a_client_idle_longer_than_a_blocking_receive_still_hears_votes():
+    show, song, user = await make_show_and_song()
+    communicator = await connect(show.pk)
+    layer = get_channel_layer()
+
+    # Longer than the Redis layer's blocking pop (and redis-py's default socket timeout).
+    await asyncio.sleep(getattr(layer, "brpop_timeout", 5) + 1.5)
+    await database_sync_to_async(vote_cast)(user=user, show_id=show.pk, song_id=song.pk, value=1)
+
+    assert (await communicator.receive_json_from(timeout=5))["upvotes"] == 1
     await communicator.disconnect()
 
 

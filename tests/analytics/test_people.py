@@ -109,7 +109,8 @@ def test_signing_up_the_same_day_as_browsing_is_one_person():
     fan = UserFactory()
     now = timezone.now()
     browser = "0123456789abcdef0123456789abcdef"
-    send("$pageview", browser, now - dt.timedelta(minutes=20), 1, now=now)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    send("$pageview", browser, max(now - dt.timedelta(minutes=20), midnight), 1, now=now)
     rollups_process(granularity="day")
     DistinctIdLink.objects.create(distinct_id=browser, user=fan)
     track(event="signed_up", user=fan)

@@ -71,19 +71,32 @@ TEMPLATES = [
 # PostgreSQL (psycopg 3) when DATABASE_URL is set; an embedded SQLite file otherwise.
 if env("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
-    # Persistent connections suit WSGI workers only; under ASGI (daphne) they leak, so the
-    # default is 0 and gunicorn processes set DATABASE_CONN_MAX_AGE themselves.
+    # A connection per request by default; WSGI servers keep one per thread for
+    # DATABASE_CONN_MAX_AGE seconds (not under ASGI: daphne would leak them).
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Metric queries run for tens of milliseconds; compiling them with JIT costs more. Sent
-    # as a startup option, which PgBouncer refuses unless told to ignore it: turn off there.
+    _startup = []
+    # Metric queries run for tens of milliseconds; compiling them with JIT costs more.
     if env.bool("DATABASE_JIT_OFF", default=True):
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+        _startup.append("-c jit=off")
+    # A server that retires idle threads (granian does) leaves their connections open: the
+    # server closes a session idle for longer than this, which is more than CONN_MAX_AGE, so
+    # a live thread's connection that old is replaced by Django before it is used again.
+    _idle_timeout = int(
+        env("DATABASE_IDLE_SESSION_TIMEOUT", default="")  # empty as in .env.example: unset
+        or 2 * DATABASES["default"]["CONN_MAX_AGE"]
+    )
+    if _idle_timeout:
+        _startup.append(f"-c idle_session_timeout={_idle_timeout}s")
+    # Sent as startup options, which PgBouncer refuses unless told to ignore them: set both
+    # variables to false / 0 there.
+    if _startup:
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(_startup)
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env("SQLITE_PATH", default=str(BASE_DIR / "var" / "db.sqlite3")),
+            "NAME": env("SQLITE_PATH", default="") or str(BASE_DIR / "var" / "db.sqlite3"),
             # WAL and immediate transactions let the web process, the Celery worker and
             # beat share one file without "database is locked" errors.
             "OPTIONS": {

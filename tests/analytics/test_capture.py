@@ -1,4 +1,4 @@
-"""The lean WSGI capture path, driven as gunicorn drives it: environ in, bytes out."""
+"""The lean WSGI capture path, driven as a WSGI server drives it: environ in, bytes out."""
 
 import gzip
 import io
@@ -132,7 +132,8 @@ def test_other_requests_go_to_django(ingest_secret):
 def test_capture_replaces_a_connection_the_database_closed(ingest_secret, monkeypatch):
     from django.db import connection
 
-    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)  # kept, as gunicorn does
+    # Kept between requests, as the WSGI server does.
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
     assert call(json.dumps(event(1)).encode(), **auth(ingest_secret))[0] == 200
     with connection.cursor() as cursor:  # a restart, a failover: the server ends the session
         cursor.execute("SELECT pg_backend_pid()")

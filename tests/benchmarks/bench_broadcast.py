@@ -2,7 +2,7 @@
 
 Uses the Redis channel layer and PostgreSQL (a separate `<db>_bench` database), casts votes
 through the HTTP API one at a time and prints, from the same run, for two topologies (daphne
-serving everything; gunicorn with two sync workers for HTTP beside daphne for websockets):
+serving everything; granian with two workers for HTTP beside daphne for websockets):
 - vote request latency with no listeners (the baseline) and with N listeners;
 - the time until the last of the N listeners has the new count;
 and the cost of one channels-redis group_send to a group of N channels, as called on commit.
@@ -116,7 +116,7 @@ def run_topology(kind: str, db_url: str, show: int, song: int, token: str):
     http_port = ws_port
     if kind == "split":
         http_port = free_port()
-        servers.append(start_server("gunicorn", http_port, db_url, **SERVER_ENV))
+        servers.append(start_server("granian", http_port, db_url, threads=2, **SERVER_ENV))
     try:
         for n in range(20):  # warm up connections and code paths
             cast(http_port, token, show, song, 1 - 2 * (n % 2))
@@ -137,7 +137,10 @@ def main():
         f"\nbench-broadcast on {os.cpu_count()} cores, channels-redis + PostgreSQL, "
         "one vote at a time"
     )
-    for kind, label in (("daphne", "daphne for all"), ("split", "gunicorn -w 2 + daphne")):
+    for kind, label in (
+        ("daphne", "daphne for all"),
+        ("split", "granian, 2 workers x 2 threads + daphne"),
+    ):
         baseline, latencies, fanouts = results[kind]
         ratio = statistics.median(latencies) / statistics.median(baseline)
         print(f"[{label}]")

@@ -1,12 +1,17 @@
-"""Analytics ingestion speed, beside PostgreSQL's own COPY of the same rows.
+"""Analytics ingestion speed, beside PostgreSQL's own rate for the same rows.
 
 Prints, from one run on the bench database:
 - events/s through POST /api/analytics/events in batches of 1,000, sent by this process
-  (a second one, not the server's) over several keep-alive connections to gunicorn with
-  BENCH_WORKERS workers, and the same rows COPYed straight into PostgreSQL: the baseline;
-- requests/s and latency of single-event requests, driven by wrk (apt-get install wrk).
+  (a second one, not the server's) over several keep-alive connections to granian with
+  BENCH_WORKERS workers of BENCH_THREADS threads, and the same rows COPYed straight into
+  PostgreSQL: the baseline;
+- requests/s and latency of single-event requests, driven by wrk (apt-get install wrk), on
+  granian and, for comparison, on gunicorn's sync workers; beside them the rate at which
+  this process INSERTs single rows like them, one transaction each, over as many
+  connections as the server has threads: the baseline.
 
-    make bench-ingest        # BENCH_EVENTS=300000 BENCH_CONNECTIONS=4 BENCH_WORKERS=2 by default
+    make bench-ingest        # BENCH_EVENTS=300000 BENCH_CONNECTIONS=4 BENCH_WORKERS=2
+                             # BENCH_THREADS=2 by default
 """
 
 import datetime
@@ -28,9 +33,9 @@ COLUMNS = "message_id, event, distinct_id, user_id, timestamp, received_at, prop
 EVENTS = int(os.environ.get("BENCH_EVENTS", "300000"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
-THREADS = int(os.environ.get("BENCH_THREADS", "1"))
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 BATCH = 1000
-# As the README runs gunicorn in production: persistent database connections.
+# As the README runs granian in production: persistent database connections.
 SERVER_ENV = {"THROTTLE_INGEST": "1000000/s", "DATABASE_CONN_MAX_AGE": "60"}
 NAMES = ["$pageview", "vote_cast", "artist_followed", "$web_vitals", "click", "$pageleave"]
 AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
@@ -110,6 +115,55 @@ def copy_baseline(events: list[dict]) -> float:
     return seconds
 
 
+def insert_baseline(db_url: str, events: list[dict], connections: int, seconds=10.0) -> float:
+    """INSERT single rows like the endpoint's, one transaction each, over `connections`
+    connections for `seconds`; return rows/s. psycopg waits without the GIL, so the
+    threads overlap their round trips as the server's do."""
+    import datetime as dt
+
+    import psycopg
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_insert")
+        cursor.execute(
+            "CREATE TABLE bench_insert (LIKE analytics_event INCLUDING DEFAULTS INCLUDING IDENTITY)"
+        )
+    sql = f"INSERT INTO bench_insert ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    counts, failures = [0] * connections, []
+    deadline = time.perf_counter() + seconds
+
+    def worker(n: int):
+        try:
+            insert(n)
+        except Exception as exc:
+            failures.append(exc)
+
+    def insert(n: int):
+        rows = iter(events[n::connections])
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            while time.perf_counter() < deadline:
+                e = next(rows)
+                conn.execute(
+                    sql,
+                    (e["message_id"], e["event"], e["distinct_id"], None, e["timestamp"],
+                     dt.datetime.now(dt.UTC), orjson.dumps(e["properties"]).decode(),
+                     orjson.dumps(e["context"]).decode(), None),
+                )  # fmt: skip
+                counts[n] += 1
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_insert")
+    if failures:
+        raise SystemExit(f"the INSERT baseline failed: {failures[0]!r}")
+    return sum(counts) / seconds
+
+
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -127,7 +181,7 @@ end
 
 def single_events(port: int, secret: str) -> str:
     if not shutil.which("wrk"):
-        return "  (wrk is not installed: apt-get install wrk)"
+        return "(wrk is not installed: apt-get install wrk)"
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % (secret, uuid.uuid4().hex))
     result = subprocess.run(
@@ -141,7 +195,7 @@ def single_events(port: int, secret: str) -> str:
     p99 = re.search(r"^\s+99%\s+(\S+)", result.stdout, re.MULTILINE).group(1)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", result.stdout)
     failed = f", {errors.group(1)} failed" if errors else ""
-    return f"  {float(rate):8.0f} requests/s   p50 {p50}   p99 {p99}   (16 connections{failed})"
+    return f"{float(rate):8.0f} requests/s   p50 {p50:>7}   p99 {p99:>7}{failed}"
 
 
 def main():
@@ -162,26 +216,39 @@ def main():
     event_bytes = sum(len(body) for body in bodies) / EVENTS
 
     port = free_port()
-    server = start_server("gunicorn", port, db_url, workers=WORKERS, threads=THREADS, **SERVER_ENV)
+    server = start_server("granian", port, db_url, workers=WORKERS, threads=THREADS, **SERVER_ENV)
     try:
         post_batches(port, secret, bodies[:5])  # warm up; those ids are then duplicates
         api_seconds = post_batches(port, secret, bodies[5:])
         single = single_events(port, secret)
     finally:
         stop(server)
+    # The same requests on the production server of earlier releases, for comparison.
+    port = free_port()
+    server = start_server("gunicorn", port, db_url, workers=WORKERS, threads=1, **SERVER_ENV)
+    try:
+        single_gunicorn = single_events(port, secret)
+    finally:
+        stop(server)
     copy_seconds = copy_baseline(events[5 * BATCH :])
+    insert_rate = insert_baseline(db_url, events, connections=WORKERS * THREADS)
     sent = EVENTS - 5 * BATCH
     api_rate, copy_rate = sent / api_seconds, sent / copy_seconds
 
     print(f"\nbench-ingest on {os.cpu_count()} cores: {sent} events of ~{event_bytes:.0f} bytes")
     print(
-        f"  batch API (gunicorn -w {WORKERS} --threads {THREADS}, {CONNECTIONS} connections)"
+        f"  batch API (granian, {WORKERS} workers x {THREADS} threads, {CONNECTIONS} connections)"
         f" {api_rate:9.0f} events/s"
     )
     print(f"  PostgreSQL COPY of the same rows (baseline)  {copy_rate:10.0f} events/s")
     print(f"  ratio API / COPY                             {api_rate / copy_rate:10.2f}")
-    print("single-event requests (wrk, 15 s)")
-    print(single)
+    print("single-event requests (wrk, 16 connections, 15 s each)")
+    print(f"  granian, {WORKERS} workers x {THREADS} threads        {single}")
+    print(f"  gunicorn, {WORKERS} sync workers             {single_gunicorn}")
+    print(
+        f"  PostgreSQL single-row INSERTs, one commit each, {WORKERS * THREADS} connections"
+        f" (baseline)  {insert_rate:8.0f} rows/s"
+    )
 
 
 if __name__ == "__main__":

@@ -51,6 +51,9 @@ def free_port() -> int:
 
 SERVERS = {
     "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "mysetlist.asgi:application"],
+    "granian": ["-m", "granian", "--interface", "wsgi", "--workers", "{workers}",
+                "--blocking-threads", "{threads}", "--host", "127.0.0.1", "--port", "{port}",
+                "--log-level", "warning", "mysetlist.wsgi:application"],
     "gunicorn": ["-m", "gunicorn", "-w", "{workers}", "--threads", "{threads}",
                  "-b", "127.0.0.1:{port}", "mysetlist.wsgi:application"],
 }  # fmt: skip
@@ -59,7 +62,7 @@ SERVERS = {
 def start_server(
     kind: str, port: int, db_url: str, workers: int = 2, threads: int = 1, **env
 ) -> subprocess.Popen:
-    """Start daphne or gunicorn on the bench database; wait until it answers."""
+    """Start a server of SERVERS on the bench database; wait until it answers."""
     environment = {
         **os.environ,
         "DATABASE_URL": db_url,
@@ -91,7 +94,7 @@ def stop(*processes: subprocess.Popen) -> None:
         process.terminate()
         try:
             process.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # gunicorn's threads wait out keep-alive clients
+        except subprocess.TimeoutExpired:  # a server's threads may wait out keep-alive clients
             process.kill()
             process.wait(timeout=15)
 

@@ -57,7 +57,7 @@ def test_production_refuses_to_print_emails():
 
 
 def test_server_entry_points_import_in_a_fresh_interpreter():
-    # As gunicorn and daphne load them: nothing set up beforehand.
+    # As granian and daphne load them: nothing set up beforehand.
     for module in ("mysetlist.wsgi", "mysetlist.asgi"):
         result = subprocess.run(
             [sys.executable, "-c", f"import {module}"],
@@ -68,6 +68,46 @@ def test_server_entry_points_import_in_a_fresh_interpreter():
             timeout=120,
         )
         assert result.returncode == 0, result.stderr
+
+
+def startup_options(**env) -> str:
+    """The PostgreSQL startup options the settings make of this environment."""
+    code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env={
+            "PATH": os.environ["PATH"],
+            "DJANGO_SETTINGS_MODULE": "mysetlist.settings.local",
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "'-c jit=off'"),  # a connection per request: no timeout needed
+        ({"DATABASE_CONN_MAX_AGE": "60"}, "'-c jit=off -c idle_session_timeout=120s'"),
+        (  # empty, as .env.example has it: the default
+            {"DATABASE_CONN_MAX_AGE": "60", "DATABASE_IDLE_SESSION_TIMEOUT": ""},
+            "'-c jit=off -c idle_session_timeout=120s'",
+        ),
+        (  # behind PgBouncer: no startup options at all
+            {"DATABASE_CONN_MAX_AGE": "60", "DATABASE_IDLE_SESSION_TIMEOUT": "0",
+             "DATABASE_JIT_OFF": "false"},
+            "{}",
+        ),
+    ],
+)  # fmt: skip
+def test_kept_connections_are_closed_by_the_server_after_twice_their_age(env, expected):
+    assert expected in startup_options(**env)
 
 
 @pytest.mark.postgres

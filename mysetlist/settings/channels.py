@@ -11,8 +11,11 @@ if _redis_url:
             "CONFIG": {
                 # A listener's receive blocks in Redis for up to 5 s (brpop_timeout); redis-py's
                 # default socket timeout is also 5 s and would end it with an error, closing
-                # every websocket idle that long.
-                "hosts": [{"address": _redis_url, "socket_timeout": 30}],
+                # every websocket idle that long. Only just longer, as a broadcast after a
+                # vote waits this long in the request's thread if Redis stalls.
+                "hosts": [
+                    {"address": _redis_url, "socket_timeout": 8, "socket_connect_timeout": 3}
+                ],
                 "prefix": "mysetlist:channels",
             },
         }

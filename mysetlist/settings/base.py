@@ -1,5 +1,7 @@
 """Settings shared by every environment; the environment files only override."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .env import BASE_DIR, env
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-local-only-key-change-me")
@@ -71,26 +73,30 @@ TEMPLATES = [
 # PostgreSQL (psycopg 3) when DATABASE_URL is set; an embedded SQLite file otherwise.
 if env("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
-    # A connection per request by default; WSGI servers keep one per thread for
-    # DATABASE_CONN_MAX_AGE seconds (not under ASGI: daphne would leak them).
+    # A connection per request by default. The web server's command line sets
+    # DATABASE_CONN_MAX_AGE (not .env, which every process reads): its threads keep a
+    # connection each, and Django closes one that old at the start and end of a request.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     _startup = []
     # Metric queries run for tens of milliseconds; compiling them with JIT costs more.
     if env.bool("DATABASE_JIT_OFF", default=True):
         _startup.append("-c jit=off")
-    # A server that retires idle threads (granian does) leaves their connections open: the
-    # server closes a session idle for longer than this, which is more than CONN_MAX_AGE, so
-    # a live thread's connection that old is replaced by Django before it is used again.
-    _idle_timeout = int(
-        env("DATABASE_IDLE_SESSION_TIMEOUT", default="")  # empty as in .env.example: unset
-        or 2 * DATABASES["default"]["CONN_MAX_AGE"]
-    )
+    # A server that retires idle threads (granian does) leaves their connections open, so
+    # PostgreSQL closes a session idle for longer than CONN_MAX_AGE: by then, a live thread's
+    # connection is old enough for Django to replace it before the request uses it.
+    _max_age = DATABASES["default"]["CONN_MAX_AGE"]
+    _idle_timeout = int(env("DATABASE_IDLE_SESSION_TIMEOUT", default="") or 2 * _max_age)
+    if 0 < _idle_timeout <= _max_age:
+        raise ImproperlyConfigured(
+            f"DATABASE_IDLE_SESSION_TIMEOUT ({_idle_timeout}) must be more than "
+            f"DATABASE_CONN_MAX_AGE ({_max_age}), or 0: a request would use a closed connection."
+        )
     if _idle_timeout:
         _startup.append(f"-c idle_session_timeout={_idle_timeout}s")
-    # Sent as startup options, which PgBouncer refuses unless told to ignore them: set both
-    # variables to false / 0 there.
-    if _startup:
+    # Sent as startup options, which PgBouncer refuses unless told to ignore them:
+    # DATABASE_STARTUP_OPTIONS=false sends none.
+    if _startup and env.bool("DATABASE_STARTUP_OPTIONS", default=True):
         DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(_startup)
 else:
     DATABASES = {

@@ -19,7 +19,7 @@ if env("EMAIL_PROVIDER", default="console") == "console":
     )
 
 # Behind one reverse proxy by default (it sets X-Forwarded-For and X-Forwarded-Proto).
-REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": env.int("DRF_NUM_PROXIES", default=1)}
+REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": int(env("DRF_NUM_PROXIES", default="") or 1)}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

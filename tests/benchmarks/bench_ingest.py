@@ -6,9 +6,10 @@ Prints, from one run on the bench database:
   BENCH_WORKERS workers of BENCH_THREADS threads, and the same rows COPYed straight into
   PostgreSQL: the baseline;
 - requests/s and latency of single-event requests, driven by wrk (apt-get install wrk), on
-  granian and, for comparison, on gunicorn's sync workers; beside them the rate at which
-  this process INSERTs single rows like them, one transaction each, over as many
-  connections as the server has threads: the baseline.
+  granian and, for comparison, on gunicorn with as many workers and threads; beside them
+  the rate at which this process INSERTs the same rows one at a time, a transaction each,
+  over as many connections as the server has threads, into a copy of the events table
+  without its indexes or the de-duplication key: the baseline, an upper bound.
 
     make bench-ingest        # BENCH_EVENTS=300000 BENCH_CONNECTIONS=4 BENCH_WORKERS=2
                              # BENCH_THREADS=2 by default
@@ -89,6 +90,27 @@ def post_batches(port: int, secret: str, bodies: list[bytes]) -> float:
     return time.perf_counter() - started
 
 
+def checkpoint() -> None:
+    """Start a measured phase with no checkpoint owed: one that the write-ahead log of an
+    earlier phase forces (every max_wal_size) would otherwise land in whichever phase runs
+    next. Needs a superuser or pg_checkpoint; without, the phase runs as it finds things."""
+    from django.db import DatabaseError, connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+    except DatabaseError as exc:
+        print(f"  (no CHECKPOINT before the phase: {exc})")
+
+
+def wal_position() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
+        return int(cursor.fetchone()[0])
+
+
 def copy_baseline(events: list[dict]) -> float:
     """COPY the same rows into a scratch table shaped like the events table; return seconds."""
     import datetime as dt
@@ -116,9 +138,10 @@ def copy_baseline(events: list[dict]) -> float:
 
 
 def insert_baseline(db_url: str, events: list[dict], connections: int, seconds=10.0) -> float:
-    """INSERT single rows like the endpoint's, one transaction each, over `connections`
-    connections for `seconds`; return rows/s. psycopg waits without the GIL, so the
-    threads overlap their round trips as the server's do."""
+    """INSERT the rows one at a time, a transaction each, over `connections` connections
+    for `seconds`, into a copy of the events table without its indexes; return rows/s.
+    psycopg waits without the GIL, so the threads overlap their round trips as the server's
+    do."""
     import datetime as dt
 
     import psycopg
@@ -219,17 +242,21 @@ def main():
     server = start_server("granian", port, db_url, workers=WORKERS, threads=THREADS, **SERVER_ENV)
     try:
         post_batches(port, secret, bodies[:5])  # warm up; those ids are then duplicates
+        checkpoint()
+        wal_before = wal_position()
         api_seconds = post_batches(port, secret, bodies[5:])
+        wal_bytes = wal_position() - wal_before
         single = single_events(port, secret)
     finally:
         stop(server)
     # The same requests on the production server of earlier releases, for comparison.
     port = free_port()
-    server = start_server("gunicorn", port, db_url, workers=WORKERS, threads=1, **SERVER_ENV)
+    server = start_server("gunicorn", port, db_url, workers=WORKERS, threads=THREADS, **SERVER_ENV)
     try:
         single_gunicorn = single_events(port, secret)
     finally:
         stop(server)
+    checkpoint()
     copy_seconds = copy_baseline(events[5 * BATCH :])
     insert_rate = insert_baseline(db_url, events, connections=WORKERS * THREADS)
     sent = EVENTS - 5 * BATCH
@@ -242,12 +269,13 @@ def main():
     )
     print(f"  PostgreSQL COPY of the same rows (baseline)  {copy_rate:10.0f} events/s")
     print(f"  ratio API / COPY                             {api_rate / copy_rate:10.2f}")
+    print(f"  write-ahead log of the batch API             {wal_bytes / sent:10.0f} bytes/event")
     print("single-event requests (wrk, 16 connections, 15 s each)")
     print(f"  granian, {WORKERS} workers x {THREADS} threads        {single}")
-    print(f"  gunicorn, {WORKERS} sync workers             {single_gunicorn}")
+    print(f"  gunicorn, {WORKERS} workers x {THREADS} threads       {single_gunicorn}")
     print(
-        f"  PostgreSQL single-row INSERTs, one commit each, {WORKERS * THREADS} connections"
-        f" (baseline)  {insert_rate:8.0f} rows/s"
+        f"  PostgreSQL single-row INSERTs, a commit each, {WORKERS * THREADS} connections, no"
+        f" indexes (baseline, an upper bound)  {insert_rate:8.0f} rows/s"
     )
 
 

@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import BASE_DIR, env
+from .env import BASE_DIR, env, env_int
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-local-only-key-change-me")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -86,7 +86,7 @@ if env("DATABASE_URL", default=""):
     # PostgreSQL closes a session idle for longer than CONN_MAX_AGE: by then, a live thread's
     # connection is old enough for Django to replace it before the request uses it.
     _max_age = DATABASES["default"]["CONN_MAX_AGE"]
-    _idle_timeout = int(env("DATABASE_IDLE_SESSION_TIMEOUT", default="") or 2 * _max_age)
+    _idle_timeout = env_int("DATABASE_IDLE_SESSION_TIMEOUT", default=2 * _max_age)
     if 0 < _idle_timeout <= _max_age:
         raise ImproperlyConfigured(
             f"DATABASE_IDLE_SESSION_TIMEOUT ({_idle_timeout}) must be more than "

@@ -1,6 +1,6 @@
 """Django REST framework and drf-spectacular."""
 
-from .env import env
+from .env import env, env_int
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -28,7 +28,7 @@ REST_FRAMEWORK = {
     },
     # How many proxies sit in front: throttles then identify clients by the address the
     # nearest proxy saw, not by an X-Forwarded-For header anyone can write.
-    "NUM_PROXIES": int(env("DRF_NUM_PROXIES", default="") or 0),  # empty as in .env.example
+    "NUM_PROXIES": env_int("DRF_NUM_PROXIES", default=0),
     "EXCEPTION_HANDLER": "mysetlist.core.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

@@ -8,3 +8,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer from the environment; empty, as .env.example leaves some, is unset."""
+    return int(env(name, default="") or default)

@@ -4,7 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 from .base import REST_FRAMEWORK, STORAGES
-from .env import env
+from .env import env, env_int
 
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 DEBUG = False
@@ -19,7 +19,7 @@ if env("EMAIL_PROVIDER", default="console") == "console":
     )
 
 # Behind one reverse proxy by default (it sets X-Forwarded-For and X-Forwarded-Proto).
-REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": int(env("DRF_NUM_PROXIES", default="") or 1)}
+REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": env_int("DRF_NUM_PROXIES", default=1)}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

@@ -15,6 +15,7 @@ Prints, from one run on the bench database:
                              # BENCH_THREADS=2 by default
 """
 
+import contextlib
 import datetime
 import http.client
 import os
@@ -111,30 +112,42 @@ def wal_position() -> int:
         return int(cursor.fetchone()[0])
 
 
-def copy_baseline(events: list[dict]) -> float:
-    """COPY the same rows into a scratch table shaped like the events table; return seconds."""
-    import datetime as dt
+def baseline_row(e: dict, received: datetime.datetime) -> tuple:
+    """An event as the events table's columns (COLUMNS), as the baselines write it."""
+    properties, context = orjson.dumps(e["properties"]), orjson.dumps(e["context"])
+    return (e["message_id"], e["event"], e["distinct_id"], None, e["timestamp"], received,
+            properties.decode(), context.decode(), None)  # fmt: skip
 
+
+@contextlib.contextmanager
+def scratch_table(name: str):
+    """A table shaped like the events table, without its indexes, for as long as needed."""
     from django.db import connection
 
-    received = dt.datetime.now(dt.UTC)
-    rows = [
-        (e["message_id"], e["event"], e["distinct_id"], None, e["timestamp"], received,
-         orjson.dumps(e["properties"]).decode(), orjson.dumps(e["context"]).decode(), None)
-        for e in events
-    ]  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_copy")
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
         cursor.execute(
-            "CREATE TABLE bench_copy (LIKE analytics_event INCLUDING DEFAULTS INCLUDING IDENTITY)"
+            f"CREATE TABLE {name} (LIKE analytics_event INCLUDING DEFAULTS INCLUDING IDENTITY)"
         )
+    try:
+        yield name
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {name}")
+
+
+def copy_baseline(events: list[dict]) -> float:
+    """COPY the same rows into a scratch table shaped like the events table; return seconds."""
+    from django.db import connection
+
+    received = datetime.datetime.now(datetime.UTC)
+    rows = [baseline_row(e, received) for e in events]
+    with scratch_table("bench_copy") as table, connection.cursor() as cursor:
         started = time.perf_counter()
-        with cursor.copy(f"COPY bench_copy ({COLUMNS}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY {table} ({COLUMNS}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        seconds = time.perf_counter() - started
-        cursor.execute("DROP TABLE bench_copy")
-    return seconds
+        return time.perf_counter() - started
 
 
 def insert_baseline(db_url: str, events: list[dict], connections: int, seconds=10.0) -> float:
@@ -142,19 +155,10 @@ def insert_baseline(db_url: str, events: list[dict], connections: int, seconds=1
     for `seconds`, into a copy of the events table without its indexes; return rows/s.
     psycopg waits without the GIL, so the threads overlap their round trips as the server's
     do."""
-    import datetime as dt
-
     import psycopg
-    from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_insert")
-        cursor.execute(
-            "CREATE TABLE bench_insert (LIKE analytics_event INCLUDING DEFAULTS INCLUDING IDENTITY)"
-        )
     sql = f"INSERT INTO bench_insert ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
     counts, failures = [0] * connections, []
-    deadline = time.perf_counter() + seconds
 
     def worker(n: int):
         try:
@@ -165,23 +169,17 @@ def insert_baseline(db_url: str, events: list[dict], connections: int, seconds=1
     def insert(n: int):
         rows = iter(events[n::connections])
         with psycopg.connect(db_url, autocommit=True) as conn:
-            while time.perf_counter() < deadline:
-                e = next(rows)
-                conn.execute(
-                    sql,
-                    (e["message_id"], e["event"], e["distinct_id"], None, e["timestamp"],
-                     dt.datetime.now(dt.UTC), orjson.dumps(e["properties"]).decode(),
-                     orjson.dumps(e["context"]).decode(), None),
-                )  # fmt: skip
+            while time.perf_counter() < started + seconds:
+                conn.execute(sql, baseline_row(next(rows), datetime.datetime.now(datetime.UTC)))
                 counts[n] += 1
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE bench_insert")
+    with scratch_table("bench_insert"):
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     if failures:
         raise SystemExit(f"the INSERT baseline failed: {failures[0]!r}")
     return sum(counts) / seconds

@@ -6,12 +6,8 @@ import gzip
 import http.client
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -19,17 +15,11 @@ from django.db import connection
 
 from analytics.models import Event
 from analytics.services import ingest_key_create
+from tests.benchmarks.common import free_port, start_server, stop
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
 APP_NAME = f"mysetlist-test-server-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
@@ -41,36 +31,15 @@ def granian(*, conn_max_age: int, thread_idle: int):
     name = connection.settings_dict["NAME"]
     url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{name}?application_name={APP_NAME}"
     port = free_port()
-    env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "mysetlist.settings.local",
-        "DJANGO_DEBUG": "false",
-        "DATABASE_URL": url,
-        "DATABASE_CONN_MAX_AGE": str(conn_max_age),
-        "DATABASE_IDLE_SESSION_TIMEOUT": "",
-        "DATABASE_STARTUP_OPTIONS": "true",
-        "LOG_LEVEL": "WARNING",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "1",
-         "--blocking-threads", "2", "--blocking-threads-idle-timeout", str(thread_idle),
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-         "mysetlist.wsgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    server = start_server(
+        "granian", port, url, workers=1, threads=2,
+        DATABASE_CONN_MAX_AGE=str(conn_max_age), DATABASE_IDLE_SESSION_TIMEOUT="",
+        DATABASE_STARTUP_OPTIONS="true", GRANIAN_BLOCKING_THREADS_IDLE_TIMEOUT=str(thread_idle),
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None, "granian exited"
-                assert time.monotonic() < deadline, "granian did not start"
-                time.sleep(0.1)
         yield port
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        stop(server)
 
 
 @pytest.fixture

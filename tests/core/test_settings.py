@@ -71,14 +71,15 @@ def test_server_entry_points_import_in_a_fresh_interpreter():
 
 
 def database_options(**env) -> subprocess.CompletedProcess:
-    """Load the settings in a fresh interpreter with this environment (the defaults given
+    """Load the settings in a fresh process with this environment (the defaults given
     explicitly, so a developer's .env changes nothing); print the database OPTIONS."""
     code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
-    return subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        cwd=ROOT,
+    return run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
         env={
-            "PATH": os.environ["PATH"],
             "DJANGO_SETTINGS_MODULE": "mysetlist.settings.local",
             "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
             "DATABASE_CONN_MAX_AGE": "0",
@@ -87,9 +88,6 @@ def database_options(**env) -> subprocess.CompletedProcess:
             "DATABASE_STARTUP_OPTIONS": "true",
             **env,
         },
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
 
 

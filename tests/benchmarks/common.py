@@ -1,6 +1,8 @@
 """What every benchmark needs: its own PostgreSQL database, free ports, servers to drive."""
 
+import contextlib
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -78,25 +80,31 @@ def start_server(
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, so that stop() ends its workers too
     )
-    for _ in range(100):
+    deadline = time.monotonic() + 30  # Django's start takes seconds on a busy machine
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1)
             return process
         except OSError:
             time.sleep(0.1)
-    process.kill()
+    stop(process)
     sys.exit(f"{kind} did not start")
 
 
 def stop(*processes: subprocess.Popen) -> None:
+    """End each server and every worker it forked: a worker left behind would take CPU from
+    the benchmarks after it."""
     for process in processes:
         process.terminate()
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:  # a server's threads may wait out keep-alive clients
-            process.kill()
-            process.wait(timeout=15)
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
 
 
 def percentiles(values: list[float]) -> str:

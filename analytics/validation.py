@@ -7,6 +7,8 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
+import msgspec
+
 MAX_BATCH_EVENTS = 1000
 MAX_BODY_BYTES = 1_000_000
 FUTURE_LIMIT = dt.timedelta(hours=23)
@@ -31,14 +33,24 @@ class BatchError(ValueError):
         self.message, self.status = message, status
 
 
+class JSONText(bytes):
+    """A JSON value exactly as the sender wrote it: checked to be well-formed, not parsed.
+
+    A batch's properties and contexts stay so from the request body to the database, which
+    parses them anyway: building them as Python objects and serialising them again cost
+    more than the rest of the request.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class CleanEvent:
     message_id: str
     event: str
     distinct_id: str
     timestamp: dt.datetime
-    properties: dict
-    context: dict
+    # A dict, or a JSONText holding a JSON object.
+    properties: dict | JSONText
+    context: dict | JSONText
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +112,13 @@ def _name(raw: dict, key: str, *, required: bool) -> str | None:
     return value
 
 
-def _mapping(raw: dict, key: str) -> dict:
+def _mapping(raw: dict, key: str) -> dict | JSONText:
     value = raw.get(key)
-    if value is None:
+    if value is None or value == b"null":
         return {}
-    if not isinstance(value, dict):
-        raise ValueError(f"'{key}' must be an object")
-    return value
+    if isinstance(value, dict) or (isinstance(value, JSONText) and value[:1] == b"{"):
+        return value
+    raise ValueError(f"'{key}' must be an object")
 
 
 def _timestamp(raw: dict, key: str) -> dt.datetime | None:
@@ -164,6 +176,65 @@ def clean_event(
     return CleanEvent(message_id, name, distinct_id, timestamp, properties, context)
 
 
+def batch_size_check(raw_events: list) -> None:
+    if not raw_events:
+        raise BatchError("the batch is empty")
+    if len(raw_events) > MAX_BATCH_EVENTS:
+        raise BatchError(f"a batch holds at most {MAX_BATCH_EVENTS} events", status=413)
+
+
+def clean_batch_sent_at(value) -> dt.datetime | None:
+    try:
+        return _timestamp({"sent_at": value}, "sent_at")
+    except ValueError as exc:
+        raise BatchError(str(exc)) from exc
+
+
+def clean_parsed(index: int, raw, clock: tuple, check_nul: bool) -> CleanEvent | Rejection:
+    """Return the parsed event cleaned, or its rejection; clock is (received_at, the batch's
+    sent_at or None)."""
+    received_at, batch_sent_at = clock
+    try:
+        if check_nul and has_nul(raw):
+            raise ValueError("text may not contain NUL characters")
+        return clean_event(raw, received_at=received_at, batch_sent_at=batch_sent_at)
+    except ValueError as exc:
+        message_id = raw.get("message_id") if isinstance(raw, dict) else None
+        return Rejection(index, str(exc), message_id if isinstance(message_id, str) else None)
+
+
+class _Agent(msgspec.Struct):
+    user_agent: object = None
+
+
+_AGENT = msgspec.json.Decoder(_Agent)
+
+
+def context_user_agent(context: dict | JSONText):
+    """Return the context's user_agent as sent (any JSON value), or None."""
+    if isinstance(context, dict):
+        return context.get("user_agent")
+    return _AGENT.decode(context).user_agent
+
+
+def gather(outcomes, user_agent: str | None) -> CleanBatch:
+    """Return the batch of these cleaned events and rejections, in order: bots (by the
+    event's user agent, else the request's) and repeated message ids left out."""
+    events, rejections, seen = [], [], set()
+    duplicates = bots = 0
+    for outcome in outcomes:
+        if isinstance(outcome, Rejection):
+            rejections.append(outcome)
+        elif is_bot(context_user_agent(outcome.context) or user_agent):
+            bots += 1
+        elif outcome.message_id in seen:
+            duplicates += 1
+        else:
+            seen.add(outcome.message_id)
+            events.append(outcome)
+    return CleanBatch(events, rejections, duplicates, bots)
+
+
 def clean_batch(
     body, *, received_at: dt.datetime, user_agent: str | None = None, check_nul: bool = True
 ) -> CleanBatch:
@@ -176,37 +247,14 @@ def clean_batch(
         raw_events = body["batch"]
         if not isinstance(raw_events, list):
             raise BatchError("'batch' must be a list of events")
-        try:
-            batch_sent_at = _timestamp(body, "sent_at")
-        except ValueError as exc:
-            raise BatchError(str(exc)) from exc
+        batch_sent_at = clean_batch_sent_at(body.get("sent_at"))
     elif isinstance(body, dict):
         raw_events, batch_sent_at = [body], None
     else:
         raise BatchError('the body must be an event object or {"batch": [...]}')
-    if not raw_events:
-        raise BatchError("the batch is empty")
-    if len(raw_events) > MAX_BATCH_EVENTS:
-        raise BatchError(f"a batch holds at most {MAX_BATCH_EVENTS} events", status=413)
-
-    events, rejections, seen = [], [], set()
-    duplicates = bots = 0
-    for index, raw in enumerate(raw_events):
-        try:
-            if check_nul and has_nul(raw):
-                raise ValueError("text may not contain NUL characters")
-            event = clean_event(raw, received_at=received_at, batch_sent_at=batch_sent_at)
-        except ValueError as exc:
-            message_id = raw.get("message_id") if isinstance(raw, dict) else None
-            rejections.append(
-                Rejection(index, str(exc), message_id if isinstance(message_id, str) else None)
-            )
-            continue
-        if is_bot(event.context.get("user_agent") or user_agent):
-            bots += 1
-        elif event.message_id in seen:
-            duplicates += 1
-        else:
-            seen.add(event.message_id)
-            events.append(event)
-    return CleanBatch(events, rejections, duplicates, bots)
+    batch_size_check(raw_events)
+    clock = (received_at, batch_sent_at)
+    return gather(
+        (clean_parsed(index, raw, clock, check_nul) for index, raw in enumerate(raw_events)),
+        user_agent,
+    )

@@ -1,0 +1,145 @@
+"""A batch body read straight from its JSON, under validation's rules. Pure Python.
+
+msgspec reads the body's structure and each event's top-level fields, and keeps every
+event's properties and context as the text they came in (JSONText): checked to be
+well-formed, never built as Python objects, never serialised again. An event of the plain
+shape nearly every sender uses is cleaned here; any other goes to validation.clean_event as
+parsed JSON, which decides it and words its error. Either way the result is the one
+clean_batch gives for the parsed body (tests/analytics/test_json_batch.py holds them to it).
+"""
+
+import datetime as dt
+import uuid
+
+import msgspec
+import orjson
+
+from .validation import (
+    EARLIEST,
+    FUTURE_LIMIT,
+    MAX_NAME,
+    BatchError,
+    CleanBatch,
+    CleanEvent,
+    JSONText,
+    Rejection,
+    batch_size_check,
+    clean_batch,
+    clean_batch_sent_at,
+    clean_parsed,
+    gather,
+    parse_timestamp,
+)
+
+NUL = b"\\u0000"  # a NUL can only arrive escaped in JSON
+
+
+class _Body(msgspec.Struct):
+    """A batch, or a single event when `batch` is absent (its own fields are then ignored
+    here and read as the event's)."""
+
+    batch: list[msgspec.Raw] | msgspec.UnsetType = msgspec.UNSET
+    sent_at: str | None = None
+
+
+# Every field optional and of the one type the plain shape has: a missing or null field, or
+# one of another type, leaves the event to clean_event.
+class _Event(msgspec.Struct):
+    event: str | None = None
+    distinct_id: str | None = None
+    message_id: str | None = None
+    timestamp: str | None = None
+    sent_at: str | None = None
+    properties: msgspec.Raw = msgspec.Raw(b"{}")
+    context: msgspec.Raw = msgspec.Raw(b"{}")
+
+
+_BODY = msgspec.json.Decoder(_Body)
+_EVENT = msgspec.json.Decoder(_Event)
+
+
+def parse_body(raw: bytes):
+    """Return the body parsed; raise BatchError when it is not JSON."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BatchError(f"The body is not valid JSON: {exc}.") from exc
+
+
+def _plain(fields: _Event, received_at: dt.datetime, skew: dt.timedelta) -> CleanEvent | None:
+    """Return the event as clean_event makes it when it has the plain shape, else None."""
+    name, distinct_id, message_id = fields.event, fields.distinct_id, fields.message_id
+    if not (name and distinct_id and len(name) <= MAX_NAME and len(distinct_id) <= MAX_NAME):
+        return None
+    if message_id is None:
+        message_id = uuid.uuid4().hex
+    elif not 0 < len(message_id) <= MAX_NAME:
+        return None
+    if fields.sent_at is not None:  # the event's own clock overrides the batch's
+        try:
+            sent_at = parse_timestamp(fields.sent_at)
+        except ValueError:
+            return None
+        if sent_at < EARLIEST:
+            return None
+        skew = received_at - sent_at
+    # bytes() first: a subclass built from the Raw reads it through its buffer, far slower.
+    properties, context = JSONText(bytes(fields.properties)), JSONText(bytes(fields.context))
+    if not (properties.startswith(b"{") and context.startswith(b"{")):
+        return None
+    if fields.timestamp is None:
+        return CleanEvent(message_id, name, distinct_id, received_at, properties, context)
+    try:
+        stamped = parse_timestamp(fields.timestamp)
+        timestamp = stamped + skew
+    except (ValueError, OverflowError):
+        return None
+    if stamped < EARLIEST or timestamp < EARLIEST or timestamp > received_at + FUTURE_LIMIT:
+        return None
+    return CleanEvent(message_id, name, distinct_id, timestamp, properties, context)
+
+
+def _clean(index: int, raw: msgspec.Raw | bytes, clock: tuple, skew, check_nul: bool):
+    if not (check_nul and NUL in bytes(raw)):
+        try:
+            fields = _EVENT.decode(raw)
+        except (msgspec.DecodeError, RecursionError):
+            pass
+        else:
+            event = _plain(fields, clock[0], skew)
+            if event is not None:
+                return event
+    try:
+        parsed = orjson.loads(bytes(raw))
+    except orjson.JSONDecodeError as exc:
+        return Rejection(index, f"the event is not valid JSON: {exc}")
+    return clean_parsed(index, parsed, clock, check_nul)
+
+
+def clean_batch_json(
+    raw: bytes, *, received_at: dt.datetime, user_agent: str | None = None
+) -> CleanBatch:
+    """As clean_batch for the body `raw` parsed; a batch's events keep their properties and
+    context as JSONText. Raise BatchError when the body is not JSON or unusable as a whole.
+    """
+    check_nul = NUL in raw
+    try:
+        if not raw.isascii():
+            raw.decode()  # msgspec leaves the UTF-8 of the values it skips unchecked
+        body = _BODY.decode(raw)
+    except (UnicodeDecodeError, msgspec.DecodeError, RecursionError):
+        body = None
+    if body is None:  # an unusual body: clean_batch words what is wrong with it
+        return clean_batch(
+            parse_body(raw), received_at=received_at, user_agent=user_agent, check_nul=check_nul
+        )
+    if body.batch is msgspec.UNSET:
+        clock = (received_at, None)
+        return gather([_clean(0, raw, clock, dt.timedelta(0), check_nul)], user_agent)
+    batch_size_check(body.batch)
+    clock = (received_at, clean_batch_sent_at(body.sent_at))
+    skew = dt.timedelta(0) if clock[1] is None else received_at - clock[1]
+    return gather(
+        (_clean(index, event, clock, skew, check_nul) for index, event in enumerate(body.batch)),
+        user_agent,
+    )

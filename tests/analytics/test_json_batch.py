@@ -1,0 +1,159 @@
+"""The JSON path reads a body exactly as clean_batch reads the same body parsed."""
+
+import datetime as dt
+import itertools
+import random
+
+import orjson
+import pytest
+
+from analytics.json_batch import clean_batch_json
+from analytics.validation import BatchError, CleanEvent, JSONText, clean_batch
+
+NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+# What senders put in each field, the plain and the hostile; None means the field is absent.
+NAMES = [None, "vote_cast", "", "x" * 200, "x" * 201, 42, True, 1.5, [], {}, "a\tb\nc\\d\"e",
+         "\u00e9\U0001f600", "a\u0000b", "\\N", "\\."]  # fmt: skip
+STAMPS = [None, "2026-06-01T11:00:00Z", "2026-06-01T11:00:00", "2026-06-01T23:00:00+14:00",
+          "2026-06-02T11:00:01Z", "1999-12-31T23:59:59Z", "0001-01-01T00:00:00+14:00",
+          "9999-12-31T23:59:59-14:00", "garbage", "2026-06-01", 5, "x" * 41]  # fmt: skip
+MAPPINGS = [None, {}, {"show_id": 7, "path": "/shows/7/"}, [], "text", 5,
+            {"nested": {"list": [1, "\t\n\r", None, 2.5, 12345678901234567890]}},
+            {"k\u0000": 1}, {"": {"\\": "\\\\"}}]  # fmt: skip
+CONTEXTS = [None, {}, {"user_agent": "curl/8.5.0"}, {"user_agent": FIREFOX}, {"user_agent": 5},
+            {"user_agent": ""}, {"user_agent": 0}, {"user_agent": None}, [],
+            {"page": {"path": "/a\\b"}, "locale": "en-US"}]  # fmt: skip
+
+
+def as_parsed(batch):
+    """The batch with every JSONText parsed, so both paths' results compare as values."""
+
+    def plain(value):
+        return orjson.loads(bytes(value)) if isinstance(value, JSONText) else value
+
+    events = [
+        CleanEvent(e.message_id, e.event, e.distinct_id, e.timestamp, plain(e.properties),
+                   plain(e.context))
+        for e in batch.events
+    ]  # fmt: skip
+    return events, batch.rejections, batch.duplicates_in_batch, batch.bots
+
+
+def random_event(rng: random.Random, n: int) -> dict:
+    def pick(values: list, plain):  # a plain value half the time, else any
+        return plain if rng.random() < 0.5 else rng.choice(values)
+
+    event = {
+        "event": pick(NAMES, "vote_cast"),
+        "distinct_id": pick(NAMES, "anon-1"),
+        "message_id": pick([f"m{n // 3}", "", None, 7, "x" * 201], f"m{n}"),
+        "timestamp": pick(STAMPS, "2026-06-01T11:59:00Z"),
+        "sent_at": pick(STAMPS, None),
+        "properties": pick(MAPPINGS, {"show_id": 7}),
+        "context": pick(CONTEXTS, {"user_agent": FIREFOX}),
+    }
+    return {key: value for key, value in event.items() if value is not None or rng.random() < 0.3}
+
+
+def both(body, user_agent=FIREFOX):
+    raw = orjson.dumps(body)
+    parsed = clean_batch(body, received_at=NOW, user_agent=user_agent, check_nul=True)
+    fast = clean_batch_json(raw, received_at=NOW, user_agent=user_agent)
+    return as_parsed(fast), as_parsed(parsed), fast
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_json_path_equals_the_parsed_path_on_mixed_batches(seed):
+    rng = random.Random(seed)
+    batch = [random_event(rng, n) for n in range(400)]
+    body = {"batch": batch, "sent_at": rng.choice([None, "2026-06-01T12:10:00Z"])}
+    # Generated message ids differ between runs: give every event one.
+    for n, event in enumerate(batch):
+        if not isinstance(event.get("message_id"), str) or not event["message_id"]:
+            event["message_id"] = f"given-{n}"
+
+    fast, parsed, batch = both(body)
+
+    assert fast == parsed
+    # The mixture exercises both outcomes, and both ways to keep an event.
+    assert len(batch.events) > 40 and len(batch.rejections) > 40
+    read_as_json = sum(isinstance(e.properties, JSONText) for e in batch.events)
+    assert 20 < read_as_json < len(batch.events)
+
+
+def test_json_path_keeps_properties_and_context_as_sent():
+    body = {"batch": [{"event": "e", "distinct_id": "d", "properties": {"a": [1, 2]}}]}
+
+    _, _, fast = both(body)
+
+    [event] = fast.events
+    assert isinstance(event.properties, JSONText) and event.properties == b'{"a":[1,2]}'
+    assert event.context == b"{}"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"event": "e", "distinct_id": "d"},
+        {"event": "e", "distinct_id": "d", "timestamp": "2026-06-01T11:00:00Z"},
+        {"event": "e", "distinct_id": "d", "sent_at": "2026-06-01T12:10:00Z",
+         "timestamp": "2026-06-01T12:05:00Z"},
+        {"event": "", "distinct_id": "d"},
+        {"event": "e", "distinct_id": "d", "properties": [1]},
+    ],
+)  # fmt: skip
+def test_a_single_event_body_reads_as_clean_batch_reads_it(event):
+    event = {**event, "message_id": "one"}
+
+    fast, parsed, _ = both(event)
+
+    assert fast == parsed
+
+
+def test_missing_message_ids_are_made_on_both_paths():
+    body = {"batch": [{"event": "e", "distinct_id": "d"}] * 2}
+
+    _, _, fast = both(body)
+
+    assert [len(e.message_id) for e in fast.events] == [32, 32]
+    assert fast.events[0].message_id != fast.events[1].message_id
+
+
+@pytest.mark.parametrize(
+    "raw,message",
+    [
+        (b"{oops", "not valid JSON"),
+        (b'{"batch": "x"}', "must be a list"),
+        (b'{"batch": []}', "empty"),
+        (b'{"batch": null}', "must be a list"),
+        (b"[1, 2]", "must be an event object"),
+        (b'{"batch": [{}], "sent_at": 5}', "ISO 8601"),
+        (b'{"batch": [{"event": "\xff"}]}', "not valid JSON"),
+        (b'{"batch": [' + b"[" * 2000 + b"]" * 2000 + b"]}", "not valid JSON"),
+    ],
+)
+def test_an_unusable_body_is_refused_as_the_parsed_path_refuses_it(raw, message):
+    with pytest.raises(BatchError, match=message):
+        clean_batch_json(raw, received_at=NOW)
+
+
+def test_the_batch_limit_holds_on_the_json_path():
+    body = orjson.dumps({"batch": [{"event": "e", "distinct_id": "d"}] * 1001})
+
+    with pytest.raises(BatchError) as error:
+        clean_batch_json(body, received_at=NOW)
+
+    assert error.value.status == 413
+
+
+def test_bots_and_repeats_are_counted_alike_on_both_paths():
+    bot = {"event": "e", "distinct_id": "d", "message_id": "b", "context": {"user_agent": "curl/8"}}
+    events = itertools.cycle([{"event": "e", "distinct_id": "d", "message_id": "same"}, bot])
+    body = {"batch": [next(events) for _ in range(6)]}
+
+    fast, parsed, _ = both(body)
+
+    assert fast == parsed
+    assert (len(fast[0]), fast[2], fast[3]) == (1, 2, 3)

@@ -9,6 +9,7 @@ clean_batch gives for the parsed body (tests/analytics/test_json_batch.py holds 
 """
 
 import datetime as dt
+import re
 import uuid
 
 import msgspec
@@ -32,6 +33,20 @@ from .validation import (
 )
 
 NUL = b"\\u0000"  # a NUL can only arrive escaped in JSON
+
+# Numbers a double cannot hold, which orjson refuses and PostgreSQL's numeric may take, to
+# come back to Python as inf or past its 4,300-digit limit: looked for with every digit as
+# 0, an exponent of three digits or more ending its number, or a hundred digits in a row.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_EXPONENTS = [re.compile(rb"e[-+]?000+[,}\]\s]"), re.compile(rb"E[-+]?000+[,}\]\s]")]
+_HUNDRED_DIGITS = b"0" * 100
+
+
+def _past_a_double(raw: bytes) -> bool:
+    """True if the body may hold a number past a double's range (or a string that looks
+    like one, which the parsed path then reads to the same result)."""
+    zeroed = raw.translate(_DIGITS_AS_ZERO)
+    return _HUNDRED_DIGITS in zeroed or any(p.search(zeroed) for p in _EXPONENTS)
 
 
 class _Body(msgspec.Struct):
@@ -126,18 +141,18 @@ def clean_batch_json(
     try:
         if not raw.isascii():
             raw.decode()  # msgspec leaves the UTF-8 of the values it skips unchecked
-        body = _BODY.decode(raw)
+        body = None if _past_a_double(raw) else _BODY.decode(raw)
     except (UnicodeDecodeError, msgspec.DecodeError, RecursionError):
         body = None
-    if body is None:  # an unusual body: clean_batch words what is wrong with it
+    if body is None:  # an unusual body: clean_batch reads it, and words what is wrong
         return clean_batch(
             parse_body(raw), received_at=received_at, user_agent=user_agent, check_nul=check_nul
         )
     if body.batch is msgspec.UNSET:
         clock = (received_at, None)
         return gather([_clean(0, raw, clock, dt.timedelta(0), check_nul)], user_agent)
-    batch_size_check(body.batch)
     clock = (received_at, clean_batch_sent_at(body.sent_at))
+    batch_size_check(body.batch)
     skew = dt.timedelta(0) if clock[1] is None else received_at - clock[1]
     return gather(
         (_clean(index, event, clock, skew, check_nul) for index, event in enumerate(body.batch)),

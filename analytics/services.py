@@ -1,24 +1,21 @@
 """Writes of the analytics app: ingestion, the platform's own tracking, keys and identities."""
 
 import datetime as dt
-import logging
 import re
 import uuid
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db import DataError, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mysetlist.users.models import User
 
-from .json_batch import NUL, clean_batch_json, parse_body
+from .json_batch import clean_batch_json
 from .models import DistinctIdLink, IngestKey
 from .selectors import WEB_TRACKER_CACHE_KEY, IngestSource
 from .storage import EventRow, events_write
 from .validation import CleanBatch, CleanEvent, Rejection, anonymize_ip, clean_batch
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -58,16 +55,7 @@ def events_ingest_json(
     """As events_ingest, for a request body as it came: a batch's properties and contexts
     go to the database as the text they came in, unparsed."""
     batch = clean_batch_json(raw, received_at=received_at, user_agent=user_agent)
-    try:
-        return _batch_store(batch, received_at=received_at, source=source, ip=ip)
-    except DataError as exc:
-        # Text the database refuses that JSON allows (a number past its numeric range): the
-        # parsed path turns the values into Python's, or refuses the body. Nothing was kept.
-        logger.info("a batch's JSON was refused as sent, parsing it: %s", exc)
-        return events_ingest(
-            body=parse_body(raw), received_at=received_at, source=source,
-            user_agent=user_agent, ip=ip, check_nul=NUL in raw,
-        )  # fmt: skip
+    return _batch_store(batch, received_at=received_at, source=source, ip=ip)
 
 
 def _batch_store(

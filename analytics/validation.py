@@ -69,11 +69,20 @@ class CleanBatch:
 
 
 def parse_timestamp(value) -> dt.datetime:
-    """Return an aware datetime from an ISO 8601 string; naive times are taken as UTC."""
+    """Return a datetime in UTC from an ISO 8601 string; naive times are taken as UTC."""
     if not isinstance(value, str) or len(value) > 40:
         raise ValueError("must be an ISO 8601 date-time string")
     parsed = dt.datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=dt.UTC)
+    # In UTC: Python takes offsets up to 24 hours and with fractions of a second, which
+    # PostgreSQL refuses as text (COPY writes it so).
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise ValueError(
+            f"is before {EARLIEST:%Y-%m-%d}" if parsed.year < 2000 else "is past year 9999"
+        ) from exc
 
 
 @functools.lru_cache(maxsize=4096)  # a sender's address repeats request after request

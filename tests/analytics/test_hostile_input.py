@@ -142,3 +142,16 @@ def test_extreme_dates_are_a_400_not_a_500(client, name, params):
 
     assert response.status_code == 400
     assert "Use a date from 2000-01-01" in json.dumps(response.json()["extra"])
+
+
+def test_a_number_past_a_doubles_range_is_a_400_not_a_500(client, ingest_secret):
+    body = b'{"event":"e","distinct_id":"d","context":{"user_agent":1e400}}'
+
+    response = client.post(
+        reverse("analytics-api:event-ingest"), body, content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {ingest_secret}", HTTP_USER_AGENT=FIREFOX,
+    )  # fmt: skip
+
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["message"]
+    assert not Event.objects.exists()

@@ -157,3 +157,81 @@ def test_bots_and_repeats_are_counted_alike_on_both_paths():
 
     assert fast == parsed
     assert (len(fast[0]), fast[2], fast[3]) == (1, 2, 3)
+
+
+def outcome(read, raw: bytes):
+    """What one path makes of the body: the batch's values, or the error's status and text."""
+    try:
+        return as_parsed(read(raw))
+    except BatchError as error:  # orjson's wording of bad JSON, and msgspec's, may differ
+        return error.status, error.message.split(":")[0]
+
+
+def json_read(raw):
+    return clean_batch_json(raw, received_at=NOW, user_agent=FIREFOX)
+
+
+def parsed_read(raw):
+    from analytics.json_batch import parse_body
+
+    return clean_batch(parse_body(raw), received_at=NOW, user_agent=FIREFOX, check_nul=True)
+
+
+def event_with(fields: bytes) -> bytes:
+    return b'{"event":"e","distinct_id":"d","message_id":"m",' + fields + b"}"
+
+
+# Bodies that part msgspec from orjson, or the JSON path's checks from clean_event's.
+EDGE_BODIES = {
+    "context user agent past a double": event_with(b'"context":{"user_agent":1e400}'),
+    "negative, in a batch": b'{"batch":[' + event_with(b'"context":{"user_agent":-1E+400}') + b"]}",
+    "property past a double": b'{"batch":[' + event_with(b'"properties":{"n":1e400 }') + b"]}",
+    "400-digit integer": event_with(b'"properties":{"n":' + b"9" * 400 + b"}"),
+    "past a double, parsed-path event": b'{"batch":[{"event":5,"distinct_id":"d",'
+    b'"properties":{"n":[1e400]}}]}',
+    "rounds to zero": event_with(b'"properties":{"a":1e-20000}'),
+    "empty batch, bad sent_at": b'{"batch": [], "sent_at": "garbage"}',
+    "empty batch, early sent_at": b'{"batch": [], "sent_at": "1999-12-31T23:59:59Z"}',
+    "1001 events, bad sent_at": orjson.dumps(
+        {"batch": [{"event": "e", "distinct_id": "d"}] * 1001, "sent_at": "x"}
+    ),
+    "duplicate batch keys": b'{"batch":[{"event":"a","distinct_id":"d","message_id":"1"}],'
+    b'"batch":[{"event":"b","distinct_id":"d","message_id":"2"}]}',
+    "duplicate properties, object last": event_with(b'"properties":5,"properties":{"a":1}'),
+    "duplicate properties, number last": event_with(b'"properties":{"a":1},"properties":5'),
+    "duplicate user agents": event_with(
+        b'"context":{"user_agent":"Firefox","user_agent":"curl/8"}'
+    ),
+    "escaped key names": b'{"ev\\u0065nt":"e","distinct_id":"d","message_id":"m",'
+    b'"context":{"user\\u005fagent":"curl/8"}}',
+    "escapes in names": b'{"event":"a\\/b\\u2028\\ud83d\\ude00","distinct_id":"\\t\\n\\r\\\\N",'
+    b'"message_id":"\\\\."}',
+    "numbers and whitespace": b' {"event":"e","distinct_id":"d","message_id":"m","properties":'
+    b'\r\n\t{"a":-0,"b":1E5,"c":1e-40,"d":12345678901234567890} } ',
+    "falsy user agent": event_with(b'"context":{"user_agent":-0.0}'),
+    "compact timestamps": b'{"batch":[{"event":"e","distinct_id":"d","message_id":"m",'
+    b'"timestamp":"20260601T110000","sent_at":"2026-06-01 11:30Z"}],'
+    b'"sent_at":"2026-06-01T12:10:00+02:00"}',
+    "nanoseconds": b'{"batch":[{"event":"e","distinct_id":"d","message_id":"m",'
+    b'"timestamp":"2026-06-01T11:00:00.123456789Z"}],"sent_at":null}',
+    "offset of 16 hours": event_with(b'"timestamp":"2026-06-01T20:00:00+16:00"'),
+    "offset with seconds": event_with(b'"timestamp":"2026-06-01T11:00:00+05:30:15.5"'),
+    "past year 9999 in UTC": event_with(b'"timestamp":"9999-12-31T23:59:59-14:00"'),
+    "escaped backslash before u0000": event_with(b'"properties":{"a":"\\\\u0000"}'),
+    "batch of null": b'{"batch":null}',
+    "batch of non-objects": b'{"batch":[1,"x",null,[]]}',
+}
+
+
+@pytest.mark.parametrize("raw", EDGE_BODIES.values(), ids=EDGE_BODIES.keys())
+def test_edge_bodies_read_alike_on_both_paths(raw):
+    assert outcome(json_read, raw) == outcome(parsed_read, raw)
+
+
+def test_numbers_past_a_double_send_the_body_down_the_parsed_path():
+    refused = outcome(json_read, EDGE_BODIES["property past a double"])
+    kept = json_read(EDGE_BODIES["numbers and whitespace"])
+
+    assert refused == (400, "The body is not valid JSON")
+    [event] = kept.events
+    assert isinstance(event.properties, JSONText)  # 1E5 and a 20-digit integer are fine

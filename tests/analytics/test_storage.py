@@ -1,11 +1,12 @@
 """Storage on PostgreSQL: exactly once under concurrent requests, and every text as sent."""
 
+import datetime as dt
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.models import Event, EventMessageKey
@@ -114,9 +115,9 @@ def test_numbers_keep_every_digit_on_the_json_path():
         assert cursor.fetchone()[0] == big.decode()
 
 
-def test_a_number_the_database_refuses_falls_back_to_the_parsed_path_losing_nothing():
-    # PostgreSQL's numeric stops at 1e131071; orjson makes no float of it either, so the
-    # body is refused whole, as before the JSON path, and nothing of it is kept.
+def test_a_number_past_a_doubles_range_is_refused_whole_losing_nothing():
+    # As the parsed path does: orjson makes no float of it, and PostgreSQL's numeric, which
+    # stops at 1e131071, would refuse the COPY.
     raw = b'{"batch": [{"event": "e", "distinct_id": "d", "message_id": "ok"},'
     raw += b'{"event": "e", "distinct_id": "d", "properties": {"n": 1e999999}}]}'
 
@@ -125,3 +126,41 @@ def test_a_number_the_database_refuses_falls_back_to_the_parsed_path_losing_noth
 
     assert not Event.objects.exists() and not EventMessageKey.objects.exists()
     assert ingest_json({"batch": [{"event": "e", "distinct_id": "d", "message_id": "ok"}]}) == 1
+
+
+def test_a_number_a_double_rounds_to_zero_is_stored_as_the_parsed_path_stores_it():
+    # PostgreSQL's numeric would refuse 1e-20000 as sent; read the parsed way it is 0.0.
+    raw = b'{"event":"e","distinct_id":"d","message_id":"tiny","properties":{"a":1e-20000}}'
+
+    assert events_ingest_json(raw=raw, received_at=timezone.now()).accepted == 1
+
+    assert Event.objects.get(message_id="tiny").properties == {"a": 0.0}
+
+
+@pytest.mark.parametrize("stamp", ["2026-06-01T20:00:00+16:00", "2026-06-01T11:00:00+05:30:15.5"])
+def test_offsets_postgresql_refuses_as_text_are_stored_in_utc(stamp):
+    body = {
+        "batch": [
+            {"event": "e", "distinct_id": "d", "message_id": "odd", "timestamp": stamp},
+            {"event": "e", "distinct_id": "d", "message_id": "good"},
+        ]
+    }
+
+    assert ingest_json(body) == 2
+
+    assert Event.objects.get(message_id="odd").timestamp == dt.datetime.fromisoformat(stamp)
+
+
+def test_a_resent_batch_inside_a_callers_transaction_stores_only_new_ids():
+    def send(ids):
+        return ingest_json({"batch": [{"event": "e", "distinct_id": "d", "message_id": f"m{n}"}
+                                      for n in ids]})  # fmt: skip
+
+    with transaction.atomic():
+        assert send(range(5)) == 5
+        # The plain INSERT fails, its savepoint is rolled back, ON CONFLICT names the new.
+        assert send(range(3, 8)) == 3
+        with connection.cursor() as cursor:  # and the caller's transaction still works
+            cursor.execute("SELECT 1")
+
+    assert Event.objects.count() == EventMessageKey.objects.count() == 8

@@ -1,10 +1,11 @@
 """Analytics ingestion speed, beside PostgreSQL's own rate for the same rows.
 
 Prints, from one run on the bench database:
-- events/s through POST /api/analytics/events in batches of 1,000, sent by this process
-  (a second one, not the server's) over several keep-alive connections to granian with
-  BENCH_WORKERS workers of BENCH_THREADS threads, and the same rows COPYed straight into
-  PostgreSQL: the baseline;
+- events/s through POST /api/analytics/events in batches of 1,000 events from the last hour
+  (so they mark rollup buckets, as live traffic does), sent by this process (a second one,
+  not the server's) over several keep-alive connections to granian with BENCH_WORKERS
+  workers of BENCH_THREADS threads, and the same rows COPYed straight into PostgreSQL: the
+  baseline;
 - requests/s and latency of single-event requests, driven by wrk (apt-get install wrk), on
   granian and, for comparison, on gunicorn with as many workers and threads; beside them
   the rate at which this process INSERTs the same rows one at a time, a transaction each,
@@ -43,14 +44,16 @@ NAMES = ["$pageview", "vote_cast", "artist_followed", "$web_vitals", "click", "$
 AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
 
 
-def make_event(rng: random.Random, n: int) -> dict:
-    """A plausible event of about 470 bytes as JSON."""
+def make_event(rng: random.Random, n: int, now: datetime.datetime) -> dict:
+    """A plausible event of about 470 bytes as JSON, from the hour before `now`: as live
+    traffic, it marks the rollup buckets it falls in."""
     show = rng.randint(1, 400)
+    moment = now - datetime.timedelta(seconds=rng.uniform(0, 3600))
     return {
         "event": rng.choice(NAMES),
         "distinct_id": f"{rng.getrandbits(64):016x}",
         "message_id": uuid.uuid4().hex,
-        "timestamp": f"2026-11-{rng.randint(1, 21):02d}T{rng.randint(0, 23):02d}:17:07.123Z",
+        "timestamp": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "properties": {"path": f"/shows/{show}/", "show_id": show, "song_id": n % 9000, "value": 1},
         "context": {
             "page": {"path": f"/shows/{show}/", "referrer": "https://x.example/", "title": "Show"},
@@ -228,11 +231,12 @@ def main():
     from analytics.services import ingest_key_create
 
     with connection.cursor() as cursor:  # every run starts from the same, empty, tables
-        cursor.execute("TRUNCATE analytics_event, analytics_eventmessagekey")
-    event_partitions_ensure(today=datetime.date(2026, 11, 22), months_ahead=1)
+        cursor.execute("TRUNCATE analytics_event, analytics_eventmessagekey, analytics_rollupdirty")
+    now = datetime.datetime.now(datetime.UTC)
+    event_partitions_ensure(today=now.date(), months_ahead=1)
     _, secret = ingest_key_create(name=f"bench-{uuid.uuid4().hex[:8]}")
     rng = random.Random(7)
-    events = [make_event(rng, n) for n in range(EVENTS)]
+    events = [make_event(rng, n, now) for n in range(EVENTS)]
     bodies = [orjson.dumps({"batch": events[i : i + BATCH]}) for i in range(0, EVENTS, BATCH)]
     event_bytes = sum(len(body) for body in bodies) / EVENTS
 

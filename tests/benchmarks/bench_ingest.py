@@ -5,15 +5,15 @@ Prints, from one run on the bench database:
   (so they mark rollup buckets, as live traffic does), sent by this process (a second one,
   not the server's) over several keep-alive connections to granian with BENCH_WORKERS
   workers of BENCH_THREADS threads, and the same rows COPYed straight into PostgreSQL: the
-  baseline;
+  baseline; in BENCH_ROUNDS rounds of each in turn, with their medians and ratio;
 - requests/s and latency of single-event requests, driven by wrk (apt-get install wrk), on
   granian and, for comparison, on gunicorn with as many workers and threads; beside them
   the rate at which this process INSERTs the same rows one at a time, a transaction each,
   over as many connections as the server has threads, into a copy of the events table
   without its indexes or the de-duplication key: the baseline, an upper bound.
 
-    make bench-ingest        # BENCH_EVENTS=300000 BENCH_CONNECTIONS=4 BENCH_WORKERS=2
-                             # BENCH_THREADS=2 by default
+    make bench-ingest        # BENCH_EVENTS=300000 BENCH_ROUNDS=3 BENCH_CONNECTIONS=4
+                             # BENCH_WORKERS=2 BENCH_THREADS=2 by default
 """
 
 import contextlib
@@ -23,6 +23,7 @@ import os
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import tempfile
 import threading
@@ -37,6 +38,7 @@ EVENTS = int(os.environ.get("BENCH_EVENTS", "300000"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 BATCH = 1000
 # As the README runs granian in production: persistent database connections.
 SERVER_ENV = {"THROTTLE_INGEST": "1000000/s", "DATABASE_CONN_MAX_AGE": "60"}
@@ -240,14 +242,22 @@ def main():
     bodies = [orjson.dumps({"batch": events[i : i + BATCH]}) for i in range(0, EVENTS, BATCH)]
     event_bytes = sum(len(body) for body in bodies) / EVENTS
 
+    # Rounds of the API and of COPY in turn, each after a checkpoint: this machine's disk
+    # stalls for seconds now and then, and the medians keep one stall from deciding a run.
+    rounds = [bodies[5:][k::ROUNDS] for k in range(ROUNDS)]
+    api_rates, copy_rates, wal_bytes = [], [], 0
     port = free_port()
     server = start_server("granian", port, db_url, workers=WORKERS, threads=THREADS, **SERVER_ENV)
     try:
         post_batches(port, secret, bodies[:5])  # warm up; those ids are then duplicates
-        checkpoint()
-        wal_before = wal_position()
-        api_seconds = post_batches(port, secret, bodies[5:])
-        wal_bytes = wal_position() - wal_before
+        for round_bodies in rounds:
+            checkpoint()
+            wal_before = wal_position()
+            api_rates.append(len(round_bodies) * BATCH / post_batches(port, secret, round_bodies))
+            wal_bytes += wal_position() - wal_before
+            checkpoint()
+            rows = [event for body in round_bodies for event in orjson.loads(body)["batch"]]
+            copy_rates.append(len(rows) / copy_baseline(rows))
         single = single_events(port, secret)
     finally:
         stop(server)
@@ -258,19 +268,26 @@ def main():
         single_gunicorn = single_events(port, secret)
     finally:
         stop(server)
-    checkpoint()
-    copy_seconds = copy_baseline(events[5 * BATCH :])
     insert_rate = insert_baseline(db_url, events, connections=WORKERS * THREADS)
     sent = EVENTS - 5 * BATCH
-    api_rate, copy_rate = sent / api_seconds, sent / copy_seconds
+    api_rate, copy_rate = statistics.median(api_rates), statistics.median(copy_rates)
 
-    print(f"\nbench-ingest on {os.cpu_count()} cores: {sent} events of ~{event_bytes:.0f} bytes")
+    def spread(rates):
+        return f"(rounds {', '.join(f'{rate:.0f}' for rate in rates)})"
+
+    ratios = ", ".join(f"{a / c:.2f}" for a, c in zip(api_rates, copy_rates, strict=True))
+    print(f"\nbench-ingest on {os.cpu_count()} cores: {sent} events of ~{event_bytes:.0f} bytes,")
+    print(f"  in {ROUNDS} rounds of each; medians")
     print(
         f"  batch API (granian, {WORKERS} workers x {THREADS} threads, {CONNECTIONS} connections)"
-        f" {api_rate:9.0f} events/s"
+        f" {api_rate:9.0f} events/s  {spread(api_rates)}"
     )
-    print(f"  PostgreSQL COPY of the same rows (baseline)  {copy_rate:10.0f} events/s")
-    print(f"  ratio API / COPY                             {api_rate / copy_rate:10.2f}")
+    print(
+        f"  PostgreSQL COPY of the same rows (baseline)  {copy_rate:10.0f} events/s"
+        f"  {spread(copy_rates)}"
+    )
+    print(f"  ratio API / COPY                             {api_rate / copy_rate:10.2f}"
+          f"  (rounds {ratios})")  # fmt: skip
     print(f"  write-ahead log of the batch API             {wal_bytes / sent:10.0f} bytes/event")
     print("single-event requests (wrk, 16 connections, 15 s each)")
     print(f"  granian, {WORKERS} workers x {THREADS} threads        {single}")

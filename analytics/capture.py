@@ -11,7 +11,7 @@ import zlib
 from dataclasses import dataclass
 
 import orjson
-from django.db import DataError, close_old_connections, connection
+from django.db import DataError, connection
 from django.utils import timezone
 
 from mysetlist.core.clients import meta_client_ip
@@ -124,7 +124,9 @@ class CaptureDispatcher:
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
             return self.django_app(environ, start_response)
-        close_old_connections()
+        # Django's close_old_connections() for the one database this path uses: going through
+        # every alias costs a single event a twentieth of its time.
+        connection.close_if_unusable_or_obsolete()
         # No health check before the write (a round trip per event): a connection found dead
         # fails that one request with a 503, which senders retry, and is replaced after it.
         connection.health_check_done = True
@@ -134,7 +136,7 @@ class CaptureDispatcher:
             logger.exception("event capture failed")
             answer = HttpAnswer(503, {"message": "Events could not be stored; retry.", "extra": {}})
         finally:
-            close_old_connections()
+            connection.close_if_unusable_or_obsolete()
         payload = orjson.dumps(answer.body)
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
         start_response(f"{answer.status} {_REASONS.get(answer.status, '')}", headers)

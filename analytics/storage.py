@@ -7,7 +7,9 @@ has a single writer, so reading which keys exist and inserting the rest is as ex
 """
 
 import datetime as dt
+import functools
 import hashlib
+import threading
 import uuid
 from dataclasses import dataclass
 
@@ -16,7 +18,7 @@ import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from .buckets import buckets_touched
+from .buckets import GRANULARITIES, buckets_touched
 from .models import Event, EventMessageKey, RollupDirty
 from .validation import CleanEvent, JSONText
 
@@ -161,48 +163,59 @@ def _mark_dirty_postgresql(cursor, events, received_at: dt.datetime) -> None:
         )
 
 
+_binding = threading.local()
+
+
 def _binding_cursor():
     """Django's cursor over a psycopg cursor that sends parameters apart from the query:
     Django's own quotes each one into the text, in Python, which costs a single event more
-    than the rest of its validation. Logged, wrapped and checked as any Django cursor."""
+    than the rest of its validation. Logged, wrapped and checked as any Django cursor; the
+    psycopg cursor is kept for the thread's connection, so leave it open."""
     connection.ensure_connection()
-    cursor = psycopg.Cursor(connection.connection)
+    cursor = getattr(_binding, "cursor", None)
+    if cursor is None or cursor.closed or cursor.connection is not connection.connection:
+        cursor = _binding.cursor = psycopg.Cursor(connection.connection)
     if connection.queries_logged:
         return connection.make_debug_cursor(cursor)
     return connection.make_cursor(cursor)
 
 
-def _write_one_postgresql(row: EventRow, key: str, received_at: dt.datetime) -> int:
-    """One event in one statement: the key, the event and its rollup marks, all or nothing."""
-    e = row.event
-    marks = _touched([e], received_at)
-    mark_sql = ""
-    if marks:
-        values = ", ".join(["(%s, %s::timestamptz)"] * len(marks))
-        mark_sql = (
-            f", event AS (INSERT INTO {Event._meta.db_table} ({_COLUMNS}) {{select}} RETURNING 1) "
-            f"INSERT INTO {RollupDirty._meta.db_table} (granularity, bucket, marked_at) "
-            f"SELECT v.g, v.b, %s FROM event, (VALUES {values}) AS v(g, b)"
-        )
-    select = "SELECT %s, %s, %s, %s::bigint, %s, %s, %s::jsonb, %s::jsonb, %s::inet FROM new"
-    params = [key, received_at, e.message_id, e.event, e.distinct_id, row.user_id, e.timestamp,
-              received_at, _json(e.properties), _json(e.context), row.ip]  # fmt: skip
+@functools.cache
+def _one_sql(marks: bool) -> str:
+    """The statement of one event: its key, then the event if the key was new, then (with
+    `marks`) its minute, hour and day marked for the rollups, truncated as bucket_start
+    does: in UTC."""
     head = (
         f"WITH new AS (INSERT INTO {EventMessageKey._meta.db_table} (key, received_at) "
         "VALUES (%s::uuid, %s) ON CONFLICT DO NOTHING RETURNING key)"
     )
-    with _binding_cursor() as cursor:
-        if not marks:
-            cursor.execute(
-                f"{head} INSERT INTO {Event._meta.db_table} ({_COLUMNS}) {select}",
-                params,
-            )
-            return cursor.rowcount
-        cursor.execute(
-            head + mark_sql.format(select=select),
-            [*params, received_at, *(value for mark in marks for value in mark)],
-        )
-        return 1 if cursor.rowcount else 0
+    insert = (
+        f"INSERT INTO {Event._meta.db_table} ({_COLUMNS}) "
+        "SELECT %s, %s, %s, %s::bigint, %s, %s, %s::jsonb, %s::jsonb, %s::inet FROM new"
+    )
+    if not marks:
+        return f"{head} {insert}"
+    granularities = ", ".join(f"'{g}'" for g in GRANULARITIES)
+    return (
+        f"{head}, event AS ({insert} RETURNING timestamp) "
+        f"INSERT INTO {RollupDirty._meta.db_table} (granularity, bucket, marked_at) "
+        "SELECT g, date_trunc(g, event.timestamp, 'UTC'), %s "
+        f"FROM event, unnest(ARRAY[{granularities}]) AS g"
+    )
+
+
+def _write_one_postgresql(row: EventRow, key: str, received_at: dt.datetime) -> int:
+    """One event in one statement: the key, the event and its rollup marks, all or nothing."""
+    e = row.event
+    marks = e.timestamp >= _not_before(received_at)
+    params = [key, received_at, e.message_id, e.event, e.distinct_id, row.user_id, e.timestamp,
+              received_at, _json(e.properties), _json(e.context), row.ip]  # fmt: skip
+    if marks:
+        params.append(received_at)
+    cursor = _binding_cursor()
+    cursor.execute(_one_sql(marks), params)
+    # With marks the count is of marks, three for a stored event; without, of events.
+    return 1 if cursor.rowcount else 0
 
 
 def _python(value: dict | JSONText) -> dict:

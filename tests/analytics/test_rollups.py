@@ -134,14 +134,21 @@ def test_server_side_events_count_their_user_as_the_person():
     assert (cell.count, cell.persons) == (2, 1)
 
 
-def test_single_events_mark_their_buckets_too():
-    events_ingest(body={"event": "e", "distinct_id": "a"}, received_at=timezone.now())
+def test_single_events_mark_their_buckets_as_a_batch_does():
+    now = timezone.now()
+    # An offset east of UTC: the database truncates in UTC, as bucket_start does.
+    moment = (now - dt.timedelta(hours=30)).astimezone(dt.timezone(dt.timedelta(hours=5)))
+    single = {"event": "e", "distinct_id": "a", "timestamp": moment.isoformat()}
+    late = {**single, "timestamp": (now - dt.timedelta(days=30)).isoformat()}
 
-    assert sorted(RollupDirty.objects.values_list("granularity", flat=True)) == [
-        "day",
-        "hour",
-        "minute",
-    ]
+    events_ingest(body=single, received_at=now)
+    events_ingest(body=late, received_at=now)  # past the lateness: marks nothing
+    events_ingest(body={**single, "message_id": "m"}, received_at=now)
+    events_ingest(body={**single, "message_id": "m"}, received_at=now)  # a repeat: nothing
+
+    marks = sorted(RollupDirty.objects.values_list("granularity", "bucket"))
+    expected = [(g, bucket_start(moment, g)) for g in ("day", "hour", "minute")]
+    assert marks == sorted(expected * 2)
 
 
 def test_rollup_rebuild_command(capsys):

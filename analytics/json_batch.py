@@ -1,4 +1,4 @@
-"""A batch body read straight from its JSON, under validation's rules. Pure Python.
+"""A batch body read straight from its JSON, under validation's rules. No Django, no database.
 
 msgspec reads the body's structure and each event's top-level fields, and keeps every
 event's properties and context as the text they came in (JSONText): checked to be

@@ -81,8 +81,10 @@ def parse_body(raw: bytes):
         raise BatchError(f"The body is not valid JSON: {exc}.") from exc
 
 
-def _plain(fields: _Event, received_at: dt.datetime, skew: dt.timedelta) -> CleanEvent | None:
-    """Return the event as clean_event makes it when it has the plain shape, else None."""
+def _plain(fields: _Event, clock: tuple) -> CleanEvent | None:
+    """Return the event as clean_event makes it when it has the plain shape, else None;
+    clock is (received_at, the batch's sent_at or None)."""
+    received_at, sent_at = clock
     name, distinct_id, message_id = fields.event, fields.distinct_id, fields.message_id
     if not (name and distinct_id and len(name) <= MAX_NAME and len(distinct_id) <= MAX_NAME):
         return None
@@ -97,7 +99,6 @@ def _plain(fields: _Event, received_at: dt.datetime, skew: dt.timedelta) -> Clea
             return None
         if sent_at < EARLIEST:
             return None
-        skew = received_at - sent_at
     # bytes() first: a subclass built from the Raw reads it through its buffer, far slower.
     properties, context = JSONText(bytes(fields.properties)), JSONText(bytes(fields.context))
     if not (properties.startswith(b"{") and context.startswith(b"{")):
@@ -106,7 +107,7 @@ def _plain(fields: _Event, received_at: dt.datetime, skew: dt.timedelta) -> Clea
         return CleanEvent(message_id, name, distinct_id, received_at, properties, context)
     try:
         stamped = parse_timestamp(fields.timestamp)
-        timestamp = stamped + skew
+        timestamp = stamped if sent_at is None else stamped + (received_at - sent_at)
     except (ValueError, OverflowError):
         return None
     if stamped < EARLIEST or timestamp < EARLIEST or timestamp > received_at + FUTURE_LIMIT:
@@ -114,14 +115,14 @@ def _plain(fields: _Event, received_at: dt.datetime, skew: dt.timedelta) -> Clea
     return CleanEvent(message_id, name, distinct_id, timestamp, properties, context)
 
 
-def _clean(index: int, raw: msgspec.Raw | bytes, clock: tuple, skew, check_nul: bool):
+def _clean(index: int, raw: msgspec.Raw | bytes, clock: tuple, check_nul: bool):
     if not (check_nul and NUL in bytes(raw)):
         try:
             fields = _EVENT.decode(raw)
         except (msgspec.DecodeError, RecursionError):
             pass
         else:
-            event = _plain(fields, clock[0], skew)
+            event = _plain(fields, clock)
             if event is not None:
                 return event
     try:
@@ -149,12 +150,10 @@ def clean_batch_json(
             parse_body(raw), received_at=received_at, user_agent=user_agent, check_nul=check_nul
         )
     if body.batch is msgspec.UNSET:
-        clock = (received_at, None)
-        return gather([_clean(0, raw, clock, dt.timedelta(0), check_nul)], user_agent)
+        return gather([_clean(0, raw, (received_at, None), check_nul)], user_agent)
     clock = (received_at, clean_batch_sent_at(body.sent_at))
     batch_size_check(body.batch)
-    skew = dt.timedelta(0) if clock[1] is None else received_at - clock[1]
     return gather(
-        (_clean(index, event, clock, skew, check_nul) for index, event in enumerate(body.batch)),
+        (_clean(index, event, clock, check_nul) for index, event in enumerate(body.batch)),
         user_agent,
     )

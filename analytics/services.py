@@ -33,14 +33,13 @@ def events_ingest(
     source: IngestSource | None = None,
     user_agent: str | None = None,
     ip: str | None = None,
-    check_nul: bool = True,
 ) -> IngestResult:
     """Validate and store one event or a batch; good events are kept when others are bad.
 
     Message ids are de-duplicated per source (ingest key). Raise validation.BatchError
     when the body as a whole is unusable.
     """
-    batch = clean_batch(body, received_at=received_at, user_agent=user_agent, check_nul=check_nul)
+    batch = clean_batch(body, received_at=received_at, user_agent=user_agent)
     return _batch_store(batch, received_at=received_at, source=source, ip=ip)
 
 

@@ -121,13 +121,13 @@ def _name(raw: dict, key: str, *, required: bool) -> str | None:
     return value
 
 
-def _mapping(raw: dict, key: str) -> dict | JSONText:
+def _mapping(raw: dict, key: str) -> dict:
     value = raw.get(key)
-    if value is None or value == b"null":
+    if value is None:
         return {}
-    if isinstance(value, dict) or (isinstance(value, JSONText) and value[:1] == b"{"):
-        return value
-    raise ValueError(f"'{key}' must be an object")
+    if not isinstance(value, dict):
+        raise ValueError(f"'{key}' must be an object")
+    return value
 
 
 def _timestamp(raw: dict, key: str) -> dt.datetime | None:

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 PATH = "/api/analytics/events"
 NO_KEY = "Send an ingest key: Authorization: Bearer <key>."
 TOO_LARGE = f"The body is larger than {MAX_BODY_BYTES} bytes."
+# How much of a refused body is read and dropped so that its sender reads the answer.
+DRAIN_BYTES = 8 * MAX_BODY_BYTES
 
 
 @dataclass(frozen=True)
@@ -105,14 +107,41 @@ def key_secret(meta: dict, query_string: str = "") -> str | None:
 def read_body(meta, read) -> bytes:
     """Read a request body of at most MAX_BODY_BYTES; raise BatchError when it is larger or its
     Content-Length is not a number. Without a Content-Length (chunked), one byte past the
-    limit is read to tell."""
+    limit is read to tell. A body refused for its size is read on and dropped first (see
+    `drain`), so the sender reads the 413 rather than a reset connection."""
     try:
         declared = int(meta.get("CONTENT_LENGTH") or 0)
     except ValueError as exc:
         raise BatchError("Content-Length is not a number.") from exc
     if declared > MAX_BODY_BYTES:
+        drain(meta, read, declared)
         raise BatchError(TOO_LARGE, status=413)
-    return read(declared if declared > 0 else MAX_BODY_BYTES + 1)
+    raw = read(declared if declared > 0 else MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        drain(meta, read, DRAIN_BYTES)
+        raise BatchError(TOO_LARGE, status=413)
+    return raw
+
+
+def drain(meta, read, size: int) -> None:
+    """Read and drop what is left of a refused body, if that is at most DRAIN_BYTES. A server
+    that answers and closes while the client still sends makes the client's next write fail,
+    often before it has read the answer; a body larger still is left to that. A client that
+    asked `Expect: 100-continue` sends nothing until told to, so nothing is read."""
+    if size > DRAIN_BYTES or meta.get("HTTP_EXPECT", "").lower() == "100-continue":
+        return
+    while size > 0 and (chunk := read(min(size, 1 << 16))):
+        size -= len(chunk)
+
+
+def _refuse(environ, status: int, message: str) -> HttpAnswer:
+    """An answer given before the body is read: the body is drained first (see `drain`)."""
+    try:
+        size = int(environ.get("CONTENT_LENGTH") or DRAIN_BYTES)
+    except ValueError:
+        size = DRAIN_BYTES
+    drain(environ, environ["wsgi.input"].read, size)
+    return HttpAnswer(status, {"message": message, "extra": {}})
 
 
 class CaptureDispatcher:
@@ -148,13 +177,13 @@ class CaptureDispatcher:
 
         secret = key_secret(environ, environ.get("QUERY_STRING", ""))
         if not secret:
-            return HttpAnswer(401, {"message": NO_KEY, "extra": {}})
+            return _refuse(environ, 401, NO_KEY)
         key = ingest_key_get(secret=secret)
         if key is None:
-            return HttpAnswer(401, {"message": "Unknown or disabled ingest key.", "extra": {}})
+            return _refuse(environ, 401, "Unknown or disabled ingest key.")
         rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["ingest"]
         if not rate_allowed(scope=f"ingest:{key.pk}", rate=rate):
-            return HttpAnswer(429, {"message": "Request was throttled.", "extra": {}})
+            return _refuse(environ, 429, "Request was throttled.")
         try:
             raw = read_body(environ, environ["wsgi.input"].read)
         except BatchError as error:

@@ -7,8 +7,10 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 
+from analytics.capture import DRAIN_BYTES
 from analytics.models import Event, IngestKey
 from analytics.ratelimit import window_reset
+from analytics.validation import MAX_BODY_BYTES
 from mysetlist.wsgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,11 +18,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
-def call(body: bytes, *, method="POST", path="/api/analytics/events", length=True, **headers):
+def call(
+    body: bytes, *, method="POST", path="/api/analytics/events", length=True, stream=None,
+    **headers,
+):  # fmt: skip
     environ = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
-        "wsgi.input": io.BytesIO(body),
+        "wsgi.input": stream or io.BytesIO(body),
         "CONTENT_TYPE": "application/json",
         "HTTP_USER_AGENT": FIREFOX,
         "REMOTE_ADDR": "203.0.113.9",
@@ -92,6 +97,36 @@ def test_capture_errors_are_clear_json(ingest_secret, body, key, headers, status
     assert got == status
     assert message in answer["message"]
     assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "size,length,headers,left",
+    [
+        (2_000_000, True, {}, 0),  # read to its end, then refused
+        (2_000_000, False, {}, 0),  # chunked: the same
+        (DRAIN_BYTES + 1, True, {}, DRAIN_BYTES + 1),  # too large to read: left unread
+        (MAX_BODY_BYTES + 1 + DRAIN_BYTES + 5, False, {}, 5),  # chunked: drained up to a cap
+        (2_000_000, True, {"HTTP_EXPECT": "100-continue"}, 2_000_000),  # nothing was sent
+    ],
+)
+def test_a_refused_body_is_read_to_its_end_first(ingest_secret, size, length, headers, left):
+    """So that the sender, still writing, reads the answer instead of a reset connection."""
+    stream = io.BytesIO(b" " * size)
+
+    status, answer, _ = call(b"", stream=stream, length=False, **auth(ingest_secret), **headers,
+                             **({"CONTENT_LENGTH": str(size)} if length else {}))  # fmt: skip
+
+    assert (status, "larger than" in answer["message"]) == (413, True)
+    assert size - stream.tell() == left
+
+
+@pytest.mark.parametrize("headers", [{}, {"HTTP_AUTHORIZATION": "Bearer mk_nope"}])
+def test_a_body_refused_before_it_is_read_is_drained(headers):
+    stream = io.BytesIO(b" " * 500_000)
+
+    status, _, _ = call(stream.getvalue(), stream=stream, **headers)
+
+    assert (status, stream.tell()) == (401, 500_000)
 
 
 def test_capture_reads_chunked_bodies_without_content_length(ingest_secret):

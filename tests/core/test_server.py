@@ -66,11 +66,12 @@ def capture(port, secret, body, **headers):
 
 
 def declare_oversize(port, secret):
-    """POST headers that declare a body past the limit, send none of it, read the answer."""
+    """POST headers that declare a body past the limit and wait for 100 Continue, send none
+    of the body, read the answer."""
     head = (
         "POST /api/analytics/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         f"Authorization: Bearer {secret}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {MAX_BODY_BYTES + 1}\r\n\r\n"
+        f"Content-Length: {MAX_BODY_BYTES + 1}\r\nExpect: 100-continue\r\n\r\n"
     )
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(head.encode())
@@ -110,9 +111,20 @@ def test_granian_serves_pages_and_captures_events(server):
 
     status, body = capture(server, secret, b'{"event": ')
     assert status == 400 and "not valid JSON" in body["message"]
-    # Refused from its Content-Length, before any of it is read: granian closes the
-    # connection after answering, so the client sends the headers alone and reads the reply
-    # (writing the body as well would race that close into a broken pipe).
+    # Refused bodies are read to their end before the answer, which the sender then reads
+    # (granian closes the connection after answering: a sender still writing would fail).
+    oversize = b" " * (6 * MAX_BODY_BYTES)
+    for _ in range(3):
+        status, body = capture(server, secret, oversize)
+        assert status == 413 and "larger than" in body["message"]
+    status, payload = request(
+        server, "POST", "/api/analytics/events", iter([oversize[:600_000], oversize[600_000:]]),
+        {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}, chunked=True,
+    )  # fmt: skip
+    assert status == 413 and b"larger than" in payload
+    status, payload = request(server, "POST", "/api/analytics/events", oversize)
+    assert status == 401 and b"ingest key" in payload
+    # A sender that waits for 100 Continue is answered from its headers alone.
     status, body = declare_oversize(server, secret)
     assert status == 413 and "larger than" in body["message"]
 

@@ -385,3 +385,27 @@ def rollups_rebuild(
             progress(day.date())
         day += STEP["day"]
     return (last - first).days
+
+
+# The tables each granularity's recomputation writes.
+_WRITTEN = {
+    "minute": (EventRollup, TimelineMinute),
+    "hour": (EventRollup,),
+    "day": (EventRollup, DailyUserStats, PlatformMetric, Person, PersonActivity, PersonFirstEvent),
+}
+
+
+def rollup_tables_vacuum(granularities: tuple[str, ...] = GRANULARITIES) -> list[str]:
+    """VACUUM ANALYZE, on PostgreSQL, the tables a rebuild of these granularities wrote, and
+    return their names. A large rebuild leaves them without planner statistics or a
+    visibility map until autovacuum comes round, and metrics queries compete with autovacuum
+    while it runs (retention p95 rose from 130 to 218–272 ms during one after a
+    10-million-event backfill). Inside a transaction, where VACUUM cannot run, ANALYZE only."""
+    if connection.vendor != "postgresql":
+        return []
+    tables = list(dict.fromkeys(m._meta.db_table for g in granularities for m in _WRITTEN[g]))
+    command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"{command} {connection.ops.quote_name(table)}")
+    return tables

@@ -213,3 +213,40 @@ def test_platform_metrics_are_written_with_the_day():
 
     values = dict(PlatformMetric.objects.filter(day=now.date()).values_list("name", "value"))
     assert values == {"events": 3, "persons": 2, "pageviews": 1, "votes": 1, "signups": 1}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_rollup_rebuild_vacuums_and_analyses_the_tables_it_wrote(capsys):
+    from django.core.management import call_command
+    from django.db import connection
+
+    events_ingest(
+        body={"event": "e", "distinct_id": "a", "timestamp": "2025-01-02T10:00:00Z"},
+        received_at=timezone.now(),
+    )
+
+    call_command("rollup_rebuild", "--from", "2025-01-02", "--to", "2025-01-02",
+                 "--granularity", "hour")  # fmt: skip
+
+    assert "Vacuumed and analysed analytics_eventrollup." in capsys.readouterr().out
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE relname IN "
+            "('analytics_eventrollup', 'analytics_personactivity') "
+            "AND last_vacuum IS NOT NULL AND last_analyze IS NOT NULL"
+        )
+        assert [row[0] for row in cursor.fetchall()] == ["analytics_eventrollup"]
+
+
+@pytest.mark.postgres
+def test_inside_a_transaction_the_tables_are_analysed_only():
+    from django.db import connection
+
+    from analytics.rollups import rollup_tables_vacuum
+
+    assert connection.in_atomic_block
+    tables = rollup_tables_vacuum(("minute", "day"))
+
+    assert tables[:2] == ["analytics_eventrollup", "analytics_timelineminute"]
+    assert "analytics_personactivity" in tables and len(tables) == len(set(tables))

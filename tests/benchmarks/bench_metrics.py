@@ -66,7 +66,7 @@ def main():
     from analytics.metrics import funnel, funnel_first_time, retention, trend
     from analytics.models import Event, Person, TimelineMinute
     from analytics.partitions import event_partitions_ensure
-    from analytics.rollups import rollups_rebuild
+    from analytics.rollups import rollup_tables_vacuum, rollups_rebuild
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM analytics_event WHERE message_id LIKE 'b%%'")
@@ -92,10 +92,7 @@ def main():
         print(f"rolling up by {', '.join(granularities)} ...", flush=True)
         started = time.perf_counter()
         rollups_rebuild(start=START, end=END, granularities=tuple(granularities))
-        with connection.cursor() as cursor:
-            for table in ("eventrollup", "person", "personactivity", "personfirstevent",
-                          "timelineminute"):  # fmt: skip
-                cursor.execute(f"VACUUM ANALYZE analytics_{table}")
+        rollup_tables_vacuum(tuple(granularities))
         print(f"  rolled up in {time.perf_counter() - started:.0f} s", flush=True)
 
     day = dt.timedelta(days=1)

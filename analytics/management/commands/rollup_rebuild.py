@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from analytics.buckets import GRANULARITIES
 from analytics.models import Event
-from analytics.rollups import rollups_rebuild
+from analytics.rollups import rollup_tables_vacuum, rollups_rebuild
 
 
 def _day(value: str) -> dt.datetime:
@@ -61,3 +61,5 @@ class Command(BaseCommand):
             start=first, end=last, granularities=granularities, progress=progress
         )
         self.stdout.write(f"Rolled up {days} day(s) by {', '.join(granularities)}.")
+        if tables := rollup_tables_vacuum(granularities):
+            self.stdout.write(f"Vacuumed and analysed {', '.join(tables)}.")

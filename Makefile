@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format venv venv-dev clean bench-broadcast bench-ingest bench-metrics \
+.PHONY: run test lint format venv venv-dev clean bench-broadcast bench-ingest bench-lag bench-metrics \
 	bench-notify
 
 # The virtualenv is rebuilt when a requirements file changes.
@@ -46,6 +46,10 @@ bench-broadcast: venv-dev
 ## make bench-ingest: analytics events/s through the API beside PostgreSQL COPY (needs wrk).
 bench-ingest: venv-dev
 	$(PY) tests/benchmarks/bench_ingest.py
+
+## make bench-lag: ingestion lag, accepted to visible in rollups, idle and under load.
+bench-lag: venv-dev
+	$(PY) tests/benchmarks/bench_lag.py
 
 ## make bench-notify: a show announced to 100,000 followers, email + in-app, one Celery worker.
 bench-notify: venv-dev

@@ -31,7 +31,8 @@ def _in_range(day: dt.date) -> None:
 
 @extend_schema_field(OpenApiTypes.STR)
 class DateOrDateTimeField(serializers.Field):
-    """A day (YYYY-MM-DD, meaning its whole UTC day) or an exact ISO 8601 moment, 2000-2099."""
+    """A day (YYYY-MM-DD, meaning its whole UTC day) or an exact ISO 8601 moment, 2000-2099,
+    given in UTC."""
 
     default_error_messages = {"invalid": "Use YYYY-MM-DD or an ISO 8601 date-time."}
 
@@ -41,6 +42,10 @@ class DateOrDateTimeField(serializers.Field):
         except ValueError:
             self.fail("invalid")
         _in_range(value.date() if isinstance(value, dt.datetime) else value)
+        if isinstance(value, dt.datetime) and value.tzinfo:
+            # In UTC: Python takes offsets up to 24 hours and with fractions of a second,
+            # which PostgreSQL refuses (past ±15:59, or not whole seconds).
+            value = value.astimezone(dt.UTC)
         return value
 
     def to_representation(self, value):

@@ -144,6 +144,32 @@ def test_extreme_dates_are_a_400_not_a_500(client, name, params):
     assert "Use a date from 2000-01-01" in json.dumps(response.json()["extra"])
 
 
+@pytest.mark.parametrize("offset", ["+16:00", "+23:59", "-23:59:59", "+01:00:00.5"])
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("trends", {"event": "e"}),
+        ("sessions", {}),
+        ("paths", {}),
+        ("web-vitals", {}),
+        ("funnels", {"steps": ["a", "b"]}),
+        ("funnels", {"steps": ["a", "b"], "mode": "first_time"}),
+        ("funnels", {"steps": ["a", "b"], "breakdown": "show_id"}),
+    ],
+)
+def test_moments_with_offsets_postgresql_refuses_are_read_in_utc(client, name, params, offset):
+    """Python takes offsets up to 24 hours and with fractions of a second; PostgreSQL takes
+    neither, so a moment goes to the database in UTC."""
+    client.force_login(UserFactory(is_staff=True))
+    moment = f"2026-12-01T20:00:00{offset}"
+
+    response = client.get(
+        reverse(f"analytics-api:{name}"), {**params, "date_from": moment, "date_to": "2026-12-03"}
+    )
+
+    assert response.status_code == 200, response.content[:300]
+
+
 def test_a_number_past_a_doubles_range_is_a_400_not_a_500(client, ingest_secret):
     body = b'{"event":"e","distinct_id":"d","context":{"user_agent":1e400}}'
 

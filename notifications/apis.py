@@ -14,6 +14,18 @@ from . import inbox, preferences, push, selectors, sending
 from .models import Category, Channel, NotificationPreference
 
 
+class TimeZoneNameField(TimeZoneSerializerField):
+    """An IANA time zone name, such as "Europe/Berlin". zoneinfo reads any other string as a
+    path under its database, so "Europe", "../UTC" or a NUL byte raised errors other than
+    not-found (a 500); "localtime" is the machine's own zone, not a name."""
+
+    def to_internal_value(self, data):
+        names = self.tz_backend.base_tzstrs
+        if not isinstance(data, str) or data not in names or data == "localtime":
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class InboxItemOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     category = serializers.ChoiceField(choices=Category.choices)
@@ -152,7 +164,7 @@ class PreferenceApi(APIView):
             ref_name = "PreferenceUpdateInput"
 
         channels = _channels_field(required=False)
-        timezone = TimeZoneSerializerField(required=False, use_pytz=False)
+        timezone = TimeZoneNameField(required=False, use_pytz=False)
         quiet_hours = QuietHoursSerializer(required=False, allow_null=True)
         daily_cap = serializers.IntegerField(
             required=False, allow_null=True, min_value=0, max_value=1000

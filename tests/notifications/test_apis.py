@@ -146,6 +146,23 @@ def test_preferences_read_and_change(user):
         ({"channels": {"nonsense": {"email": False}}}, "channels"),
         ({"channels": {"show_announced": {"pigeon": False}}}, "channels"),
         ({"timezone": "Mars/Olympus"}, "timezone"),
+        # Strings zoneinfo reads as paths into its database (each was a 500).
+        *(
+            ({"timezone": name}, "timezone")
+            for name in [
+                "UTC\u0000",
+                "Europe",
+                "../UTC",
+                "/etc/UTC",
+                "Europe//Berlin",
+                ".",
+                "tzdata.zi",
+                "__init__.py",
+                "localtime",
+                "Factory",
+                7,
+            ]
+        ),
         ({"quiet_hours": {"start": "25:00", "end": "07:00"}}, "quiet_hours"),
         ({"digest": "hourly"}, "digest"),
         ({"digest_hour": 24}, "digest_hour"),

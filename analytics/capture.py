@@ -48,6 +48,8 @@ def _unpack(raw: bytes, content_encoding: str) -> bytes:
         raise BatchError("The body is not valid gzip.") from exc
     if len(raw) > MAX_BODY_BYTES or inflater.unconsumed_tail:
         raise BatchError(f"Unpacked, the body is larger than {MAX_BODY_BYTES} bytes.", 413)
+    if not inflater.eof:  # cut short: its checksum was never read
+        raise BatchError("The body is not valid gzip: it ends before its end.")
     return raw
 
 

@@ -143,6 +143,15 @@ def test_capture_takes_gzip(ingest_secret):
     assert (status, body["accepted"]) == (200, 1)
 
 
+def test_a_gzip_body_cut_short_is_refused(ingest_secret):
+    packed = gzip.compress(json.dumps(event(1)).encode())[:-4]  # its length field cut off
+
+    status, body, _ = call(packed, HTTP_CONTENT_ENCODING="gzip", **auth(ingest_secret))
+
+    assert (status, "not valid gzip" in body["message"]) == (400, True)
+    assert not Event.objects.exists()
+
+
 def test_capture_is_throttled_per_key(ingest_secret, settings):
     rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
     settings.REST_FRAMEWORK = {

@@ -49,7 +49,7 @@ def _unpack(raw: bytes, content_encoding: str) -> bytes:
     if len(raw) > MAX_BODY_BYTES or inflater.unconsumed_tail:
         raise BatchError(f"Unpacked, the body is larger than {MAX_BODY_BYTES} bytes.", 413)
     if not inflater.eof:  # cut short: its checksum was never read
-        raise BatchError("The body is not valid gzip: it ends before its end.")
+        raise BatchError("The body is not valid gzip: it is cut short.")
     return raw
 
 

@@ -30,3 +30,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# The minute rollup, which ingestion lag (accepted to visible) waits on, has a queue of its
+# own, for a worker of its own: behind an hour or a day rollup, each seconds long under
+# load, it waited until its task expired.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+LIVE_QUEUE = "live"
+CELERY_TASK_ROUTES = {"analytics.rollups_process_minute": {"queue": LIVE_QUEUE}}

@@ -67,6 +67,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # Each test worker has its own Celery queue (and folder, without Redis): a task sent by one
 # worker must run against that worker's database.
 CELERY_TASK_DEFAULT_QUEUE = f"mysetlist-test-{_worker}"
+CELERY_TASK_ROUTES = {}  # the live queue too: every task on the test worker's own queue
 if CELERY_BROKER_URL == "filesystem://":
     _queue = BASE_DIR / "var" / f"test-celery-queue-{_worker}"
     for _folder in ("processed", "control"):

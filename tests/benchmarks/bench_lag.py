@@ -1,9 +1,10 @@
 """Ingestion lag: from an event's acceptance to its count in the minute rollups, under load.
 
 The platform as production runs it, on the bench database: granian (BENCH_WORKERS workers of
-BENCH_THREADS threads), a `celery worker` (prefork, 2 children) and `celery beat` with the
-project's schedules (the minute rollup every 2 s), on the Redis database BENCH_REDIS_DB (14)
-so that no other worker takes their tasks. In each phase a probe posts one event every
+BENCH_THREADS threads), `celery worker`s for the live queue (the minute rollup, one child)
+and for the rest (two children), and `celery beat` with the project's schedules (the minute
+rollup every 2 s), on the Redis database BENCH_REDIS_DB (14) so that no other worker takes
+their tasks. In each phase a probe posts one event every
 quarter second and watches, from a second database connection, for the trend's minute cell
 to count it; beside it, batches of events stamped "now" (live traffic, which keeps the
 current minute's cell busy) are sent at a steady rate. Prints, per phase:
@@ -193,16 +194,16 @@ def celery(*args: str) -> subprocess.Popen:
     )  # fmt: skip
 
 
-def worker_ready(worker: subprocess.Popen) -> None:
+def workers_ready(*workers: subprocess.Popen) -> None:
     from mysetlist.celery import app
 
     for _ in range(100):
-        if app.control.ping(timeout=0.5):
+        if len(app.control.ping(timeout=0.5)) >= len(workers):
             return
-        if worker.poll() is not None:
+        if any(worker.poll() is not None for worker in workers):
             break
-    stop(worker)
-    sys.exit("the Celery worker did not start")
+    stop(*workers)
+    sys.exit("the Celery workers did not start")
 
 
 def quantile(values: list[float], q: int) -> float:
@@ -243,9 +244,29 @@ def main():
 
     port = free_port()
     server = start_server("granian", port, db_url, workers=WORKERS, threads=THREADS, **ENV)
-    worker = celery("worker", "--pool=prefork", "--concurrency=2", "--without-gossip",
-                    "--without-mingle", "-n", f"bench-lag-{os.getpid()}@%h")  # fmt: skip
-    worker_ready(worker)
+    # As the README runs them: one worker for the live queue (the minute rollup), one for
+    # the rest.
+    worker = celery(
+        "worker",
+        "--queues=celery",
+        "--pool=prefork",
+        "--concurrency=2",
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        f"bench-lag-{os.getpid()}@%h",
+    )
+    live = celery(
+        "worker",
+        "--queues=live",
+        "--pool=prefork",
+        "--concurrency=1",
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        f"bench-live-{os.getpid()}@%h",
+    )
+    workers_ready(worker, live)
     beat = celery("beat", "--schedule", "/dev/null")  # the database scheduler keeps its own
     results = []
     try:
@@ -270,7 +291,7 @@ def main():
             own = ingestion_lag(hours=hours) if runs.exists() else None
             results.append((rate, accepted / SECONDS, lags, own))
     finally:
-        stop(beat, worker, server)
+        stop(beat, live, worker, server)
         app.control.purge()
 
     print(f"\nbench-lag on {os.cpu_count()} cores: accepted to visible in minute rollups,")

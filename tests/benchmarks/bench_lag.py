@@ -21,17 +21,24 @@ import http.client
 import io
 import os
 import random
-import statistics
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import orjson
-from bench_ingest import AGENT, NAMES
-from common import ROOT, bench_database_url, free_port, setup_django, start_server, stop
+from bench_ingest import make_event
+from common import (
+    ROOT,
+    bench_database_url,
+    free_port,
+    percentiles,
+    redis_database_url,
+    setup_django,
+    start_server,
+    stop,
+)
 
 RATES = [int(r) for r in os.environ.get("BENCH_LAG_RATES", "0,1000,2000,5000").split(",")]
 # Over a minute: the current minute's cell is recomputed whole, so its cost grows as it fills.
@@ -50,32 +57,21 @@ ENV = {"DJANGO_SETTINGS_MODULE": "mysetlist.settings.local", "DJANGO_DEBUG": "fa
 STAMP, TAG = b"0000-00-00T00:00:00.000Z", b"TTTTTTTTTTTT"
 
 
-def redis_url() -> str:
-    return urlunsplit(urlsplit(os.environ["REDIS_URL"])._replace(path=f"/{REDIS_DB}"))
-
-
 def stamp(moment: datetime.datetime) -> bytes:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z").encode()
 
 
 def batch_templates(count: int = 8) -> list[bytes]:
-    """Batches of plausible events (as bench-ingest's), with STAMP for their time and TAG in
-    their message ids, to fill in as each is sent."""
-    rng = random.Random(11)
+    """Batches of bench-ingest's plausible events, with STAMP for their time and TAG in their
+    message ids, to fill in as each is sent."""
+    rng, now = random.Random(11), datetime.datetime.now(datetime.UTC)
     templates = []
     for _ in range(count):
-        events = []
-        for n in range(BATCH):
-            show = rng.randint(1, 400)
-            events.append({
-                "event": rng.choice(NAMES), "distinct_id": f"{rng.getrandbits(64):016x}",
-                "message_id": f"{TAG.decode()}-{n:04d}", "timestamp": STAMP.decode(),
-                "properties": {"path": f"/shows/{show}/", "show_id": show,
-                               "song_id": rng.randint(1, 9000), "value": 1},
-                "context": {"page": {"path": f"/shows/{show}/", "title": "Show"},
-                            "user_agent": AGENT, "locale": "en-US", "platform": "web",
-                            "device_type": rng.choice(["desktop", "mobile"])},
-            })  # fmt: skip
+        events = [
+            {**make_event(rng, n, now), "timestamp": STAMP.decode(),
+             "message_id": f"{TAG.decode()}-{n:04d}"}
+            for n in range(BATCH)
+        ]  # fmt: skip
         templates.append(orjson.dumps({"batch": events}))
     return templates
 
@@ -194,6 +190,13 @@ def celery(*args: str) -> subprocess.Popen:
     )  # fmt: skip
 
 
+def celery_worker(queue: str, *, concurrency: int) -> subprocess.Popen:
+    """A worker on one queue, as the README runs them."""
+    return celery("worker", f"--queues={queue}", "--pool=prefork",
+                  f"--concurrency={concurrency}", "--without-gossip", "--without-mingle",
+                  "-n", f"bench-{queue}-{os.getpid()}@%h")  # fmt: skip
+
+
 def workers_ready(*workers: subprocess.Popen) -> None:
     from mysetlist.celery import app
 
@@ -206,28 +209,20 @@ def workers_ready(*workers: subprocess.Popen) -> None:
     sys.exit("the Celery workers did not start")
 
 
-def quantile(values: list[float], q: int) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-
-
 def lag_line(seconds: list[float]) -> str:
     ms = [s * 1000 for s in seconds]
-    return (f"p50 {statistics.median(ms):6.0f} ms  p99 {quantile(ms, 99):6.0f} ms  "
-            f"max {max(ms):6.0f} ms")  # fmt: skip
+    return f"{percentiles(ms)}   max {max(ms):7.1f} ms"
 
 
 def main():
     db_url = bench_database_url()
     os.environ.update(ENV)
-    os.environ["REDIS_URL"] = redis_url()
+    os.environ["REDIS_URL"] = redis_database_url(REDIS_DB)
     setup_django(db_url)
     from django.core.management import call_command
     from django.db import connection
 
     from analytics.metrics.live import ingestion_lag
-    from analytics.models import RollupRun
     from analytics.partitions import event_partitions_ensure
     from analytics.services import ingest_key_create
     from mysetlist.celery import app
@@ -246,26 +241,8 @@ def main():
     server = start_server("granian", port, db_url, workers=WORKERS, threads=THREADS, **ENV)
     # As the README runs them: one worker for the live queue (the minute rollup), one for
     # the rest.
-    worker = celery(
-        "worker",
-        "--queues=celery",
-        "--pool=prefork",
-        "--concurrency=2",
-        "--without-gossip",
-        "--without-mingle",
-        "-n",
-        f"bench-lag-{os.getpid()}@%h",
-    )
-    live = celery(
-        "worker",
-        "--queues=live",
-        "--pool=prefork",
-        "--concurrency=1",
-        "--without-gossip",
-        "--without-mingle",
-        "-n",
-        f"bench-live-{os.getpid()}@%h",
-    )
+    worker = celery_worker("celery", concurrency=2)
+    live = celery_worker("live", concurrency=1)
     workers_ready(worker, live)
     beat = celery("beat", "--schedule", "/dev/null")  # the database scheduler keeps its own
     results = []
@@ -286,9 +263,8 @@ def main():
             if failures:
                 raise SystemExit(f"the load failed: {failures[0]!r}")
             accepted = loaded[0]
-            runs = RollupRun.objects.filter(granularity="minute", finished_at__gte=began)
             hours = (datetime.datetime.now(datetime.UTC) - began).total_seconds() / 3600
-            own = ingestion_lag(hours=hours) if runs.exists() else None
+            own = ingestion_lag(hours=hours)
             results.append((rate, accepted / SECONDS, lags, own))
     finally:
         stop(beat, live, worker, server)
@@ -300,7 +276,7 @@ def main():
     for rate, achieved, lags, own in results:
         label = "probe alone (baseline)" if rate == 0 else f"{achieved:7.0f} events/s of load"
         print(f"  {label:<26} probe ({len(lags)})  {lag_line(lags)}")
-        if own is not None:
+        if own.runs:
             print(f"  {'':<26} ingestion-lag metric ({own.runs} runs)  p50 {own.p50_ms:6.0f} ms"
                   f"  p99 {own.p99_ms:6.0f} ms  max {own.max_ms:6.0f} ms")  # fmt: skip
 

@@ -34,9 +34,8 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from common import ROOT, bench_database_url, setup_django
+from common import ROOT, bench_database_url, redis_database_url, setup_django
 
 HERE = Path(__file__).resolve().parent
 
@@ -95,10 +94,6 @@ def outbox_keep_one() -> None:
 
 if os.environ.get("BENCH_NOTIFY_WORKER") == "1":  # imported by the worker (celery -I)
     outbox_keep_one()
-
-
-def redis_url() -> str:
-    return urlunsplit(urlsplit(os.environ["REDIS_URL"])._replace(path=f"/{REDIS_DB}"))
 
 
 def followers_ensure(count: int):
@@ -406,7 +401,7 @@ def report(figures: dict, details: dict, copy_seconds: float, render_seconds: fl
 def main():
     db_url = bench_database_url("_bench_notify")
     os.environ.update(ENV)
-    os.environ["REDIS_URL"] = redis_url()
+    os.environ["REDIS_URL"] = redis_database_url(REDIS_DB)
     setup_django(db_url)
     from django.db import connection
 

@@ -25,6 +25,12 @@ def bench_database_url(suffix: str = "_bench") -> str:
     return urlunsplit(parts._replace(path=parts.path + suffix))
 
 
+def redis_database_url(number: int) -> str:
+    """REDIS_URL with its database number replaced: a benchmark's own, so that no other
+    Celery worker on the machine takes its tasks."""
+    return urlunsplit(urlsplit(os.environ["REDIS_URL"])._replace(path=f"/{number}"))
+
+
 def setup_django(db_url: str) -> None:
     """Create the bench database if needed, point Django at it and migrate it."""
     import psycopg

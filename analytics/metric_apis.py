@@ -1,6 +1,7 @@
 """Metric endpoints: staff only; each one's description is its metric's definition."""
 
 import datetime as dt
+from dataclasses import asdict
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 from mysetlist.core.schema import errors
 
 from . import metrics
+from .models import RollupRun
 from .rollups import DIMENSIONS
 
 
@@ -144,6 +146,16 @@ class ActiveUsersApi(APIView):
         return Response(self.OutputSerializer(days, many=True).data)
 
 
+class LagSerializer(serializers.Serializer):
+    runs = serializers.IntegerField()
+    p50_ms = serializers.FloatField()
+    p99_ms = serializers.FloatField()
+    max_ms = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "IngestionLag"
+
+
 class IngestionLagApi(APIView):
     permission_classes = [permissions.IsAdminUser]
 
@@ -153,11 +165,8 @@ class IngestionLagApi(APIView):
         class Meta:
             ref_name = "IngestionLagFilter"
 
-    class OutputSerializer(serializers.Serializer):
-        runs = serializers.IntegerField()
-        p50_ms = serializers.FloatField()
-        p99_ms = serializers.FloatField()
-        max_ms = serializers.IntegerField()
+    class OutputSerializer(LagSerializer):
+        exact = LagSerializer(help_text="To recomputed exactly: persons, timeline (funnels).")
 
         class Meta:
             ref_name = "IngestionLagOutput"
@@ -171,8 +180,10 @@ class IngestionLagApi(APIView):
     def get(self, request):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        lag = metrics.ingestion_lag(hours=params.validated_data["hours"])
-        return Response(self.OutputSerializer(lag).data)
+        hours = params.validated_data["hours"]
+        lag = metrics.ingestion_lag(hours=hours)
+        exact = metrics.ingestion_lag(hours=hours, kind=RollupRun.Kind.EXACT)
+        return Response(self.OutputSerializer({**asdict(lag), "exact": exact}).data)
 
 
 class FunnelApi(APIView):

@@ -1,8 +1,21 @@
 """Rollups: events per minute, hour and day by name and by artist, show and song.
 
-A bucket is recomputed whole from the raw events, never incremented, so running a window
-again gives the same numbers. Buckets to recompute are those marked by ingestion (see
-RollupDirty); `rollups_rebuild` recomputes any range, for imports of old events.
+Two passes write the cells, both by adding to them, so neither waits for the other:
+
+- The live pass (`rollups_live`, every second) adds the events of each newly stored batch
+  (RollupBatch) to `count` in its minute, hour and day. It reads only those events, so its
+  cost follows the rate of arrival, not the size of a bucket: counts are visible within
+  seconds however busy the minute (the ingestion-lag metric). It leaves `persons` alone.
+- The exact pass (`rollups_process`, per granularity) recomputes each bucket that ingestion
+  marked (RollupDirty) from all its raw events, and adds to each cell the difference
+  between that and what the cell holds, less what the live pass has yet to add (the events
+  of batches still waiting). So `persons`, which no sum of batches can give, is exact once
+  a bucket's exact pass has run, and so is everything else: running it again changes
+  nothing, and late events or erased ones are folded in. Its lag is its own metric.
+
+Both read what they add in one statement, that is one snapshot: a batch is either still
+waiting there, and left to the live pass, or counted already, so none counts twice.
+`rollups_rebuild` runs the exact pass over any range, for imports of old events.
 """
 
 import datetime as dt
@@ -10,8 +23,21 @@ import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 
+import orjson
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, F, Min, OuterRef, Q, Subquery, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, Concat, Left, Trunc, TruncDate
 from django.utils import timezone
@@ -27,6 +53,7 @@ from .models import (
     PersonActivity,
     PersonFirstEvent,
     PlatformMetric,
+    RollupBatch,
     RollupDirty,
     RollupRun,
     TimelineMinute,
@@ -82,32 +109,119 @@ def _insert_select(table: str, columns: str, select: str, queryset, params=()) -
         )
 
 
-def _cells(granularity: str, start: dt.datetime, end: dt.datetime) -> None:
-    """Write the rollup cells of [start, end): per bucket and event, and per dimension value."""
-    events = events_with_person(Event.objects.filter(timestamp__gte=start, timestamp__lt=end))
-    events = events.annotate(bucket=Trunc("timestamp", granularity, tzinfo=dt.UTC))
-    columns = "granularity, bucket, event, dimension, value, count, persons"
-    for dimension in ("", *DIMENSIONS):
-        rows = events
-        group = ["bucket", "event"]
-        if dimension:
-            # Cut to the column's size before grouping: two long values that agree on their
-            # first 64 characters are one cell, not two rows fighting over one key.
-            rows = rows.annotate(value=Left(KT(f"properties__{dimension}"), 64)).filter(
-                value__isnull=False
+_CELL = ("bucket", "event", "dimension", "value")
+
+
+def _grouped(events, granularity: str, dimension: str, **measures):
+    """The events' cells of one granularity and dimension, as rows of (bucket, event,
+    dimension, value, *measures)."""
+    rows = events.annotate(
+        bucket=Trunc("timestamp", granularity, tzinfo=dt.UTC), dimension=Value(dimension)
+    )
+    if dimension:
+        # Cut to the column's size before grouping: two long values that agree on their
+        # first 64 characters are one cell, not two rows fighting over one key.
+        rows = rows.annotate(value=Left(KT(f"properties__{dimension}"), 64)).filter(
+            value__isnull=False
+        )
+    else:
+        rows = rows.annotate(value=Value(""))
+    return rows.values(*_CELL).annotate(**measures).values_list(*_CELL, *measures)
+
+
+def _add(granularity: str, parts: list[tuple[str, list]]) -> None:
+    """Add the rows of the parts' SQL, (bucket, event, dimension, value, n, p), summed per
+    cell, to the count (n) and persons (p) of the cells of `granularity`: in one statement,
+    so all it reads is one snapshot, and in the order of the cells, which both passes keep,
+    so the two never wait on each other in a circle."""
+    table = connection.ops.quote_name(EventRollup._meta.db_table)
+    union = " UNION ALL ".join(f"SELECT * FROM ({sql}) p{i}" for i, (sql, _) in enumerate(parts))
+    cell = ", ".join(f"u.{c}" for c in _CELL)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (granularity, bucket, event, dimension, value, count, persons) "
+            f"SELECT %s, {cell}, SUM(u.n), SUM(u.p) FROM ({union}) u WHERE true "
+            f"GROUP BY {cell} HAVING SUM(u.n) <> 0 OR SUM(u.p) <> 0 ORDER BY {cell} "
+            "ON CONFLICT (granularity, bucket, event, dimension, value) DO UPDATE SET "
+            f"count = {table}.count + EXCLUDED.count, persons = {table}.persons + EXCLUDED.persons",
+            [granularity, *(p for _, params in parts for p in params)],
+        )
+
+
+def _increment(counts: dict[tuple, int]) -> None:
+    """Add to the count of each cell, (granularity, bucket, event, dimension, value), in
+    the order of the cells, as _add keeps; persons are left to the exact pass (a sum of
+    batches would count a person once for each batch)."""
+    table = connection.ops.quote_name(EventRollup._meta.db_table)
+    keys = sorted(counts)
+    upsert = (
+        f"INSERT INTO {table} (granularity, bucket, event, dimension, value, count, persons) "
+        "{select} ON CONFLICT (granularity, bucket, event, dimension, value) "
+        f"DO UPDATE SET count = {table}.count + EXCLUDED.count"
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement, the rows as one JSON text: psycopg adapting lists would look at
+            # each of a hundred thousand values alone, which costs more than the upsert.
+            rows = [
+                {"g": g, "b": b.isoformat(), "e": e, "d": d, "v": v, "n": counts[(g, b, e, d, v)]}
+                for g, b, e, d, v in keys
+            ]
+            cursor.execute(
+                upsert.format(
+                    select="SELECT g, b, e, d, v, n, 0 FROM json_to_recordset(%s::json) AS u "
+                    "(g text, b timestamptz, e text, d text, v text, n bigint) "
+                    "ORDER BY g, b, e, d, v"
+                ),
+                [orjson.dumps(rows).decode()],
             )
-            group.append("value")
-        rows = rows.values(*group).annotate(
-            count=Count("id"), persons=Count("person", distinct=True)
-        )
-        value = "q.value" if dimension else "''"
-        _insert_select(
-            EventRollup._meta.db_table,
-            columns,
-            f"%s, q.bucket, q.event, %s, {value}, q.count, q.persons",
-            rows,
-            [granularity, dimension],
-        )
+        else:
+            cursor.executemany(
+                upsert.format(select="VALUES (%s, %s, %s, %s, %s, %s, 0)"),
+                [(*key, counts[key]) for key in keys],
+            )
+
+
+def _lateness() -> dt.timedelta:
+    return dt.timedelta(hours=settings.ANALYTICS_ROLLUP_LATENESS_HOURS)
+
+
+def _counted_live() -> Q:
+    """Which of a batch's events the live pass counts: those not older than the lateness
+    on arrival, as ingestion marks only their buckets (storage._not_before)."""
+    return Q(timestamp__gte=F("received_at") - _lateness())
+
+
+def _exact_cells(granularity: str, ranges: list[tuple[dt.datetime, dt.datetime]]) -> None:
+    """Bring the cells of the [start, end) ranges to what the raw events give: per cell, add
+    the recomputed count less the live pass's still to come, and the recomputed persons,
+    less what the cell holds now.
+
+    One statement for all the ranges, run last in its transaction: the cells it writes stay
+    locked until the commit, and the live pass waits for them; the recomputation itself
+    takes no lock, however long it runs."""
+    within = Q()
+    for start, end in ranges:
+        within |= Q(timestamp__gte=start, timestamp__lt=end)
+    events = events_with_person(Event.objects.filter(within))
+    waiting = Q(batch__in=RollupBatch.objects.values("id")) & _counted_live()
+    parts = [
+        _grouped(
+            events, granularity, dimension,
+            n=Count("id") - Count("id", filter=waiting), p=Count("person", distinct=True),
+        ).query.sql_with_params()
+        for dimension in ("", *DIMENSIONS)
+    ]  # fmt: skip
+    cells = Q()
+    for start, end in ranges:
+        cells |= Q(bucket__gte=start, bucket__lt=end)
+    held = EventRollup.objects.filter(cells, granularity=granularity)
+    parts.append(
+        held.annotate(n=-F("count"), p=-F("persons")).values_list(*_CELL, "n", "p")
+        .query.sql_with_params()
+    )  # fmt: skip
+    _add(granularity, parts)
+    held.filter(count=0, persons=0).delete()
 
 
 def _daily_user_stats(start: dt.datetime, end: dt.datetime) -> None:
@@ -274,17 +388,27 @@ def _timeline(start: dt.datetime, end: dt.datetime) -> None:
                    "q.event, q.minute, q.moments", rows)  # fmt: skip
 
 
-def _recompute(granularity: str, start: dt.datetime, end: dt.datetime) -> None:
-    EventRollup.objects.filter(granularity=granularity, bucket__gte=start, bucket__lt=end).delete()
-    _cells(granularity, start, end)
+def _recompute(granularity: str, ranges: list[tuple[dt.datetime, dt.datetime]]) -> None:
+    """The exact pass over the ranges: the tables it replaces, then the cells, then (by
+    day) the platform metrics, which read them."""
+    for start, end in ranges:
+        _replace(granularity, start, end)
+    _exact_cells(granularity, ranges)
+    if granularity == "day":
+        for start, end in ranges:
+            PlatformMetric.objects.filter(day__gte=start.date(), day__lt=end.date()).delete()
+            PlatformMetric.objects.bulk_create(_platform_metrics(start, end))
+
+
+def _replace(granularity: str, start: dt.datetime, end: dt.datetime) -> None:
+    """Replace what the exact pass keeps beside the cells: the timeline by minute; by day,
+    the daily user stats and the person tables."""
     if granularity == "minute":
         _timeline(start, end)
     if granularity == "day":
         first, last = start.date(), end.date()
         DailyUserStats.objects.filter(day__gte=first, day__lt=last).delete()
         _daily_user_stats(start, end)
-        PlatformMetric.objects.filter(day__gte=first, day__lt=last).delete()
-        PlatformMetric.objects.bulk_create(_platform_metrics(start, end))
         _people(start, end)
 
 
@@ -316,6 +440,7 @@ def _locked(granularity: str, *, wait: bool = False) -> bool:
 def _process_chunk(granularity: str, max_buckets: int) -> tuple[int, int] | None:
     """Recompute the earliest `max_buckets` marked buckets in one transaction; return how many
     and the lag of their oldest mark, or None when nothing is marked or another job runs."""
+    started = timezone.now()
     with transaction.atomic():
         if not _locked(granularity):
             return None
@@ -334,23 +459,86 @@ def _process_chunk(granularity: str, max_buckets: int) -> tuple[int, int] | None
         )
         oldest = min(marked for _, marked in marks)
         ids = [pk for pk, _ in marks]
-        for start, end in _ranges(sorted(buckets), STEP[granularity]):
-            _recompute(granularity, start, end)
+        _recompute(granularity, _ranges(sorted(buckets), STEP[granularity]))
         RollupDirty.objects.filter(id__in=ids).delete()
         finished = timezone.now()
-        # Never negative, should a web server's clock run a little ahead of this worker's.
-        lag = max(0, int((finished - oldest).total_seconds() * 1000))
+        lag = _lag_ms(finished, oldest)
         RollupRun.objects.create(
-            granularity=granularity, finished_at=finished, buckets=len(buckets), max_lag_ms=lag
-        )
+            granularity=granularity, finished_at=finished, buckets=len(buckets), max_lag_ms=lag,
+            seconds=(finished - started).total_seconds(),
+        )  # fmt: skip
         return len(buckets), lag
+
+
+def exact_pass_due(granularity: str, *, now: dt.datetime) -> bool:
+    """Whether the exact pass by `granularity` may run again at `now`: after each run it
+    rests ANALYTICS_EXACT_PASS_REST times as long as the run took. Under load the open
+    bucket grows and each recomputation of it takes longer; resting in proportion keeps
+    its share of the machine bounded, leaving the rest to ingestion and the live pass, and
+    its lag (the exact one) grows instead."""
+    last = (
+        RollupRun.objects.filter(kind=RollupRun.Kind.EXACT, granularity=granularity)
+        .order_by("-finished_at")
+        .values_list("finished_at", "seconds")
+        .first()
+    )
+    if last is None:
+        return True
+    finished, seconds = last
+    rest = dt.timedelta(seconds=seconds * settings.ANALYTICS_EXACT_PASS_REST)
+    return now >= finished + rest
+
+
+LIVE = "live"
+
+
+def _lag_ms(finished: dt.datetime, oldest: dt.datetime) -> int:
+    # Never negative, should a web server's clock run a little ahead of this worker's.
+    return max(0, int((finished - oldest).total_seconds() * 1000))
+
+
+def rollups_live(*, max_batches: int = 1000) -> RollupResult:
+    """Add the events of the batches stored since the last run (at most `max_batches`, the
+    oldest first) to the counts of their minute, hour and day, and delete the batches, in
+    one transaction; the lag is the oldest batch's wait. One run at a time."""
+    started = timezone.now()
+    with transaction.atomic():
+        if not _locked(LIVE):
+            return RollupResult(LIVE, 0, 0)
+        batches = list(
+            RollupBatch.objects.order_by("id").values_list("id", "received_at")[:max_batches]
+        )
+        if not batches:
+            return RollupResult(LIVE, 0, 0)
+        ids = [pk for pk, _ in batches]
+        oldest = min(received for _, received in batches)
+        # Found by the index on batch; the lateness bound leaves out the older partitions.
+        events = Event.objects.filter(batch__in=ids, timestamp__gte=oldest - _lateness())
+        events = events.filter(_counted_live())
+        # Read once, by minute; hours and days are sums of their minutes.
+        counts: dict[tuple, int] = defaultdict(int)
+        for dimension in ("", *DIMENSIONS):
+            for minute, *cell, n in _grouped(events, "minute", dimension, n=Count("id")):
+                for granularity in GRANULARITIES:
+                    counts[(granularity, bucket_start(minute, granularity), *cell)] += n
+        _increment(counts)
+        RollupBatch.objects.filter(id__in=ids).delete()
+        finished = timezone.now()
+        lag = _lag_ms(finished, oldest)
+        RollupRun.objects.create(
+            kind=RollupRun.Kind.LIVE, granularity="minute", finished_at=finished,
+            buckets=len(ids), max_lag_ms=lag, seconds=(finished - started).total_seconds(),
+        )  # fmt: skip
+        return RollupResult(LIVE, len(ids), lag)
 
 
 def rollups_process(
     *, granularity: str, max_buckets: int = 200, budget_seconds: float = 20.0
 ) -> RollupResult:
-    """Recompute the buckets marked since the last run, `max_buckets` per transaction, until
-    none are left or the time budget is spent, so a backlog drains a chunk at a time."""
+    """Count what is waiting for the live pass (unless it is running), then recompute the
+    buckets marked since the last run, `max_buckets` per transaction, until none are left
+    or the time budget is spent, so a backlog drains a chunk at a time."""
+    rollups_live()
     deadline = timezone.now() + dt.timedelta(seconds=budget_seconds)
     done, worst = 0, 0
     while True:
@@ -373,14 +561,15 @@ def rollups_rebuild(
     """Recompute the granularities over whole days from start to end; return the days. Each
     day is its own transaction, taken in turn with the jobs of each granularity (it waits
     for a running one), so years of history rebuild without one huge transaction and a
-    stop loses at most the day in hand. `progress(day)` is called after each day."""
+    stop loses at most the day in hand. `progress(day)` is called after each day. Batches
+    still waiting for the live pass are left to it."""
     first, last = bucket_start(start, "day"), bucket_start(end, "day") + STEP["day"]
     day = first
     while day < last:
         for granularity in granularities:
             with transaction.atomic():
                 _locked(granularity, wait=True)
-                _recompute(granularity, day, day + STEP["day"])
+                _recompute(granularity, [(day, day + STEP["day"])])
         if progress:
             progress(day.date())
         day += STEP["day"]

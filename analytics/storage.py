@@ -4,6 +4,9 @@ PostgreSQL: the keys of the batch's message ids go into EventMessageKey with ON 
 NOTHING RETURNING, which names the new ones even under concurrent requests; only those
 events are then COPYed into the partitioned events table, in the same transaction. SQLite
 has a single writer, so reading which keys exist and inserting the rest is as exact there.
+
+The same transaction marks the rollup buckets the events fall in (RollupDirty, for the exact
+pass) and records the batch (RollupBatch, its id in each event, for the live pass).
 """
 
 import datetime as dt
@@ -19,11 +22,12 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from .buckets import GRANULARITIES, buckets_touched
-from .models import Event, EventMessageKey, RollupDirty
+from .models import Event, EventMessageKey, RollupBatch, RollupDirty
 from .validation import CleanEvent, JSONText
 
 _COLUMNS = (
-    "message_id, event, distinct_id, user_id, timestamp, received_at, properties, context, ip"
+    "message_id, event, distinct_id, user_id, timestamp, received_at, properties, context, ip,"
+    " batch"
 )
 
 
@@ -59,7 +63,7 @@ def _copy_escaped(value: bytes) -> bytes:
     )  # fmt: skip
 
 
-def _copy_text(rows: list[EventRow], received_at: dt.datetime) -> bytes:
+def _copy_text(rows: list[EventRow], received_at: dt.datetime, batch: int | None) -> bytes:
     """Return the rows as one buffer of COPY's text format, with NULL as the empty string
     (no text column may be empty), in the order of _COLUMNS.
 
@@ -69,19 +73,20 @@ def _copy_text(rows: list[EventRow], received_at: dt.datetime) -> bytes:
     alone, which would otherwise cost more than the rest of the write.
     """
     received = received_at.isoformat().encode()
+    batch_text = b"" if batch is None else b"%d" % batch
     values = [
         (
             e.message_id.encode(), e.event.encode(), e.distinct_id.encode(),
             b"" if row.user_id is None else b"%d" % row.user_id,
             e.timestamp.isoformat().encode(), received,
             _json_bytes(e.properties), _json_bytes(e.context),
-            b"" if row.ip is None else row.ip.encode(),
+            b"" if row.ip is None else row.ip.encode(), batch_text,
         )
         for row in rows
         for e in (row.event,)
     ]  # fmt: skip
     text = b"\n".join([b"\t".join(line) for line in values]) + b"\n"
-    if b"\r" in text or text.count(b"\n") != len(rows) or text.count(b"\t") != 8 * len(rows):
+    if b"\r" in text or text.count(b"\n") != len(rows) or text.count(b"\t") != 9 * len(rows):
         lines = [b"\t".join([_copy_escaped(value) for value in line]) for line in values]
         return b"\n".join(lines) + b"\n"
     return text.replace(b"\\", b"\\\\") if b"\\" in text else text
@@ -124,11 +129,20 @@ def _write_postgresql(rows: list[EventRow], keys: list, received_at: dt.datetime
             return 0
         if len(new) < len(rows):
             rows = [row for row, key in zip(rows, keys, strict=True) if key in new]
+        events = [row.event for row in rows]
+        touched = _touched(events, received_at)
+        batch = None
+        if touched:
+            cursor.execute(
+                f"INSERT INTO {RollupBatch._meta.db_table} (received_at) VALUES (%s) RETURNING id",
+                [received_at],
+            )
+            batch = cursor.fetchone()[0]
         copy_sql = f"COPY {Event._meta.db_table} ({_COLUMNS}) FROM STDIN (NULL '')"
         # Django's cursor passes copy() through unwrapped: its errors become Django's here.
         with connection.wrap_database_errors, cursor.copy(copy_sql) as copy:
-            copy.write(_copy_text(rows, received_at))
-        _mark_dirty_postgresql(cursor, [row.event for row in rows], received_at)
+            copy.write(_copy_text(rows, received_at, batch))
+        _mark_dirty_postgresql(cursor, touched, received_at)
     return len(new)
 
 
@@ -144,17 +158,9 @@ def _touched(events, received_at: dt.datetime) -> list[tuple[str, dt.datetime]]:
     )
 
 
-def _mark_dirty(events, received_at: dt.datetime) -> None:
-    touched = _touched(events, received_at)
-    RollupDirty.objects.bulk_create(
-        [RollupDirty(granularity=g, bucket=b, marked_at=received_at) for g, b in touched]
-    )
-
-
-def _mark_dirty_postgresql(cursor, events, received_at: dt.datetime) -> None:
-    """As _mark_dirty, in one statement of two arrays: a batch spread over days marks
-    hundreds of buckets, too many to build a model instance for each."""
-    touched = _touched(events, received_at)
+def _mark_dirty_postgresql(cursor, touched, received_at: dt.datetime) -> None:
+    """Mark the touched buckets in one statement of two arrays: a batch spread over days
+    marks hundreds of buckets, too many to build a model instance for each."""
     if touched:
         cursor.execute(
             f"INSERT INTO {RollupDirty._meta.db_table} (granularity, bucket, marked_at) "
@@ -183,21 +189,21 @@ def _binding_cursor():
 @functools.cache
 def _one_sql(marks: bool) -> str:
     """The statement of one event: its key, then the event if the key was new, then (with
-    `marks`) its minute, hour and day marked for the rollups, truncated as bucket_start
-    does: in UTC."""
+    `marks`) its batch for the live pass and its minute, hour and day marked for the exact
+    one, truncated as bucket_start does: in UTC."""
     head = (
         f"WITH new AS (INSERT INTO {EventMessageKey._meta.db_table} (key, received_at) "
         "VALUES (%s::uuid, %s) ON CONFLICT DO NOTHING RETURNING key)"
     )
-    insert = (
-        f"INSERT INTO {Event._meta.db_table} ({_COLUMNS}) "
-        "SELECT %s, %s, %s, %s::bigint, %s, %s, %s::jsonb, %s::jsonb, %s::inet FROM new"
-    )
+    values = "%s, %s, %s, %s::bigint, %s, %s, %s::jsonb, %s::jsonb, %s::inet"
+    insert = f"INSERT INTO {Event._meta.db_table} ({_COLUMNS}) SELECT {values}"
     if not marks:
-        return f"{head} {insert}"
+        return f"{head} {insert}, NULL FROM new"
     granularities = ", ".join(f"'{g}'" for g in GRANULARITIES)
     return (
-        f"{head}, event AS ({insert} RETURNING timestamp) "
+        f"{head}, batch AS (INSERT INTO {RollupBatch._meta.db_table} (received_at) "
+        "SELECT %s FROM new RETURNING id), "
+        f"event AS ({insert}, batch.id FROM batch RETURNING timestamp) "
         f"INSERT INTO {RollupDirty._meta.db_table} (granularity, bucket, marked_at) "
         "SELECT g, date_trunc(g, event.timestamp, 'UTC'), %s "
         f"FROM event, unnest(ARRAY[{granularities}]) AS g"
@@ -208,8 +214,11 @@ def _write_one_postgresql(row: EventRow, key: str, received_at: dt.datetime) -> 
     """One event in one statement: the key, the event and its rollup marks, all or nothing."""
     e = row.event
     marks = e.timestamp >= _not_before(received_at)
-    params = [key, received_at, e.message_id, e.event, e.distinct_id, row.user_id, e.timestamp,
-              received_at, _json(e.properties), _json(e.context), row.ip]  # fmt: skip
+    params = [key, received_at]
+    if marks:
+        params.append(received_at)
+    params += [e.message_id, e.event, e.distinct_id, row.user_id, e.timestamp, received_at,
+               _json(e.properties), _json(e.context), row.ip]  # fmt: skip
     if marks:
         params.append(received_at)
     cursor = _binding_cursor()
@@ -236,6 +245,8 @@ def _write_sqlite(rows: list[EventRow], hex_keys: list[str], received_at: dt.dat
     EventMessageKey.objects.bulk_create(
         [EventMessageKey(key=key, received_at=received_at) for _, key in fresh]
     )
+    touched = _touched([row.event for row, _ in fresh], received_at)
+    batch = RollupBatch.objects.create(received_at=received_at).id if touched else None
     Event.objects.bulk_create(
         [
             Event(
@@ -248,12 +259,15 @@ def _write_sqlite(rows: list[EventRow], hex_keys: list[str], received_at: dt.dat
                 properties=_python(row.event.properties),
                 context=_python(row.event.context),
                 ip=row.ip,
+                batch=batch,
             )
             for row, _ in fresh
         ],
         batch_size=500,
     )
-    _mark_dirty([row.event for row, _ in fresh], received_at)
+    RollupDirty.objects.bulk_create(
+        [RollupDirty(granularity=g, bucket=b, marked_at=received_at) for g, b in touched]
+    )
     return len(fresh)
 
 

@@ -29,12 +29,23 @@ def retention_apply() -> list[int]:
 
 
 def _rollups(granularity: str) -> int:
-    from .rollups import rollups_process
+    from django.utils import timezone
 
+    from .rollups import exact_pass_due, rollups_process
+
+    if not exact_pass_due(granularity, now=timezone.now()):
+        return 0
     return rollups_process(granularity=granularity).buckets
 
 
-# Not acks_late: a lost run is harmless, its marks wait for the next one.
+# Not acks_late: a lost run is harmless, its batches and marks wait for the next one.
+@shared_task(name="analytics.rollups_live", soft_time_limit=30, time_limit=40, **_TRANSIENT)
+def rollups_live() -> int:
+    from .rollups import rollups_live as live
+
+    return live().buckets
+
+
 @shared_task(
     name="analytics.rollups_process_minute", soft_time_limit=30, time_limit=40, **_TRANSIENT
 )

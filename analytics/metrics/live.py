@@ -21,15 +21,16 @@ class Lag:
     max_ms: int
 
 
-def ingestion_lag(*, hours: int = 24) -> Lag:
-    """Time from an event being accepted to being visible in minute rollups: per run of the
-    minute job, the wait of its oldest mark; percentiles over the runs of the last `hours`."""
+def ingestion_lag(*, hours: int = 24, kind: str = RollupRun.Kind.LIVE) -> Lag:
+    """Time from an event being accepted to being counted in the rollups: per run of the
+    live pass, the wait of its oldest batch; percentiles over the runs of the last `hours`.
+    With kind "exact", to being recomputed exactly (persons, and the timeline that funnels
+    and sessions read): per run of the exact pass by minute, the wait of its oldest mark."""
     since = timezone.now() - dt.timedelta(hours=hours)
     lags = list(
-        RollupRun.objects.filter(granularity="minute", finished_at__gte=since).values_list(
-            "max_lag_ms", flat=True
-        )
-    )
+        RollupRun.objects.filter(kind=kind, granularity="minute", finished_at__gte=since)
+        .values_list("max_lag_ms", flat=True)
+    )  # fmt: skip
     if not lags:
         return Lag(0, 0.0, 0.0, 0)
     cuts = (

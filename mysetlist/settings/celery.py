@@ -31,9 +31,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
-# The minute rollup, which ingestion lag (accepted to visible) waits on, has a queue of its
-# own, for a worker of its own: behind an hour or a day rollup, each seconds long under
-# load, it waited until its task expired.
+# The live pass of the rollups, which ingestion lag (accepted to counted) waits on, has a
+# queue of its own, for a worker of its own: behind the exact passes, seconds long each
+# under load, its task would wait until it expired.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 LIVE_QUEUE = "live"
-CELERY_TASK_ROUTES = {"analytics.rollups_process_minute": {"queue": LIVE_QUEUE}}
+CELERY_TASK_ROUTES = {"analytics.rollups_live": {"queue": LIVE_QUEUE}}

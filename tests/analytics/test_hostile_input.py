@@ -80,7 +80,7 @@ def test_long_property_values_that_agree_on_64_characters_share_one_cell():
 
     rollups_process(granularity="minute")
 
-    cell = EventRollup.objects.get(dimension="artist_id")
+    cell = EventRollup.objects.get(granularity="minute", dimension="artist_id")
     assert (cell.value, cell.count, cell.persons) == ("a" * 64, 2, 2)
     assert not RollupDirty.objects.filter(granularity="minute").exists()
 
@@ -103,11 +103,12 @@ def test_a_backlog_of_marks_drains_a_chunk_per_transaction():
         moment = (now - dt.timedelta(minutes=minutes * 3)).isoformat()
         events_ingest(body={"event": "e", "distinct_id": "d", "timestamp": moment}, received_at=now)
 
+    exact = RollupRun.objects.filter(kind="exact")
     first = rollups_process(granularity="minute", max_buckets=2, budget_seconds=0)
-    assert first.buckets == 2 and RollupRun.objects.count() == 1
+    assert first.buckets == 2 and exact.count() == 1
 
     rest = rollups_process(granularity="minute", max_buckets=2)
-    assert rest.buckets == 3 and RollupRun.objects.count() == 3
+    assert rest.buckets == 3 and exact.count() == 3
     assert not RollupDirty.objects.filter(granularity="minute").exists()
     assert EventRollup.objects.filter(granularity="minute", dimension="").count() == 5
 

@@ -126,16 +126,20 @@ def test_active_users_equal_a_reference_computation():
 def test_ingestion_lag_percentiles():
     now = timezone.now()
     RollupRun.objects.bulk_create(
-        [RollupRun(granularity="minute", finished_at=now, buckets=1, max_lag_ms=ms)
+        [RollupRun(kind="live", granularity="minute", finished_at=now, buckets=1, max_lag_ms=ms)
          for ms in range(1, 101)]
-        + [RollupRun(granularity="minute", finished_at=now - dt.timedelta(days=2), buckets=1,
-                     max_lag_ms=99999)]
+        + [RollupRun(kind="live", granularity="minute", finished_at=now - dt.timedelta(days=2),
+                     buckets=1, max_lag_ms=99999)]
+        + [RollupRun(kind="exact", granularity=g, finished_at=now, buckets=1, max_lag_ms=ms)
+           for g, ms in (("minute", 7000), ("minute", 9000), ("hour", 60000))]
     )  # fmt: skip
 
     lag = ingestion_lag(hours=24)
+    exact = ingestion_lag(hours=24, kind="exact")
 
     assert (lag.runs, lag.p50_ms, lag.max_ms) == (100, 50.5, 100)
     assert 99 <= lag.p99_ms <= 100
+    assert (exact.runs, exact.p50_ms, exact.max_ms) == (2, 8000, 9000)
 
 
 # The API
@@ -215,7 +219,8 @@ def test_active_users_and_lag_apis(staff_client):
     )
 
     assert [d["day"] for d in days.json()] == ["2026-01-01", "2026-01-02", "2026-01-03"]
-    assert lag.json() == {"runs": 0, "p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0}
+    none = {"runs": 0, "p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0}
+    assert lag.json() == {**none, "exact": none}
     assert bad.status_code == 400
 
 

@@ -45,7 +45,7 @@ def test_schedules_sync_removes_tasks_no_longer_declared():
 def test_frequent_jobs_get_an_interval_schedule():
     schedules_sync()
 
-    task = PeriodicTask.objects.get(task="analytics.rollups_process_minute")
-    assert (task.interval.every, task.interval.period) == (2, IntervalSchedule.SECONDS)
+    task = PeriodicTask.objects.get(task="analytics.rollups_live")
+    assert (task.interval.every, task.interval.period) == (1, IntervalSchedule.SECONDS)
     assert task.crontab is None
-    assert task.expire_seconds == 3
+    assert task.expire_seconds == 2

@@ -130,18 +130,19 @@ def test_database_sessions_run_without_jit():
         assert cursor.fetchone()[0] == "off"
 
 
-def test_the_minute_rollup_has_a_queue_that_every_documented_worker_line_serves():
-    """Ingestion lag waits on the minute rollup: production routes it to a queue of its own,
+def test_the_live_rollup_has_a_queue_that_every_documented_worker_line_serves():
+    """Ingestion lag waits on the live pass: production routes it to a queue of its own,
     and both the README's production workers and `make run`'s worker consume it."""
+    route = "print(app.amqp.router.route({{}}, 'analytics.{}')['queue'].name);"
     result = run_manage(
         "shell", "-v", "0", "-c",
         "from mysetlist.celery import app;"
-        "print(app.amqp.router.route({}, 'analytics.rollups_process_minute')['queue'].name);"
-        "print(app.amqp.router.route({}, 'analytics.rollups_process_hour')['queue'].name)",
+        + "".join(route.format(t) for t in ("rollups_live", "rollups_process_minute",
+                                            "rollups_process_hour")),
         env=PRODUCTION,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["live", "celery"]
+    assert result.stdout.split() == ["live", "celery", "celery"]
     assert "--queues=celery,live" in (ROOT / "Procfile").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "worker --queues=live" in readme and "worker --queues=celery" in readme

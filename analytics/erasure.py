@@ -8,7 +8,7 @@ from mysetlist.users.models import User
 
 from .buckets import GRANULARITIES, bucket_start
 from .models import DistinctIdLink, ErasureRequest, Event, Person, RollupDirty
-from .rollups import person_keys
+from .rollups import live_pass_wait, person_keys
 
 
 def _distinct_ids(user_id: int) -> list[str]:
@@ -34,7 +34,12 @@ def erasure_request_create(*, user: User) -> ErasureRequest:
 
 
 def _erase(request: ErasureRequest) -> int:
-    """Delete the request's events and mark the rollup buckets they were counted in."""
+    """Delete the request's events and mark the rollup buckets they were counted in.
+
+    Waits for a running live pass first, which holds its lock to the end of the transaction:
+    a batch's events may not change between its reading them and the exact pass's taking
+    them for still to come (analytics.rollups)."""
+    live_pass_wait()
     events = Event.objects.filter(
         Q(user_id=request.user_id) | Q(distinct_id__in=request.distinct_ids)
     )

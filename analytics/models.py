@@ -186,7 +186,7 @@ class RollupRun(models.Model):
     finished_at = models.DateTimeField(db_index=True)
     buckets = models.PositiveIntegerField(help_text="Buckets recomputed, or batches counted.")
     max_lag_ms = models.PositiveIntegerField(help_text="Oldest mark's wait: ingest to visible.")
-    seconds = models.FloatField(default=0, help_text="How long the run took.")
+    seconds = models.FloatField(default=0, help_text="How long the run took (all its chunks).")
 
     def __str__(self):
         return f"{self.kind} {self.granularity} at {self.finished_at:%H:%M:%S}: {self.buckets}"

@@ -13,8 +13,10 @@ Two passes write the cells, both by adding to them, so neither waits for the oth
   a bucket's exact pass has run, and so is everything else: running it again changes
   nothing, and late events or erased ones are folded in. Its lag is its own metric.
 
-Both read what they add in one statement, that is one snapshot: a batch is either still
-waiting there, and left to the live pass, or counted already, so none counts twice.
+The exact pass reads all it adds in one statement, one snapshot: there each batch is either
+still waiting, and left to the live pass, or counted already, so none counts twice or not at
+all. A waiting batch's events do not change under the live pass: ingestion only adds events
+of new batches, and an erasure waits for a running live pass (live_pass_wait).
 `rollups_rebuild` runs the exact pass over any range, for imports of old events.
 """
 
@@ -70,6 +72,7 @@ class RollupResult:
     max_lag_ms: int
 
 
+LIVE = "live"  # the live pass's lock
 USER, ANONYMOUS = "u:", "a:"  # how a person key begins: an account, or a distinct id
 
 
@@ -135,7 +138,10 @@ def _add(granularity: str, parts: list[tuple[str, list]]) -> None:
     so all it reads is one snapshot, and in the order of the cells, which both passes keep,
     so the two never wait on each other in a circle."""
     table = connection.ops.quote_name(EventRollup._meta.db_table)
-    union = " UNION ALL ".join(f"SELECT * FROM ({sql}) p{i}" for i, (sql, _) in enumerate(parts))
+    columns = ", ".join((*_CELL, "n", "p"))
+    union = " UNION ALL ".join(
+        f"SELECT {columns} FROM ({sql}) p{i}" for i, (sql, _) in enumerate(parts)
+    )
     cell = ", ".join(f"u.{c}" for c in _CELL)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -176,9 +182,11 @@ def _increment(counts: dict[tuple, int]) -> None:
                 [orjson.dumps(rows).decode()],
             )
         else:
+            # Buckets as Django stores them, or a cell would not meet its own row.
+            adapt = connection.ops.adapt_datetimefield_value
             cursor.executemany(
                 upsert.format(select="VALUES (%s, %s, %s, %s, %s, %s, 0)"),
-                [(*key, counts[key]) for key in keys],
+                [(g, adapt(b), e, d, v, counts[(g, b, e, d, v)]) for g, b, e, d, v in keys],
             )
 
 
@@ -437,13 +445,28 @@ def _locked(granularity: str, *, wait: bool = False) -> bool:
         return cursor.fetchone()[0]
 
 
-def _process_chunk(granularity: str, max_buckets: int) -> tuple[int, int] | None:
+def live_pass_wait() -> None:
+    """Wait for a running live pass to finish, and keep the next from starting until this
+    transaction ends: for a change to stored events, which must not fall between the live
+    pass's reading a batch and the exact pass's taking that batch for still to come."""
+    _locked(LIVE, wait=True)
+
+
+def _process_chunk(
+    granularity: str, max_buckets: int, *, since: dt.datetime | None = None
+) -> tuple[int, int] | None:
     """Recompute the earliest `max_buckets` marked buckets in one transaction; return how many
-    and the lag of their oldest mark, or None when nothing is marked or another job runs."""
-    started = timezone.now()
+    and the lag of their oldest mark, or None when nothing is marked or another job runs.
+    The run records how long the pass has taken `since` it began (this chunk, by default)."""
+    since = since or timezone.now()
     with transaction.atomic():
         if not _locked(granularity):
             return None
+        if connection.vendor == "postgresql":
+            # A background job: one core, not a parallel query's every core at once.
+            workers = int(settings.ANALYTICS_EXACT_PASS_PARALLEL_WORKERS)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL max_parallel_workers_per_gather = {workers}")
         buckets = list(
             RollupDirty.objects.filter(granularity=granularity)
             .order_by("bucket")
@@ -465,17 +488,17 @@ def _process_chunk(granularity: str, max_buckets: int) -> tuple[int, int] | None
         lag = _lag_ms(finished, oldest)
         RollupRun.objects.create(
             granularity=granularity, finished_at=finished, buckets=len(buckets), max_lag_ms=lag,
-            seconds=(finished - started).total_seconds(),
+            seconds=(finished - since).total_seconds(),
         )  # fmt: skip
         return len(buckets), lag
 
 
 def exact_pass_due(granularity: str, *, now: dt.datetime) -> bool:
     """Whether the exact pass by `granularity` may run again at `now`: after each run it
-    rests ANALYTICS_EXACT_PASS_REST times as long as the run took. Under load the open
-    bucket grows and each recomputation of it takes longer; resting in proportion keeps
-    its share of the machine bounded, leaving the rest to ingestion and the live pass, and
-    its lag (the exact one) grows instead."""
+    rests ANALYTICS_EXACT_PASS_REST times as long as the run took (all its chunks). Under
+    load the open bucket grows and each recomputation of it takes longer; resting in
+    proportion keeps its share of the machine bounded, leaving the rest to ingestion and
+    the live pass, and its lag (the exact one) grows instead."""
     last = (
         RollupRun.objects.filter(kind=RollupRun.Kind.EXACT, granularity=granularity)
         .order_by("-finished_at")
@@ -487,9 +510,6 @@ def exact_pass_due(granularity: str, *, now: dt.datetime) -> bool:
     finished, seconds = last
     rest = dt.timedelta(seconds=seconds * settings.ANALYTICS_EXACT_PASS_REST)
     return now >= finished + rest
-
-
-LIVE = "live"
 
 
 def _lag_ms(finished: dt.datetime, oldest: dt.datetime) -> int:
@@ -539,10 +559,11 @@ def rollups_process(
     buckets marked since the last run, `max_buckets` per transaction, until none are left
     or the time budget is spent, so a backlog drains a chunk at a time."""
     rollups_live()
-    deadline = timezone.now() + dt.timedelta(seconds=budget_seconds)
+    started = timezone.now()
+    deadline = started + dt.timedelta(seconds=budget_seconds)
     done, worst = 0, 0
     while True:
-        chunk = _process_chunk(granularity, max_buckets)
+        chunk = _process_chunk(granularity, max_buckets, since=started)
         if chunk is None:
             break
         done, worst = done + chunk[0], max(worst, chunk[1])

@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='rolluprun',
             name='seconds',
-            field=models.FloatField(default=0, help_text='How long the run took.'),
+            field=models.FloatField(default=0, help_text='How long the run took (all its chunks).'),
         ),
         migrations.AlterField(
             model_name='eventrollup',

@@ -190,6 +190,9 @@ ANALYTICS_ROLLUP_LATENESS_HOURS = env.int("ANALYTICS_ROLLUP_LATENESS_HOURS", def
 # After each run, the exact pass of a granularity rests this many times as long as it took:
 # at most 1 / (1 + rest) of a core each, under load (see analytics.rollups.exact_pass_due).
 ANALYTICS_EXACT_PASS_REST = env.float("ANALYTICS_EXACT_PASS_REST", default=3.0)
+# PostgreSQL workers an exact pass's query may add to its own: none, so a background
+# recomputation takes one core, not every core at once.
+ANALYTICS_EXACT_PASS_PARALLEL_WORKERS = env.int("ANALYTICS_EXACT_PASS_PARALLEL_WORKERS", default=0)
 
 MYSETLIST_VERSION = "0.1.0"
 

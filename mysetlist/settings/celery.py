@@ -33,7 +33,15 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # The live pass of the rollups, which ingestion lag (accepted to counted) waits on, has a
 # queue of its own, for a worker of its own: behind the exact passes, seconds long each
-# under load, its task would wait until it expired.
+# under load, its task would wait until it expired. The exact passes have one too, for a
+# worker of one process: one at a time, a core at most, and never ahead of other jobs.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 LIVE_QUEUE = "live"
-CELERY_TASK_ROUTES = {"analytics.rollups_live": {"queue": LIVE_QUEUE}}
+ROLLUPS_QUEUE = "rollups"
+CELERY_TASK_ROUTES = {
+    "analytics.rollups_live": {"queue": LIVE_QUEUE},
+    **{
+        f"analytics.rollups_process_{granularity}": {"queue": ROLLUPS_QUEUE}
+        for granularity in ("minute", "hour", "day")
+    },
+}

@@ -1,8 +1,8 @@
 """Ingestion lag: from an event's acceptance to its count in the minute rollups, under load.
 
 The platform as production runs it, on the bench database: granian (BENCH_WORKERS workers of
-BENCH_THREADS threads), `celery worker`s for the live queue (the live pass, one child) and
-for the rest (two children: the exact passes and the other jobs), and `celery beat` with the
+BENCH_THREADS threads), `celery worker`s for the live queue (the live pass, one child), the
+rollups queue (the exact passes, one child) and the rest (two), and `celery beat` with the
 project's schedules (the live pass every second, the exact pass by minute every 2 s), on the
 Redis database BENCH_REDIS_DB (14) so that no other worker takes their tasks. In each phase
 a probe posts one event every quarter second and watches, from a second database
@@ -14,6 +14,9 @@ Prints, per phase:
   pass's runs in the phase, and its lag to exact (persons, the timeline) over the exact
   pass's runs by minute;
 with the idle phase (the probe alone) as the baseline: what beat's schedule alone costs.
+Where the server runs with autovacuum off, the tables the passes churn are vacuumed once
+per autovacuum_naptime in its stead, as it would (their settings bring it round after a
+fixed number of dead rows), and the output says so.
 
     make bench-lag        # BENCH_LAG_RATES=0,5000,10000,25000 events/s, BENCH_LAG_SECONDS=70
 """
@@ -23,6 +26,7 @@ import http.client
 import io
 import os
 import random
+import statistics
 import subprocess
 import sys
 import threading
@@ -200,6 +204,31 @@ def celery_worker(queue: str, *, concurrency: int) -> subprocess.Popen:
                   "-n", f"bench-{queue}-{os.getpid()}@%h")  # fmt: skip
 
 
+# The tables the rollup passes update or empty many times a second.
+CHURNED = ("analytics_eventrollup", "analytics_rollupbatch", "analytics_rollupdirty")
+
+
+def autovacuum_stand_in(db_url: str, stopping: threading.Event) -> list[float]:
+    """Where the server runs with autovacuum off, as this machine's does, do what it would
+    do for the churned tables, whose settings bring it round after a fixed number of dead
+    rows: vacuum them once per autovacuum_naptime. Return how long each round took."""
+    import psycopg
+
+    rounds = []
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        if conn.execute("SHOW autovacuum").fetchone()[0] == "on":
+            return rounds
+        naptime = conn.execute(
+            "SELECT setting::int FROM pg_settings WHERE name = 'autovacuum_naptime'"
+        ).fetchone()[0]
+        while not stopping.wait(naptime):
+            started = time.perf_counter()
+            for table in CHURNED:
+                conn.execute(f"VACUUM (ANALYZE) {table}")
+            rounds.append(time.perf_counter() - started)
+    return rounds
+
+
 def workers_ready(*workers: subprocess.Popen) -> None:
     from mysetlist.celery import app
 
@@ -243,12 +272,17 @@ def main():
     port = free_port()
     server = start_server("granian", port, db_url, workers=WORKERS, threads=THREADS, **ENV)
     # As the README runs them: one worker for the live queue (the live pass), one for the
-    # rest.
+    # exact passes, one for the rest.
     worker = celery_worker("celery", concurrency=2)
     live = celery_worker("live", concurrency=1)
-    workers_ready(worker, live)
+    exact = celery_worker("rollups", concurrency=1)
+    workers_ready(worker, live, exact)
     beat = celery("beat", "--schedule", "/dev/null")  # the database scheduler keeps its own
-    results = []
+    results, vacuums, stopping = [], [], threading.Event()
+    vacuum = threading.Thread(
+        target=lambda: vacuums.extend(autovacuum_stand_in(db_url, stopping)), daemon=True
+    )
+    vacuum.start()
     try:
         probe(port, secret, db_url, time.monotonic() + 5, PROBE)  # warm up: imports, connections
         for phase, rate in enumerate(RATES):
@@ -270,12 +304,18 @@ def main():
             own = ingestion_lag(hours=hours), ingestion_lag(hours=hours, kind="exact")
             results.append((rate, accepted / SECONDS, lags, own))
     finally:
-        stop(beat, live, worker, server)
+        stopping.set()
+        stop(beat, exact, live, worker, server)
         app.control.purge()
+    vacuum.join()
 
     print(f"\nbench-lag on {os.cpu_count()} cores: accepted to visible in minute rollups,")
     print(f"  a probe every {PROBE_EVERY} s for {SECONDS:.0f} s beside a steady batch load;"
           " beat runs the live pass every 1 s")  # fmt: skip
+    if vacuums:
+        median = statistics.median(vacuums)
+        print(f"  autovacuum is off on this server: the churned tables were vacuumed in its"
+              f" stead, {len(vacuums)} times, median {median:.2f} s")  # fmt: skip
     for rate, achieved, lags, metrics in results:
         label = "probe alone (baseline)" if rate == 0 else f"{achieved:7.0f} events/s of load"
         print(f"  {label:<26} probe ({len(lags)})  {lag_line(lags)}")

@@ -130,19 +130,21 @@ def test_database_sessions_run_without_jit():
         assert cursor.fetchone()[0] == "off"
 
 
-def test_the_live_rollup_has_a_queue_that_every_documented_worker_line_serves():
-    """Ingestion lag waits on the live pass: production routes it to a queue of its own,
-    and both the README's production workers and `make run`'s worker consume it."""
+def test_the_rollup_passes_have_queues_that_every_documented_worker_line_serves():
+    """Ingestion lag waits on the live pass, and the exact passes take a core each while
+    they run: production routes each to a queue of its own, and both the README's
+    production workers and `make run`'s worker consume them."""
     route = "print(app.amqp.router.route({{}}, 'analytics.{}')['queue'].name);"
+    tasks = ("rollups_live", "rollups_process_minute", "rollups_process_hour",
+             "rollups_process_day", "erasure_process")  # fmt: skip
     result = run_manage(
         "shell", "-v", "0", "-c",
-        "from mysetlist.celery import app;"
-        + "".join(route.format(t) for t in ("rollups_live", "rollups_process_minute",
-                                            "rollups_process_hour")),
+        "from mysetlist.celery import app;" + "".join(route.format(t) for t in tasks),
         env=PRODUCTION,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["live", "celery", "celery"]
-    assert "--queues=celery,live" in (ROOT / "Procfile").read_text()
+    assert result.stdout.split() == ["live", "rollups", "rollups", "rollups", "celery"]
+    assert "--queues=celery,live,rollups" in (ROOT / "Procfile").read_text()
     readme = (ROOT / "README.md").read_text()
-    assert "worker --queues=live" in readme and "worker --queues=celery" in readme
+    for queue in ("celery", "live", "rollups"):
+        assert f"worker --queues={queue} " in readme

@@ -156,10 +156,10 @@ def _add(granularity: str, parts: list[tuple[str, list]]) -> None:
 
 def _increment(counts: dict[tuple, int]) -> None:
     """Add to the count of each cell, (granularity, bucket, event, dimension, value), in
-    the order of the cells, as _add keeps; persons are left to the exact pass (a sum of
-    batches would count a person once for each batch)."""
+    the order of the cells (on PostgreSQL, where two passes write at once), as _add keeps;
+    persons are left to the exact pass (a sum of batches would count a person once for
+    each batch)."""
     table = connection.ops.quote_name(EventRollup._meta.db_table)
-    keys = sorted(counts)
     upsert = (
         f"INSERT INTO {table} (granularity, bucket, event, dimension, value, count, persons) "
         "{select} ON CONFLICT (granularity, bucket, event, dimension, value) "
@@ -170,8 +170,8 @@ def _increment(counts: dict[tuple, int]) -> None:
             # One statement, the rows as one JSON text: psycopg adapting lists would look at
             # each of a hundred thousand values alone, which costs more than the upsert.
             rows = [
-                {"g": g, "b": b.isoformat(), "e": e, "d": d, "v": v, "n": counts[(g, b, e, d, v)]}
-                for g, b, e, d, v in keys
+                {"g": g, "b": b.isoformat(), "e": e, "d": d, "v": v, "n": n}
+                for (g, b, e, d, v), n in counts.items()
             ]
             cursor.execute(
                 upsert.format(
@@ -186,7 +186,7 @@ def _increment(counts: dict[tuple, int]) -> None:
             adapt = connection.ops.adapt_datetimefield_value
             cursor.executemany(
                 upsert.format(select="VALUES (%s, %s, %s, %s, %s, %s, 0)"),
-                [(g, adapt(b), e, d, v, counts[(g, b, e, d, v)]) for g, b, e, d, v in keys],
+                [(g, adapt(b), e, d, v, n) for (g, b, e, d, v), n in counts.items()],
             )
 
 
@@ -200,6 +200,14 @@ def _counted_live() -> Q:
     return Q(timestamp__gte=F("received_at") - _lateness())
 
 
+def _in_ranges(field: str, ranges: list[tuple[dt.datetime, dt.datetime]]) -> Q:
+    """`field` in any of the [start, end) ranges."""
+    within = Q()
+    for start, end in ranges:
+        within |= Q(**{f"{field}__gte": start, f"{field}__lt": end})
+    return within
+
+
 def _exact_cells(granularity: str, ranges: list[tuple[dt.datetime, dt.datetime]]) -> None:
     """Bring the cells of the [start, end) ranges to what the raw events give: per cell, add
     the recomputed count less the live pass's still to come, and the recomputed persons,
@@ -208,10 +216,7 @@ def _exact_cells(granularity: str, ranges: list[tuple[dt.datetime, dt.datetime]]
     One statement for all the ranges, run last in its transaction: the cells it writes stay
     locked until the commit, and the live pass waits for them; the recomputation itself
     takes no lock, however long it runs."""
-    within = Q()
-    for start, end in ranges:
-        within |= Q(timestamp__gte=start, timestamp__lt=end)
-    events = events_with_person(Event.objects.filter(within))
+    events = events_with_person(Event.objects.filter(_in_ranges("timestamp", ranges)))
     waiting = Q(batch__in=RollupBatch.objects.values("id")) & _counted_live()
     parts = [
         _grouped(
@@ -220,10 +225,7 @@ def _exact_cells(granularity: str, ranges: list[tuple[dt.datetime, dt.datetime]]
         ).query.sql_with_params()
         for dimension in ("", *DIMENSIONS)
     ]  # fmt: skip
-    cells = Q()
-    for start, end in ranges:
-        cells |= Q(bucket__gte=start, bucket__lt=end)
-    held = EventRollup.objects.filter(cells, granularity=granularity)
+    held = EventRollup.objects.filter(_in_ranges("bucket", ranges), granularity=granularity)
     parts.append(
         held.annotate(n=-F("count"), p=-F("persons")).values_list(*_CELL, "n", "p")
         .query.sql_with_params()
@@ -570,6 +572,13 @@ def rollups_process(
         if timezone.now() >= deadline:
             break
     return RollupResult(granularity, done, worst)
+
+
+def rollups_process_due(*, granularity: str) -> RollupResult:
+    """The scheduled exact pass: rollups_process, unless it is resting (exact_pass_due)."""
+    if not exact_pass_due(granularity, now=timezone.now()):
+        return RollupResult(granularity, 0, 0)
+    return rollups_process(granularity=granularity)
 
 
 def rollups_rebuild(

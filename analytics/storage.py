@@ -129,8 +129,7 @@ def _write_postgresql(rows: list[EventRow], keys: list, received_at: dt.datetime
             return 0
         if len(new) < len(rows):
             rows = [row for row, key in zip(rows, keys, strict=True) if key in new]
-        events = [row.event for row in rows]
-        touched = _touched(events, received_at)
+        touched = _touched([row.event for row in rows], received_at)
         batch = None
         if touched:
             cursor.execute(

@@ -29,13 +29,9 @@ def retention_apply() -> list[int]:
 
 
 def _rollups(granularity: str) -> int:
-    from django.utils import timezone
+    from .rollups import rollups_process_due
 
-    from .rollups import exact_pass_due, rollups_process
-
-    if not exact_pass_due(granularity, now=timezone.now()):
-        return 0
-    return rollups_process(granularity=granularity).buckets
+    return rollups_process_due(granularity=granularity).buckets
 
 
 # Not acks_late: a lost run is harmless, its batches and marks wait for the next one.

@@ -12,7 +12,6 @@ from django.utils import timezone
 from analytics.buckets import bucket_start
 from analytics.models import Event, EventRollup, RollupBatch, RollupDirty, RollupRun
 from analytics.rollups import (
-    _locked,
     _process_chunk,
     exact_pass_due,
     rollups_live,
@@ -21,6 +20,7 @@ from analytics.rollups import (
 )
 from analytics.services import events_ingest
 from tests.analytics.generated import generate
+from tests.analytics.passes import exact_only, exact_pass_all, job_running
 from tests.analytics.test_rollups import ingest_all, reference, stored
 
 pytestmark = pytest.mark.django_db
@@ -30,11 +30,6 @@ GRANULARITIES = ("minute", "hour", "day")
 
 def anonymous(distinct_id: str) -> str:
     return f"a:{distinct_id}"
-
-
-def exact_pass_all() -> None:
-    for granularity in GRANULARITIES:
-        rollups_process(granularity=granularity)
 
 
 def test_the_live_pass_counts_new_batches_and_leaves_persons_to_the_exact_pass():
@@ -67,9 +62,7 @@ def test_an_exact_pass_before_the_live_one_leaves_it_the_waiting_batches():
     rollups_live()
     ingest_all(events[200:], now)  # these wait for the live pass
 
-    with transaction.atomic():  # the exact pass alone, the live one not yet come round
-        while _process_chunk("minute", 200):
-            pass
+    exact_only("minute")  # the live pass not yet come round
     counted = sum(EventRollup.objects.filter(granularity="minute", dimension="").values_list(
         "count", flat=True))  # fmt: skip
     assert counted == 200
@@ -186,25 +179,9 @@ def test_passes_running_beside_ingestion_count_every_event_once():
 @pytest.mark.django_db(transaction=True)
 def test_the_live_pass_runs_one_at_a_time():
     events_ingest(body={"event": "e", "distinct_id": "d"}, received_at=timezone.now())
-    holding, release = threading.Event(), threading.Event()
 
-    def hold():
-        try:
-            with transaction.atomic():
-                assert _locked("live")
-                holding.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        held = pool.submit(hold)
-        assert holding.wait(10)
-        try:
-            assert rollups_live().buckets == 0
-        finally:
-            release.set()
-        held.result(timeout=10)
+    with job_running("live"):
+        assert rollups_live().buckets == 0
 
     assert rollups_live().buckets == 1
 

@@ -26,6 +26,7 @@ from analytics.rollups import (
     rollups_rebuild,
 )
 from analytics.services import events_ingest, track
+from tests.analytics.passes import exact_only, exact_pass_all
 
 pytestmark = pytest.mark.django_db
 
@@ -77,18 +78,6 @@ def cells(granularity: str) -> dict:
 
 def counts(table: dict) -> dict:
     return {key: count for key, (count, _) in table.items() if count}
-
-
-def exact_only(granularity: str) -> None:
-    """The exact pass alone, as when the live one has not come round yet."""
-    with transaction.atomic():
-        while _process_chunk(granularity, 200):
-            pass
-
-
-def exact_pass_all() -> None:
-    for granularity in GRANULARITIES:
-        rollups_process(granularity=granularity)
 
 
 def pause_live_pass(monkeypatch, *, before_adding: bool):

@@ -3,6 +3,7 @@
 import datetime as dt
 import functools
 import ipaddress
+import math
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ class CleanEvent:
     # A dict, or a JSONText holding a JSON object.
     properties: dict | JSONText
     context: dict | JSONText
+    # The anonymous distinct id an identify or alias event says is this account (see _link).
+    link: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,8 @@ class Rejection:
 @dataclass(frozen=True)
 class CleanBatch:
     events: list[CleanEvent] = field(default_factory=list)
+    # Each event's index in the body, for errors found after validation.
+    positions: list[int] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     duplicates_in_batch: int = 0
     bots: int = 0
@@ -142,33 +147,124 @@ def _timestamp(raw: dict, key: str) -> dt.datetime | None:
     return moment
 
 
-def has_nul(value) -> bool:
-    """True if a NUL character hides anywhere in the value, keys included (the database
-    refuses it in text and JSON)."""
+# What PostgreSQL's jsonb refuses in text (NUL, a surrogate alone) and what no reader of a
+# double can take back (a number past ±1.8e308, which orjson refuses and Python reads as
+# inf); an integer past 64 bits is what orjson cannot write.
+_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+NUL_TEXT = "text may not contain NUL characters"
+SURROGATE_TEXT = "text may not contain a lone surrogate (\\ud800 to \\udfff)"
+HUGE_NUMBER = "numbers must be within a double's range (about ±1.8e308)"
+HUGE_INTEGER = "integers must fit in 64 bits"
+
+
+def unstorable(value) -> str | None:
+    """Return why the value, keys included, cannot be stored as JSON and read back as it
+    was sent, or None when it can."""
     if isinstance(value, str):
-        return "\x00" in value
+        found = _UNSTORABLE_TEXT.search(value)
+        if found is None:
+            return None
+        return NUL_TEXT if found.group() == "\x00" else SURROGATE_TEXT
+    if isinstance(value, float):
+        return None if math.isfinite(value) else HUGE_NUMBER
+    if isinstance(value, int):
+        return None if -(2**63) <= value < 2**64 else HUGE_INTEGER
     if isinstance(value, dict):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(has_nul(v) for v in value)
-    return False
+        for key, item in value.items():
+            if reason := unstorable(key) or unstorable(item):
+                return reason
+    elif isinstance(value, list):
+        for item in value:
+            if reason := unstorable(item):
+                return reason
+    return None
+
+
+ACCOUNT = "user:"  # a distinct id of the form user:<id> is that account
+
+# Events that say an anonymous distinct id is the account sending them, and where each names
+# that id (in its properties, or beside them): PostHog's $identify ($anon_distinct_id) and
+# $create_alias (alias), Segment's identify (anonymousId) and alias (previousId).
+LINK_FIELDS = {
+    "$identify": ("$anon_distinct_id", "anonymous_id"),
+    "identify": ("anonymous_id", "$anon_distinct_id"),
+    "signed_up": ("$anon_distinct_id", "anonymous_id"),
+    "$create_alias": ("alias", "previous_id"),
+    "alias": ("previous_id", "alias"),
+}
+PUBLIC_ACCOUNT = (
+    "a public key cannot send events as an account (user:<id>): the site records a signed-in"
+    " user's own events, and their browser's events count as theirs once they log in"
+)
+PUBLIC_LINK = (
+    "a public key cannot link distinct ids: the site links a browser's id to the account"
+    " when the user logs in"
+)
+
+
+def account_id(distinct_id: str) -> int | None:
+    """Return the id of the account a distinct id user:<id> names, else None."""
+    if not distinct_id.startswith(ACCOUNT):
+        return None
+    digits = distinct_id[len(ACCOUNT) :]
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 18) or digits[0] == "0":
+        return None
+    return int(digits)
+
+
+def _account_check(distinct_id: str, public: bool) -> None:
+    if distinct_id.startswith(ACCOUNT):
+        if public:
+            raise ValueError(PUBLIC_ACCOUNT)
+        if account_id(distinct_id) is None:
+            raise ValueError("'distinct_id' user:<id> names an account by its number")
+
+
+def _link(raw: dict, name: str, distinct_id: str, properties: dict, public: bool) -> str | None:
+    """Return the anonymous id an identify or alias event links to its account, if any."""
+    fields = LINK_FIELDS.get(name)
+    if fields is None:
+        return None
+    found = [(f, holder[f]) for f in fields for holder in (properties, raw) if f in holder]
+    if not found:
+        return None
+    if public:
+        raise ValueError(PUBLIC_LINK)
+    field_name, anonymous = found[0]
+    if not isinstance(anonymous, str) or not 0 < len(anonymous) <= MAX_NAME:
+        raise ValueError(f"'{field_name}' must be a distinct id of 1 to {MAX_NAME} characters")
+    if anonymous.startswith(ACCOUNT):
+        raise ValueError(f"'{field_name}' must be an anonymous id: accounts are not merged")
+    if account_id(distinct_id) is None:
+        raise ValueError(f"'{name}' is sent by the account it links to: 'distinct_id' user:<id>")
+    return anonymous
 
 
 def clean_event(
-    raw, *, received_at: dt.datetime, batch_sent_at: dt.datetime | None = None
+    raw,
+    *,
+    received_at: dt.datetime,
+    batch_sent_at: dt.datetime | None = None,
+    public: bool = False,
 ) -> CleanEvent:
     """Return the event validated and its time corrected for the client's clock skew.
 
     A client whose clock is off stamps both `timestamp` and `sent_at` with the same error,
     so the event happened at timestamp + (received_at - sent_at).
+
+    Only the site's own servers (a secret key) may send events as an account (user:<id>)
+    or link an anonymous id to one (an identify or alias event, see LINK_FIELDS): a public
+    key is in every page, for anyone to send with.
     """
     if not isinstance(raw, dict):
         raise ValueError("an event must be a JSON object")
     name = _name(raw, "event", required=True)
     distinct_id = _name(raw, "distinct_id", required=True)
+    _account_check(distinct_id, public)
     message_id = _name(raw, "message_id", required=False) or uuid.uuid4().hex
     properties = _mapping(raw, "properties")
     context = _mapping(raw, "context")
+    link = _link(raw, name, distinct_id, properties, public)
     timestamp = _timestamp(raw, "timestamp")
     sent_at = _timestamp(raw, "sent_at") or batch_sent_at
     if timestamp is None:
@@ -182,7 +278,7 @@ def clean_event(
         raise ValueError("'timestamp' is more than 23 hours in the future")
     if timestamp < EARLIEST:
         raise ValueError(f"'timestamp' is before {EARLIEST:%Y-%m-%d}")
-    return CleanEvent(message_id, name, distinct_id, timestamp, properties, context)
+    return CleanEvent(message_id, name, distinct_id, timestamp, properties, context, link)
 
 
 def batch_size_check(raw_events: list) -> None:
@@ -199,17 +295,21 @@ def clean_batch_sent_at(value) -> dt.datetime | None:
         raise BatchError(str(exc)) from exc
 
 
-def clean_parsed(index: int, raw, clock: tuple, check_nul: bool) -> CleanEvent | Rejection:
+def clean_parsed(
+    index: int, raw, clock: tuple, check_values: bool, public: bool = False
+) -> CleanEvent | Rejection:
     """Return the parsed event cleaned, or its rejection; clock is (received_at, the batch's
-    sent_at or None)."""
+    sent_at or None). `check_values` looks for what cannot be stored (see unstorable)."""
     received_at, batch_sent_at = clock
     try:
-        if check_nul and has_nul(raw):
-            raise ValueError("text may not contain NUL characters")
-        return clean_event(raw, received_at=received_at, batch_sent_at=batch_sent_at)
+        if check_values and (reason := unstorable(raw)):
+            raise ValueError(reason)
+        return clean_event(raw, received_at=received_at, batch_sent_at=batch_sent_at, public=public)
     except ValueError as exc:
         message_id = raw.get("message_id") if isinstance(raw, dict) else None
-        return Rejection(index, str(exc), message_id if isinstance(message_id, str) else None)
+        if not isinstance(message_id, str) or unstorable(message_id):
+            message_id = None  # the answer repeats it: it must be text JSON can hold
+        return Rejection(index, str(exc), message_id)
 
 
 class _Agent(msgspec.Struct):
@@ -229,9 +329,9 @@ def context_user_agent(context: dict | JSONText):
 def gather(outcomes, user_agent: str | None) -> CleanBatch:
     """Return the batch of these cleaned events and rejections, in order: bots (by the
     event's user agent, else the request's) and repeated message ids left out."""
-    events, rejections, seen = [], [], set()
+    events, positions, rejections, seen = [], [], [], set()
     duplicates = bots = 0
-    for outcome in outcomes:
+    for index, outcome in enumerate(outcomes):  # one outcome per event, in order
         if isinstance(outcome, Rejection):
             rejections.append(outcome)
         elif is_bot(context_user_agent(outcome.context) or user_agent):
@@ -241,16 +341,24 @@ def gather(outcomes, user_agent: str | None) -> CleanBatch:
         else:
             seen.add(outcome.message_id)
             events.append(outcome)
-    return CleanBatch(events, rejections, duplicates, bots)
+            positions.append(index)
+    return CleanBatch(events, positions, rejections, duplicates, bots)
 
 
 def clean_batch(
-    body, *, received_at: dt.datetime, user_agent: str | None = None, check_nul: bool = True
+    body,
+    *,
+    received_at: dt.datetime,
+    user_agent: str | None = None,
+    check_values: bool = True,
+    public: bool = False,
 ) -> CleanBatch:
     """Validate one event or a batch; bad events are rejected one by one, bots dropped.
 
-    `check_nul=False` skips looking for NUL characters, for a caller that knows the body
-    has none. Raise BatchError when the body as a whole is unusable.
+    `check_values=False` skips looking for values that cannot be stored (see unstorable),
+    for a caller that knows the body has none: orjson read it, and it holds no NUL. A
+    `public` sender's events may not speak for an account (see clean_event). Raise
+    BatchError when the body as a whole is unusable.
     """
     if isinstance(body, dict) and "batch" in body:
         raw_events = body["batch"]
@@ -264,6 +372,9 @@ def clean_batch(
     batch_size_check(raw_events)
     clock = (received_at, batch_sent_at)
     return gather(
-        (clean_parsed(index, raw, clock, check_nul) for index, raw in enumerate(raw_events)),
+        (
+            clean_parsed(index, raw, clock, check_values, public)
+            for index, raw in enumerate(raw_events)
+        ),
         user_agent,
     )

@@ -143,6 +143,20 @@ def test_capture_takes_gzip(ingest_secret):
     assert (status, body["accepted"]) == (200, 1)
 
 
+@pytest.mark.parametrize("value", [b"1e999", b"-" + b"9" * 400, b'"\\ud800"'])
+def test_capture_refuses_an_unstorable_value_with_its_event_alone(ingest_secret, value):
+    bad = b'{"event":"e","distinct_id":"d","message_id":"bad","properties":{"n":%s}}' % value
+    body = b'{"batch":[%s,%s]}' % (json.dumps(event(1)).encode(), bad)
+
+    status, answer, _ = call(
+        gzip.compress(body), HTTP_CONTENT_ENCODING="gzip", **auth(ingest_secret)
+    )
+
+    assert (status, answer["accepted"]) == (200, 1)
+    assert [(e["index"], e["message_id"]) for e in answer["errors"]] == [(1, "bad")]
+    assert list(Event.objects.values_list("message_id", flat=True)) == ["m1"]
+
+
 def test_a_gzip_body_cut_short_is_refused(ingest_secret):
     packed = gzip.compress(json.dumps(event(1)).encode())[:-4]  # its length field cut off
 

@@ -1,6 +1,7 @@
 """Input meant to break things: it is refused one event at a time and breaks nothing later."""
 
 import datetime as dt
+import gzip
 import json
 
 import pytest
@@ -171,8 +172,38 @@ def test_moments_with_offsets_postgresql_refuses_are_read_in_utc(client, name, p
     assert response.status_code == 200, response.content[:300]
 
 
-def test_a_number_past_a_doubles_range_is_a_400_not_a_500(client, ingest_secret):
-    body = b'{"event":"e","distinct_id":"d","context":{"user_agent":1e400}}'
+UNSTORABLE = [b'{"n":1e999}', b'{"n":[-1e999]}', b'{"n":' + b"7" * 400 + b"}",
+              b'{"a":"\\ud800"}', b'{"\\udc00":1}']  # fmt: skip
+
+
+@pytest.mark.parametrize("where", ["properties", "context"])
+@pytest.mark.parametrize("value", UNSTORABLE)
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_an_unstorable_value_refuses_its_event_alone(client, ingest_secret, where, value, gzipped):
+    bad = b'{"event":"e","distinct_id":"d","message_id":"bad","%s":%s}' % (where.encode(), value)
+    body = b'{"batch":[%s,%s,%s]}' % (
+        json.dumps(good(1)).encode(),
+        bad,
+        json.dumps(good(2)).encode(),
+    )
+    headers = {"HTTP_CONTENT_ENCODING": "gzip"} if gzipped else {}
+
+    response = client.post(
+        reverse("analytics-api:event-ingest"), gzip.compress(body) if gzipped else body,
+        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {ingest_secret}",
+        HTTP_USER_AGENT=FIREFOX, **headers,
+    )  # fmt: skip
+
+    assert response.status_code == 200, response.content
+    assert response.json()["accepted"] == 2
+    [error] = response.json()["errors"]
+    assert (error["index"], error["message_id"]) == (1, "bad")
+    assert "double's range" in error["message"] or "lone surrogate" in error["message"]
+    assert sorted(Event.objects.values_list("message_id", flat=True)) == ["good-1", "good-2"]
+
+
+def test_a_single_unstorable_event_is_a_400_that_says_why(client, ingest_secret):
+    body = b'{"event":"e","distinct_id":"d","message_id":"\\ud800","context":{"user_agent":1e400}}'
 
     response = client.post(
         reverse("analytics-api:event-ingest"), body, content_type="application/json",
@@ -180,5 +211,7 @@ def test_a_number_past_a_doubles_range_is_a_400_not_a_500(client, ingest_secret)
     )  # fmt: skip
 
     assert response.status_code == 400
-    assert "not valid JSON" in response.json()["message"]
+    assert response.json()["message"] == "No event could be kept."
+    [error] = response.json()["extra"]["errors"]
+    assert error["message_id"] is None  # not repeated: JSON cannot hold it
     assert not Event.objects.exists()

@@ -35,10 +35,10 @@ def as_parsed(batch):
 
     events = [
         CleanEvent(e.message_id, e.event, e.distinct_id, e.timestamp, plain(e.properties),
-                   plain(e.context))
+                   plain(e.context), e.link)
         for e in batch.events
     ]  # fmt: skip
-    return events, batch.rejections, batch.duplicates_in_batch, batch.bots
+    return events, batch.positions, batch.rejections, batch.duplicates_in_batch, batch.bots
 
 
 def random_event(rng: random.Random, n: int) -> dict:
@@ -59,7 +59,7 @@ def random_event(rng: random.Random, n: int) -> dict:
 
 def both(body, user_agent=FIREFOX):
     raw = orjson.dumps(body)
-    parsed = clean_batch(body, received_at=NOW, user_agent=user_agent, check_nul=True)
+    parsed = clean_batch(body, received_at=NOW, user_agent=user_agent, check_values=True)
     fast = clean_batch_json(raw, received_at=NOW, user_agent=user_agent)
     return as_parsed(fast), as_parsed(parsed), fast
 
@@ -156,7 +156,7 @@ def test_bots_and_repeats_are_counted_alike_on_both_paths():
     fast, parsed, _ = both(body)
 
     assert fast == parsed
-    assert (len(fast[0]), fast[2], fast[3]) == (1, 2, 3)
+    assert (len(fast[0]), fast[3], fast[4]) == (1, 2, 3)
 
 
 def outcome(read, raw: bytes):
@@ -174,7 +174,7 @@ def json_read(raw):
 def parsed_read(raw):
     from analytics.json_batch import parse_body
 
-    return clean_batch(parse_body(raw), received_at=NOW, user_agent=FIREFOX, check_nul=True)
+    return clean_batch(parse_body(raw)[0], received_at=NOW, user_agent=FIREFOX, check_values=True)
 
 
 def event_with(fields: bytes) -> bytes:
@@ -228,10 +228,71 @@ def test_edge_bodies_read_alike_on_both_paths(raw):
     assert outcome(json_read, raw) == outcome(parsed_read, raw)
 
 
-def test_numbers_past_a_double_send_the_body_down_the_parsed_path():
-    refused = outcome(json_read, EDGE_BODIES["property past a double"])
-    kept = json_read(EDGE_BODIES["numbers and whitespace"])
+def test_numbers_past_a_double_send_only_their_event_down_the_parsed_path():
+    batch = json_read(b'{"batch":[' + event_with(b'"properties":{"n":1e400}') + b","
+                      + EDGE_BODIES["numbers and whitespace"] + b"]}")  # fmt: skip
 
-    assert refused == (400, "The body is not valid JSON")
-    [event] = kept.events
+    [refused] = batch.rejections
+    assert (refused.index, refused.message_id) == (0, "m")
+    assert "double's range" in refused.message
+    [event] = batch.events
     assert isinstance(event.properties, JSONText)  # 1E5 and a 20-digit integer are fine
+
+
+GOOD = b'{"event":"e","distinct_id":"d","message_id":"good-%d","properties":{"a":"\\ud83d\\ude00"}}'
+# Values a double's reader cannot take back, or PostgreSQL's jsonb refuses, wherever they are.
+UNSTORABLE = {
+    "infinite": (b'"properties":{"n":1e999}', "double's range"),
+    "negative infinite": (b'"properties":{"n":-1E+999}', "double's range"),
+    "400 digits": (b'"properties":{"n":' + b"9" * 400 + b"}", "double's range"),
+    "5,000 digits": (b'"properties":{"n":-' + b"1" * 5000 + b"}", "double's range"),
+    "deep in a list": (b'"context":{"page":[{"x":[1,2,3e400]}]}', "double's range"),
+    "as a timestamp": (b'"timestamp":1e999', "double's range"),
+    "lone high surrogate": (b'"properties":{"a":"x\\ud800"}', "lone surrogate"),
+    "lone low surrogate": (b'"context":{"a":"\\udfff y"}', "lone surrogate"),
+    "reversed pair": (b'"properties":{"a":"\\ude00\\ud83d"}', "lone surrogate"),
+    "in a key": (b'"properties":{"\\udc00":1}', "lone surrogate"),
+    "in the name": (b'"event":"x\\ud800"', "lone surrogate"),
+}
+
+
+def bad_event(fields: bytes) -> bytes:
+    if fields.startswith(b'"event"'):
+        return b'{"distinct_id":"d","message_id":"bad",' + fields + b"}"
+    return b'{"event":"e","distinct_id":"d","message_id":"bad",' + fields + b"}"
+
+
+@pytest.mark.parametrize("fields,message", UNSTORABLE.values(), ids=UNSTORABLE.keys())
+def test_an_unstorable_value_refuses_its_event_alone_on_both_paths(fields, message):
+    raw = b'{"batch":[' + GOOD % 1 + b"," + bad_event(fields) + b"," + GOOD % 2 + b"]}"
+
+    fast, parsed = outcome(json_read, raw), outcome(parsed_read, raw)
+
+    assert fast == parsed
+    events, positions, [refused], _, _ = fast
+    assert [e.message_id for e in events] == ["good-1", "good-2"] and positions == [0, 2]
+    assert (refused.index, refused.message_id) == (1, "bad")
+    assert message in refused.message
+    assert events[0].properties == {"a": "\U0001f600"}  # a pair is a character, and kept
+
+
+@pytest.mark.parametrize("fields,message", UNSTORABLE.values(), ids=UNSTORABLE.keys())
+def test_a_single_unstorable_event_is_refused_as_an_event(fields, message):
+    fast = outcome(json_read, bad_event(fields))
+
+    assert fast == outcome(parsed_read, bad_event(fields))
+    [refused] = fast[2]
+    assert fast[0] == [] and message in refused.message
+
+
+def test_a_message_id_that_cannot_be_written_back_is_not_repeated():
+    batch = json_read(b'{"batch":[{"event":"e","distinct_id":"d","message_id":"\\ud800"}]}')
+
+    [refused] = batch.rejections
+    assert refused.message_id is None and "lone surrogate" in refused.message
+
+
+@pytest.mark.parametrize("fields", [b'"properties":{"n":NaN}', b'"properties":{"n":1e999},'])
+def test_what_is_not_json_stays_a_bad_body(fields):
+    with pytest.raises(BatchError, match="not valid JSON"):
+        json_read(b'{"batch":[' + bad_event(fields) + b"]}")

@@ -10,15 +10,17 @@ from .timeline import person_number
 
 _MEMO_SECONDS = 60
 _MEMO_MAX = 10_000
-_memo: dict[str, tuple[int, float]] = {}
+_memo: dict[str, tuple["IngestSource", float]] = {}
 
 
 @dataclass(frozen=True, slots=True)
 class IngestSource:
-    """The ingest key a request came with: its id, which is all capture needs (a model
-    instance costs a small request more than its validation)."""
+    """The ingest key a request came with: its id and whether it is public (in pages, for
+    anyone to read), which is all capture needs (a model instance costs a small request
+    more than its validation)."""
 
     pk: int
+    is_public: bool = False
 
 
 def ingest_key_get(*, secret: str) -> IngestSource | None:
@@ -32,19 +34,20 @@ def ingest_key_get(*, secret: str) -> IngestSource | None:
     digest = IngestKey.hash(secret)
     remembered = _memo.get(digest)
     if remembered and remembered[1] > time.monotonic():
-        key_id = remembered[0]
+        source = remembered[0]
     else:
-        cache_key = f"analytics:ingest-key:{digest}"
-        key_id = cache.get(cache_key)
-        if key_id is None:
+        cache_key = f"analytics:ingest-source:{digest}"
+        found = cache.get(cache_key)
+        if found is None:
             key = IngestKey.objects.filter(key_hash=digest, is_active=True).first()
-            key_id = key.pk if key else 0
-            cache.set(cache_key, key_id, timeout=_MEMO_SECONDS)
-        if key_id:  # only real keys: a flood of made-up ones must not fill this process
+            found = (key.pk, key.is_public) if key else (0, False)
+            cache.set(cache_key, found, timeout=_MEMO_SECONDS)
+        source = IngestSource(pk=found[0], is_public=found[1]) if found[0] else None
+        if source:  # only real keys: a flood of made-up ones must not fill this process
             if len(_memo) >= _MEMO_MAX:
                 _memo.clear()
-            _memo[digest] = (key_id, time.monotonic() + _MEMO_SECONDS)
-    return IngestSource(pk=key_id) if key_id else None
+            _memo[digest] = (source, time.monotonic() + _MEMO_SECONDS)
+    return source
 
 
 def ingest_key_forget() -> None:

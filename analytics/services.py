@@ -15,7 +15,15 @@ from .json_batch import clean_batch_json
 from .models import DistinctIdLink, IngestKey
 from .selectors import WEB_TRACKER_CACHE_KEY, IngestSource
 from .storage import EventRow, events_write
-from .validation import CleanBatch, CleanEvent, Rejection, anonymize_ip, clean_batch
+from .validation import (
+    ACCOUNT,
+    CleanBatch,
+    CleanEvent,
+    Rejection,
+    account_id,
+    anonymize_ip,
+    clean_batch,
+)
 
 
 @dataclass(frozen=True)
@@ -36,10 +44,14 @@ def events_ingest(
 ) -> IngestResult:
     """Validate and store one event or a batch; good events are kept when others are bad.
 
-    Message ids are de-duplicated per source (ingest key). Raise validation.BatchError
-    when the body as a whole is unusable.
+    Message ids are de-duplicated per source (ingest key). An event sent as an account
+    (user:<id>) is stored as that user's, and an identify or alias event links its
+    anonymous id to that user (distinct_id_link), but only from a secret key: a public
+    key's are refused (validation.clean_event). Raise validation.BatchError when the body
+    as a whole is unusable.
     """
-    batch = clean_batch(body, received_at=received_at, user_agent=user_agent)
+    public = source is not None and source.is_public
+    batch = clean_batch(body, received_at=received_at, user_agent=user_agent, public=public)
     return _batch_store(batch, received_at=received_at, source=source, ip=ip)
 
 
@@ -53,21 +65,43 @@ def events_ingest_json(
 ) -> IngestResult:
     """As events_ingest, for a request body as it came: a batch's properties and contexts
     go to the database as the text they came in, unparsed."""
-    batch = clean_batch_json(raw, received_at=received_at, user_agent=user_agent)
+    public = source is not None and source.is_public
+    batch = clean_batch_json(raw, received_at=received_at, user_agent=user_agent, public=public)
     return _batch_store(batch, received_at=received_at, source=source, ip=ip)
+
+
+def _accounts(events: list[CleanEvent]) -> dict[int, User]:
+    """The users that events sent as accounts name, by id: one query, none for a batch
+    without such events (nearly every one)."""
+    ids = {account_id(e.distinct_id) for e in events if e.distinct_id.startswith(ACCOUNT)}
+    ids.discard(None)
+    return User.objects.in_bulk(ids) if ids else {}
 
 
 def _batch_store(
     batch: CleanBatch, *, received_at: dt.datetime, source: IngestSource | None, ip: str | None
 ) -> IngestResult:
     address = anonymize_ip(ip)
-    rows = [EventRow(event=event, user_id=None, ip=address) for event in batch.events]
+    accounts = _accounts(batch.events)
+    rows, links, errors = [], [], list(batch.rejections)
+    for index, event in zip(batch.positions, batch.events, strict=True):
+        user_id = account_id(event.distinct_id)
+        if user_id is not None and user_id not in accounts:
+            errors.append(Rejection(index, f"no account has the id {user_id}", event.message_id))
+            continue
+        rows.append(EventRow(event=event, user_id=user_id, ip=address))
+        if event.link is not None:
+            links.append((event.link, accounts[user_id]))
     stored = events_write(rows=rows, received_at=received_at, scope=source.pk if source else 0)
+    # Repeated, a batch links again, which changes nothing: a sender retrying a batch whose
+    # answer it lost still links what the first try might not have.
+    for anonymous_id, user in links:
+        distinct_id_link(distinct_id=anonymous_id, user=user, trusted=True)
     return IngestResult(
         accepted=stored,
         duplicates=batch.duplicates_in_batch + len(rows) - stored,
         bots=batch.bots,
-        errors=batch.rejections,
+        errors=sorted(errors, key=lambda error: error.index),
     )
 
 
@@ -114,14 +148,20 @@ def ingest_key_create(*, name: str, is_public: bool = False) -> tuple[IngestKey,
 ANONYMOUS_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-def distinct_id_link(*, distinct_id: str, user: User) -> DistinctIdLink | None:
+def distinct_id_link(
+    *, distinct_id: str, user: User, trusted: bool = False
+) -> DistinctIdLink | None:
     """Record that an anonymous distinct id is this user; the first user to claim it keeps it.
 
     Only ids of the form the site hands out (32 hex digits) can be linked: a cookie is the
     visitor's to write, and linking "user:<id>" or another sender's ids would hand someone
-    else's events to this account's export and erasure.
+    else's events to this account's export and erasure. A `trusted` caller, an identify or
+    alias event from a secret ingest key (the site's own servers, whose SDKs make ids of
+    their own forms), may link any id but an account's.
     """
-    if not isinstance(distinct_id, str) or not ANONYMOUS_ID.match(distinct_id):
+    if not isinstance(distinct_id, str) or distinct_id.startswith(ACCOUNT):
+        return None
+    if not (trusted and 0 < len(distinct_id) <= 200) and not ANONYMOUS_ID.match(distinct_id):
         return None
     try:
         with transaction.atomic():

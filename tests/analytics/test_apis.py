@@ -149,7 +149,7 @@ def test_ingest_needs_a_valid_active_key(client, ingest_secret):
     missing = client.post(url(), json.dumps(event(1)), content_type="application/json")
     wrong = post(client, event(1), "mk_wrong")
     IngestKey.objects.update(is_active=False)
-    cache.delete(f"analytics:ingest-key:{IngestKey.hash(ingest_secret)}")  # else a minute
+    cache.delete(f"analytics:ingest-source:{IngestKey.hash(ingest_secret)}")  # else a minute
     ingest_key_forget()
     disabled = post(client, event(2), ingest_secret)
 

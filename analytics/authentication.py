@@ -2,22 +2,25 @@ from django.contrib.auth.models import AnonymousUser
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, throttling
 
-from .capture import key_secret
+from .capture import SECRET_IN_URL, key_secret
 from .ratelimit import rate_allowed
 from .selectors import ingest_key_get
 
 
 class IngestKeyAuthentication(authentication.BaseAuthentication):
-    """An ingest key in `Authorization: Bearer …`, `X-Ingest-Key`, or `?key=` (for sendBeacon,
-    which cannot set headers). Sets request.auth to the key (an IngestSource)."""
+    """An ingest key in `Authorization: Bearer …`, `X-Ingest-Key`, or, a public key only,
+    `?key=` (for sendBeacon, which cannot set headers). Sets request.auth to the key (an
+    IngestSource)."""
 
     def authenticate(self, request):
-        secret = key_secret(request.META, request.META.get("QUERY_STRING", ""))
+        secret, in_url = key_secret(request.META, request.META.get("QUERY_STRING", ""))
         if not secret:
             return None
         key = ingest_key_get(secret=secret)
         if key is None:
             raise exceptions.AuthenticationFailed("Unknown or disabled ingest key.")
+        if in_url and not key.is_public:
+            raise exceptions.AuthenticationFailed(SECRET_IN_URL)
         return AnonymousUser(), key
 
     def authenticate_header(self, request):

@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 
 PATH = "/api/analytics/events"
 NO_KEY = "Send an ingest key: Authorization: Bearer <key>."
+SECRET_IN_URL = (
+    "A secret ingest key may not be sent in the URL, which access logs keep: send it as"
+    " Authorization: Bearer <key>, and make a new key if this one was logged."
+)
 TOO_LARGE = f"The body is larger than {MAX_BODY_BYTES} bytes."
 # How much of a refused body is read and dropped so that its sender reads the answer.
 DRAIN_BYTES = 8 * MAX_BODY_BYTES
@@ -93,17 +97,23 @@ def ingest_http(
     )
 
 
-def key_secret(meta: dict, query_string: str = "") -> str | None:
-    """Return the ingest key sent as a bearer token, an X-Ingest-Key header or ?key=."""
+def key_secret(meta: dict, query_string: str = "") -> tuple[str | None, bool]:
+    """Return the ingest key sent as a bearer token, an X-Ingest-Key header or ?key=, and
+    whether it came in the URL.
+
+    The URL is for the tracker's sendBeacon, which cannot set headers, and so for public
+    keys only (one is in every page anyway): a caller refuses a secret key found there
+    (SECRET_IN_URL), as it is now in access logs.
+    """
     header = meta.get("HTTP_AUTHORIZATION", "")
     if header.startswith("Bearer "):
-        return header.removeprefix("Bearer ").strip()
+        return header.removeprefix("Bearer ").strip(), False
     if meta.get("HTTP_X_INGEST_KEY"):
-        return meta["HTTP_X_INGEST_KEY"]
+        return meta["HTTP_X_INGEST_KEY"], False
     from urllib.parse import parse_qs
 
     values = parse_qs(query_string).get("key")
-    return values[0] if values else None
+    return (values[0], True) if values else (None, False)
 
 
 def read_body(meta, read) -> bytes:
@@ -177,12 +187,14 @@ class CaptureDispatcher:
     def _capture(environ) -> HttpAnswer:
         from django.conf import settings
 
-        secret = key_secret(environ, environ.get("QUERY_STRING", ""))
+        secret, in_url = key_secret(environ, environ.get("QUERY_STRING", ""))
         if not secret:
             return _refuse(environ, 401, NO_KEY)
         key = ingest_key_get(secret=secret)
         if key is None:
             return _refuse(environ, 401, "Unknown or disabled ingest key.")
+        if in_url and not key.is_public:
+            return _refuse(environ, 401, SECRET_IN_URL)
         rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["ingest"]
         if not rate_allowed(scope=f"ingest:{key.pk}", rate=rate):
             return _refuse(environ, 429, "Request was throttled.")

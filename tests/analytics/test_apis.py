@@ -9,6 +9,7 @@ from analytics.authentication import IngestKeyRateThrottle
 from analytics.models import Event, EventMessageKey, IngestKey
 from analytics.ratelimit import window_reset
 from analytics.selectors import ingest_key_forget
+from analytics.services import ingest_key_create
 
 pytestmark = pytest.mark.django_db
 
@@ -160,13 +161,26 @@ def test_ingest_needs_a_valid_active_key(client, ingest_secret):
     assert not Event.objects.exists()
 
 
-def test_key_in_query_string_works_for_send_beacon(client, ingest_secret):
+def test_a_public_key_in_the_query_string_works_for_send_beacon(client):
+    _, public = ingest_key_create(name="web", is_public=True)
+
+    response = client.post(
+        f"{url()}?key={public}", json.dumps(event(1)), content_type="text/plain",
+        HTTP_USER_AGENT=FIREFOX,
+    )  # fmt: skip
+
+    assert response.json()["accepted"] == 1
+
+
+def test_a_secret_key_in_the_query_string_is_refused(client, ingest_secret):
     response = client.post(
         f"{url()}?key={ingest_secret}", json.dumps(event(1)), content_type="text/plain",
         HTTP_USER_AGENT=FIREFOX,
     )  # fmt: skip
 
-    assert response.json()["accepted"] == 1
+    assert response.status_code == 401
+    assert "may not be sent in the URL" in response.json()["message"]
+    assert not Event.objects.exists()
 
 
 def test_ingest_is_throttled_per_key(client, ingest_secret, monkeypatch):

@@ -10,6 +10,7 @@ import pytest
 from analytics.capture import DRAIN_BYTES
 from analytics.models import Event, IngestKey
 from analytics.ratelimit import window_reset
+from analytics.services import ingest_key_create
 from analytics.validation import MAX_BODY_BYTES
 from mysetlist.wsgi import application
 
@@ -133,6 +134,18 @@ def test_capture_reads_chunked_bodies_without_content_length(ingest_secret):
     status, body, _ = call(json.dumps(event(1)).encode(), length=False, **auth(ingest_secret))
 
     assert (status, body["accepted"]) == (200, 1)
+
+
+def test_capture_takes_only_a_public_key_in_the_query_string(ingest_secret):
+    _, public = ingest_key_create(name="web", is_public=True)
+    body = json.dumps(event(1)).encode()
+
+    secret_status, secret_answer, _ = call(body, QUERY_STRING=f"key={ingest_secret}")
+    public_status, _, _ = call(body, QUERY_STRING=f"key={public}")
+
+    assert secret_status == 401 and "in the URL" in secret_answer["message"]
+    assert public_status == 200
+    assert Event.objects.count() == 1
 
 
 def test_capture_takes_gzip(ingest_secret):

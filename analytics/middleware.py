@@ -40,7 +40,7 @@ class PageViewMiddleware:
         if cookie not in response.cookies and request.COOKIES.get(cookie) == distinct_id:
             response.set_cookie(
                 cookie, distinct_id, max_age=60 * 60 * 24 * 365, samesite="Lax",
-                secure=request.is_secure(),
+                secure=settings.ANALYTICS_COOKIE_SECURE or request.is_secure(),
             )  # fmt: skip
         if self._is_page_view(request, response):
             track(

@@ -170,6 +170,9 @@ RATELIMIT_IP_META_KEY = "mysetlist.core.clients.client_ip"
 # tracking off), how long raw events and message ids are kept.
 ANALYTICS_DISTINCT_ID_COOKIE = "mysetlist_did"
 ANALYTICS_CONSENT_COOKIE = "mysetlist_consent"
+# Whether the anonymous id's cookie is sent over HTTPS only, as SESSION_COOKIE_SECURE (True
+# in production); a request that came over HTTPS gets a Secure cookie either way.
+ANALYTICS_COOKIE_SECURE = False
 ANALYTICS_RAW_RETENTION_DAYS = env.int("ANALYTICS_RAW_RETENTION_DAYS", default=730)
 ANALYTICS_DEDUPE_DAYS = env.int("ANALYTICS_DEDUPE_DAYS", default=35)
 ANALYTICS_PARTITIONS_AHEAD = env.int("ANALYTICS_PARTITIONS_AHEAD", default=3)

@@ -12,7 +12,8 @@
   }
   button.addEventListener("click", function () {
     const value = denied() ? "granted" : "denied";
-    document.cookie = name + "=" + value + "; path=/; max-age=31536000; samesite=lax";
+    document.cookie = name + "=" + value + "; path=/; max-age=31536000; samesite=lax"
+      + (location.protocol === "https:" ? "; secure" : "");
     show();
   });
   show();

@@ -33,7 +33,8 @@
   let distinctId = cookie(config.distinctCookie);
   if (!distinctId || !/^[0-9a-f]{32}$/.test(distinctId)) {
     distinctId = randomId();
-    document.cookie = config.distinctCookie + "=" + distinctId + "; path=/; max-age=31536000; samesite=lax";
+    document.cookie = config.distinctCookie + "=" + distinctId + "; path=/; max-age=31536000; samesite=lax"
+      + (location.protocol === "https:" ? "; secure" : "");
   }
 
   // A session ends after 30 minutes without events; kept across tabs in localStorage.

@@ -57,6 +57,24 @@ def test_page_views_are_recorded_with_an_anonymous_id(client, open_show):
     assert views == [(distinct_id, show_page), (distinct_id, {"path": "/", "referrer": ""})]
 
 
+@pytest.mark.parametrize("secure", [False, True])
+def test_the_anonymous_id_cookie_is_secure_when_the_setting_says(client, settings, secure):
+    settings.ANALYTICS_COOKIE_SECURE = secure
+
+    response = client.get(reverse("setlists:artist-list"), HTTP_USER_AGENT=FIREFOX)
+
+    assert bool(response.cookies["mysetlist_did"]["secure"]) is secure
+
+
+def test_production_sends_the_anonymous_id_cookie_over_https_only():
+    from tests.core.test_settings import PRODUCTION, run_manage
+
+    code = "from django.conf import settings; print(settings.ANALYTICS_COOKIE_SECURE)"
+    result = run_manage("shell", "--no-imports", "-c", code, env=PRODUCTION)
+
+    assert result.stdout.strip() == "True", result.stderr
+
+
 @pytest.mark.parametrize("headers", [{"HTTP_DNT": "1"}, {"HTTP_USER_AGENT": "Googlebot/2.1"}])
 def test_no_page_view_for_do_not_track_or_bots(client, headers):
     client.get(reverse("setlists:artist-list"), **headers)

@@ -37,6 +37,7 @@ test: venv-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run --settings=mysetlist.settings.test
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 ## make bench-broadcast: vote latency with and without 1,000 live listeners (PostgreSQL + Redis).
@@ -62,6 +63,7 @@ bench-metrics: venv-dev
 lint: venv-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: venv-dev
 	$(VENV)/bin/ruff check --fix .

@@ -3,9 +3,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.throttling import ScopedRateThrottle
 
 from mysetlist.core.parsers import JSONParser
+from mysetlist.core.throttling import ScopedRateThrottle
 
 
 class TokenObtainApi(ObtainAuthToken):

@@ -6,6 +6,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 
 from mysetlist.core.parsers import JSONParser
 from mysetlist.core.throttling import ScopedRateThrottle
+from mysetlist.users.views import admin_login
 
 
 class TokenObtainApi(ObtainAuthToken):
@@ -27,6 +28,7 @@ api_urlpatterns = [
 ]
 
 urlpatterns = [
+    path("admin/login/", admin_login),  # admin.site.urls' own, failed attempts limited
     path("admin/", admin.site.urls),
     path("api/", include(api_urlpatterns)),
     path("accounts/", include("mysetlist.users.urls")),

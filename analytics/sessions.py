@@ -1,7 +1,6 @@
-"""Sessions, paths and percentiles over per-person event streams. Pure Python."""
+"""Sessions and paths over per-person event streams. Pure Python."""
 
 import datetime as dt
-import math
 from collections import Counter
 from dataclasses import dataclass
 
@@ -75,12 +74,3 @@ def page_transitions(sessions: list[Session]) -> Counter:
         pages = session.pages
         pairs.update(zip(pages, pages[1:], strict=False))
     return pairs
-
-
-def percentile(values: list[float], share: float) -> float | None:
-    """The nearest-rank percentile (as web vitals are reported): the smallest value with at
-    least `share` of the values at or below it."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]

@@ -2,10 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.parsers import FormParser, MultiPartParser
+
+from mysetlist.core.parsers import JSONParser
+from mysetlist.core.throttling import ScopedRateThrottle
+from mysetlist.users.views import admin_login
 
 
 class TokenObtainApi(ObtainAuthToken):
+    parser_classes = [FormParser, MultiPartParser, JSONParser]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
@@ -23,6 +28,7 @@ api_urlpatterns = [
 ]
 
 urlpatterns = [
+    path("admin/login/", admin_login),  # admin.site.urls' own, failed attempts limited
     path("admin/", admin.site.urls),
     path("api/", include(api_urlpatterns)),
     path("accounts/", include("mysetlist.users.urls")),

@@ -2,13 +2,13 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from timezone_field.rest_framework import TimeZoneSerializerField
 
 from mysetlist.core.ids import IdField
 from mysetlist.core.pagination import LimitOffsetPagination
 from mysetlist.core.schema import errors
+from mysetlist.core.throttling import ScopedRateThrottle
 
 from . import inbox, preferences, push, selectors, sending
 from .models import Category, Channel, NotificationPreference

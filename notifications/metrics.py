@@ -6,9 +6,7 @@ category x template, and summed up here), so the number of queries does not grow
 """
 
 import datetime as dt
-import math
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 from django.db import connection
@@ -16,6 +14,7 @@ from django.db.models import Aggregate, Count, F, FloatField, Func, Q, QuerySet
 from django.db.models.functions import Substr, TruncDate
 
 from mysetlist.core.exceptions import ApplicationError
+from mysetlist.core.stats import percentile
 
 from .models import Category, Channel, Delivery, Notification
 
@@ -181,20 +180,6 @@ class DeliveryMetrics:
 
 def ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
-
-
-def percentile(values: Iterable[float], share: float) -> float | None:
-    """Return the continuous percentile computed exactly as PostgreSQL's percentile_cont, so
-    both databases give the same number: linear between the two nearest ranks."""
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    position = share * (len(ordered) - 1)
-    lower, upper = math.floor(position), math.ceil(position)
-    low = float(ordered[lower])
-    if lower == upper:
-        return low
-    return low + (position - lower) * (float(ordered[upper]) - low)
 
 
 def window_with_defaults(

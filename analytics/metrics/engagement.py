@@ -6,10 +6,11 @@ from collections import Counter, defaultdict
 from django.db.models.fields.json import KT
 
 from mysetlist.core.exceptions import ApplicationError
+from mysetlist.core.stats import percentile
 
 from ..models import Event
 from ..rollups import events_with_person
-from ..sessions import Session, SessionSummary, page_transitions, percentile, sessionize, summarize
+from ..sessions import Session, SessionSummary, page_transitions, sessionize, summarize
 from .trends import RAW_BREAKDOWN_MAX_DAYS
 
 
@@ -57,8 +58,9 @@ VITALS = ("lcp", "inp", "cls", "ttfb")
 
 
 def web_vitals(*, start: dt.datetime, end: dt.datetime) -> list[dict]:
-    """Per page path, the 75th percentile (nearest rank) of each Core Web Vital the tracker
-    measured there: LCP, INP and TTFB in milliseconds, CLS unitless; and how many samples."""
+    """Per page path, the 75th percentile (linear between ranks) of each Core Web Vital the
+    tracker measured there: LCP, INP and TTFB in milliseconds, CLS unitless; and how many
+    samples."""
     _raw_range(start, end)
     samples: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     rows = Event.objects.filter(event="$web_vitals", timestamp__gte=start, timestamp__lte=end)

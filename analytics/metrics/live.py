@@ -1,12 +1,13 @@
 """What is happening now: trending artists, shows and songs; voting; ingestion lag."""
 
 import datetime as dt
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import Q
 from django.utils import timezone
+
+from mysetlist.core.stats import percentile
 
 from ..buckets import STEP, bucket_start
 from ..models import EventRollup, RollupRun
@@ -33,10 +34,7 @@ def ingestion_lag(*, hours: int = 24, kind: str = RollupRun.Kind.LIVE) -> Lag:
     )  # fmt: skip
     if not lags:
         return Lag(0, 0.0, 0.0, 0)
-    cuts = (
-        statistics.quantiles(lags, n=100, method="inclusive") if len(lags) > 1 else [lags[0]] * 99
-    )
-    return Lag(len(lags), statistics.median(lags), cuts[98], max(lags))
+    return Lag(len(lags), percentile(lags, 0.5), percentile(lags, 0.99), max(lags))
 
 
 TRENDING_KINDS = {"artist": "artist_id", "show": "show_id", "song": "song_id"}

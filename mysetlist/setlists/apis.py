@@ -2,12 +2,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from mysetlist.core.ids import IdField
 from mysetlist.core.pagination import get_paginated_response
 from mysetlist.core.schema import errors
+from mysetlist.core.throttling import ScopedRateThrottle
 
 from . import selectors, services
 from .models import Show

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "mysetlist.core.middleware.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -161,7 +162,8 @@ VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", default="")
 VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", default="")
 VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:admin@localhost")
 
-# Log-in and sign-up forms: attempts per client address (django-ratelimit).
+# Log-in and sign-up forms: attempts per client address; the admin log-in: failed attempts
+# per address and per username (django-ratelimit, mysetlist/users/throttles.py).
 LOGIN_RATE = env("LOGIN_RATE", default="10/m")
 RATELIMIT_VIEW = "mysetlist.core.views.rate_limited"
 RATELIMIT_IP_META_KEY = "mysetlist.core.clients.client_ip"

@@ -1,3 +1,4 @@
+from django.contrib import admin
 from django.contrib.auth import login
 from django.shortcuts import redirect, render
 
@@ -5,6 +6,7 @@ from mysetlist.core.exceptions import ApplicationError
 
 from .forms import SignUpForm
 from .services import user_create
+from .throttles import failed_logins_limited
 
 
 def signup(request):
@@ -22,3 +24,7 @@ def signup(request):
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect("setlists:artist-list")
     return render(request, "users/signup.html", {"form": form})
+
+
+# The admin's own log-in page, its failed attempts limited like the site's log-in.
+admin_login = failed_logins_limited(admin.site.login, group="admin-login")

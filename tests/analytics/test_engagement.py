@@ -9,7 +9,7 @@ from django.utils import timezone
 from analytics.metrics import paths, session_summary, trending, voting_patterns, web_vitals
 from analytics.rollups import rollups_process
 from analytics.services import events_ingest
-from analytics.sessions import percentile, sessionize
+from analytics.sessions import sessionize
 from mysetlist.setlists.services import vote_cast
 from tests.setlists.factories import ShowFactory, SongFactory, UserFactory
 
@@ -75,11 +75,6 @@ def test_web_vitals_p75_per_page():
     assert (shows["samples"], shows["lcp_p75"], shows["ttfb_p75"]) == (5, 4000.0, 103.0)
     assert math.isclose(shows["cls_p75"], 0.03) and shows["inp_p75"] is None
     assert "/" not in pages  # its only sample was junk: nothing measured there
-
-
-def test_percentile_is_nearest_rank():
-    assert percentile([5, 1, 4, 2, 3], 0.75) == 4
-    assert percentile([7], 0.75) == 7 and percentile([], 0.75) is None
 
 
 def test_trending_decays_with_age_and_weighs_votes():

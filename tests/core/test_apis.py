@@ -66,17 +66,3 @@ def test_swagger_ui_is_served_without_a_cdn(client):
     assert response.status_code == 200
     assert "swagger-ui" in response.text
     assert "cdn.jsdelivr" not in response.text
-
-
-def test_unknown_api_url_is_json_404(client):
-    response = client.get("/api/no-such-thing/")
-
-    assert response.status_code == 404
-    assert response.json() == {"message": "Not found.", "extra": {}}
-
-
-def test_unknown_page_is_html_404(client):
-    response = client.get("/no-such-page/")
-
-    assert response.status_code == 404
-    assert "text/html" in response["Content-Type"]

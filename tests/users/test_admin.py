@@ -1,0 +1,101 @@
+import secrets
+
+import pytest
+from django.urls import reverse
+from django_ratelimit import core as ratelimit_core
+
+from tests.setlists.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+RIGHT = "correct horse battery"
+
+
+@pytest.fixture
+def clock(monkeypatch, settings):
+    """Three failures a minute, on a clock the test moves (django-ratelimit's windows)."""
+    settings.LOGIN_RATE = "3/m"
+    now = [float(ratelimit_core.time.time())]
+
+    class Clock:
+        @staticmethod
+        def time():
+            return now[0]
+
+    monkeypatch.setattr(ratelimit_core, "time", Clock)
+    return now
+
+
+@pytest.fixture
+def staff():
+    return UserFactory(username=f"staff-{secrets.token_hex(4)}", is_staff=True, is_superuser=True)
+
+
+def address() -> dict:
+    """A fresh client address: windows outlive the test in a shared cache."""
+    return {"REMOTE_ADDR": f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.9"}
+
+
+def attempt(client, username, password, **extra):
+    return client.post(
+        reverse("admin:login"), {"username": username, "password": password}, **extra
+    )
+
+
+def test_admin_login_refuses_even_the_right_password_after_the_failures_until_the_window_passes(
+    client, clock, staff
+):
+    me = address()
+
+    wrong = [attempt(client, staff.username, "wrong", **me).status_code for _ in range(4)]
+    refused = attempt(client, staff.username, RIGHT, **me)
+    signed_in_when_refused = "_auth_user_id" in client.session
+    clock[0] += 61
+    allowed = attempt(client, staff.username, RIGHT, **me)
+
+    assert wrong == [200, 200, 200, 429]
+    assert refused.status_code == 429
+    assert "Too many attempts" in refused.text
+    assert not signed_in_when_refused
+    assert allowed.status_code == 302
+    assert client.session["_auth_user_id"] == str(staff.pk)
+
+
+def test_admin_login_failures_count_per_username_from_any_address(client, clock, staff):
+    codes = [attempt(client, staff.username, "wrong", **address()).status_code for _ in range(3)]
+
+    refused = attempt(client, staff.username.upper(), RIGHT, **address())
+    refused_exact = attempt(client, staff.username, RIGHT, **address())
+
+    assert codes == [200, 200, 200]
+    assert (refused.status_code, refused_exact.status_code) == (429, 429)
+
+
+def test_admin_login_failures_count_per_address_for_any_username(client, clock, staff):
+    me = address()
+    codes = [attempt(client, f"nobody{n}", "wrong", **me).status_code for n in range(3)]
+
+    refused = attempt(client, staff.username, RIGHT, **me)
+    elsewhere = attempt(client, staff.username, RIGHT, **address())
+
+    assert codes == [200, 200, 200]
+    assert refused.status_code == 429
+    assert elsewhere.status_code == 302
+
+
+def test_admin_logins_that_succeed_cost_nothing(client, clock, staff):
+    me = address()
+
+    codes = [attempt(client, staff.username, RIGHT, **me).status_code for _ in range(5)]
+
+    assert codes == [302] * 5
+
+
+def test_a_fan_signed_in_on_the_site_is_limited_at_the_admin_too(client, clock):
+    fan = UserFactory(username=f"fan-{secrets.token_hex(4)}")
+    client.force_login(fan)
+    me = address()
+
+    codes = [attempt(client, fan.username, RIGHT, **me).status_code for _ in range(4)]
+
+    assert codes == [200, 200, 200, 429]  # not staff: each is a failed admin log-in

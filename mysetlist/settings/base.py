@@ -160,6 +160,9 @@ SITE_URL = env("SITE_URL", default="http://localhost:8000")
 VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", default="")
 VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", default="")
 VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:admin@localhost")
+# Push endpoints must be https on public addresses; this also takes a push service on this
+# machine (loopback, http too): for development and tests, never production.
+PUSH_ALLOW_LOCAL_ENDPOINTS = env.bool("PUSH_ALLOW_LOCAL_ENDPOINTS", default=False)
 
 # Log-in and sign-up forms: attempts per client address (django-ratelimit).
 LOGIN_RATE = env("LOGIN_RATE", default="10/m")

@@ -198,7 +198,7 @@ def test_turning_a_channel_off_drops_what_still_waits_on_it(user):
 
 
 def test_push_subscribe_and_unsubscribe_ones_own(user, settings):
-    endpoint = "https://push.example.com/send/abc"
+    endpoint = "https://localhost/send/abc"
     keys = {
         "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1X"
         "bjhazAkj7I99e8QcYP7DkM",

@@ -155,6 +155,8 @@ STORAGES = {
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="MySetlist <noreply@localhost>")
 # Absolute links in emails and pushes (unsubscribe, preferences, shows).
 SITE_URL = env("SITE_URL", default="http://localhost:8000")
+# Hosts besides SITE_URL's a notification may link to (its context's url), e.g. a ticket shop.
+NOTIFICATION_LINK_HOSTS = env.list("NOTIFICATION_LINK_HOSTS", default=[])
 # Web push (VAPID): push is offered only when both keys are set; `manage.py vapid_keys`
 # prints a fresh pair. The subject is how a push service reaches whoever runs the site.
 VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", default="")

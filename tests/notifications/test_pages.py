@@ -62,7 +62,10 @@ def test_bad_input_is_refused_with_a_message_and_saves_nothing(client):
 def test_one_click_unsubscribe_needs_no_session_and_drops_waiting_email(client):
     fan = UserFactory()
     NotificationPreference.objects.create(user=fan, digest="weekly")
-    notify(category="show_announced", user_ids=[fan.pk], key="k", context={})
+    notify(
+        category="show_announced", user_ids=[fan.pk], key="k",
+        context={"artist": "A", "venue": "B", "date": "C", "url": "/"},
+    )  # fmt: skip
     assert Delivery.objects.get(channel="email").status == "held"
     csrf_client = client.__class__(enforce_csrf_checks=True)
 
@@ -74,7 +77,7 @@ def test_one_click_unsubscribe_needs_no_session_and_drops_waiting_email(client):
     assert response.status_code == 200
     assert NotificationPreference.objects.get(user=fan).unsubscribed_all
     assert Delivery.objects.get(channel="email").status == "skipped"
-    notify(category="voting_opened", user_ids=[fan.pk], key="k2", context={"show": "x"})
+    notify(category="voting_opened", user_ids=[fan.pk], key="k2", context={"show": "x", "url": "/"})
     second = Delivery.objects.filter(notification__key=f"k2:{fan.pk}")
     assert list(second.values_list("channel", flat=True)) == ["in_app"]  # no new email
     assert not mail.outbox

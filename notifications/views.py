@@ -9,12 +9,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from mysetlist.core.exceptions import ApplicationError
+
 from . import charts, metrics, selectors
 from .engagement import delivery_click
 from .forms import DashboardFilterForm, PreferenceForm
 from .links import link_allowed
 from .models import Channel
-from .preferences import preference_for
+from .preferences import preference_for, preference_update
 from .push import push_enabled
 from .services import unsubscribe, unsubscribe_user
 
@@ -30,12 +32,18 @@ def inbox(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def preferences(request):
-    form = PreferenceForm(request.POST or None, instance=preference_for(request.user))
+    form = PreferenceForm.for_preference(
+        preference_for(request.user), request.POST if request.method == "POST" else None
+    )
     if request.method == "POST":
         if form.is_valid():
-            form.save()
-            messages.success(request, "Your notification settings are saved.")
-            return redirect("notifications:preferences")
+            try:
+                preference_update(user=request.user, **form.update())
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, "Your notification settings are saved.")
+                return redirect("notifications:preferences")
         messages.error(request, "Nothing was saved: please fix what is marked below.")
     push_public_key = settings.VAPID_PUBLIC_KEY if push_enabled() else ""
     return render(

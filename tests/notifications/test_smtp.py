@@ -37,7 +37,11 @@ def test_an_email_goes_through_a_real_smtp_server(smtp_server):
     assert message["Subject"] == "The Band announced a show: Chicago on May 1"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "/notifications/unsubscribe/" in message["List-Unsubscribe"]
-    assert message.get_body(("plain",)).get_content().startswith("The Band will play Chicago on May 1.")
+    assert (
+        message.get_body(("plain",))
+        .get_content()
+        .startswith("The Band will play Chicago on May 1.")
+    )
     assert "<a href=" in message.get_body(("html",)).get_content()
     assert set(Delivery.objects.filter(channel="email").values_list("status", flat=True)) == {
         "sent"

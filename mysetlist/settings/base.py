@@ -154,7 +154,7 @@ STORAGES = {
 # The email provider (EMAIL_PROVIDER) and its credentials: see email.py.
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="MySetlist <noreply@localhost>")
 # Absolute links in emails and pushes (unsubscribe, preferences, shows).
-SITE_URL = env("SITE_URL", default="http://localhost:8000")
+SITE_URL = env("SITE_URL", default="") or "http://localhost:8000"
 # Hosts besides SITE_URL's a notification may link to (its context's url), e.g. a ticket shop.
 NOTIFICATION_LINK_HOSTS = env.list("NOTIFICATION_LINK_HOSTS", default=[])
 # Web push (VAPID): push is offered only when both keys are set; `manage.py vapid_keys`

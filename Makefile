@@ -30,7 +30,7 @@ run: venv
 	$(PY) manage.py ingest_key web --public --if-missing
 	@$(PY) manage.py demo_user
 	@echo "MySetlist is starting at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
-	$(VENV)/bin/honcho -f Procfile start -p $(PORT)
+	WEB_PORT=$(PORT) $(VENV)/bin/honcho -f Procfile start -p $(PORT)
 
 ## make test: install what tests need, lint, then run the whole suite.
 test: venv-dev

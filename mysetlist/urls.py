@@ -36,7 +36,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("experiments/", include("experiments.urls")),
     path("predictions/", include("predictions.urls")),
-    path("anymail/", include("anymail.urls")),
+    path("anymail/", include("notifications.webhook_urls")),  # the EMAIL_PROVIDER's only
     path("", include("mysetlist.setlists.urls")),
 ]
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.template import TemplateSyntaxError, engines
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from mysetlist.core.admin import ReadOnlyAdminMixin
 
@@ -16,6 +16,7 @@ from .models import (
 )
 from .rendering import PARTS, render
 from .templates import sample_context, template_save_version
+from .variables import VARIABLES, template_unknown_variables, variables_of
 
 
 class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -67,11 +68,24 @@ class NotificationTemplateForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         engine = engines["django"]
+        category = data.get("category")
         for part in PARTS:
+            source = data.get(part) or ""
             try:
-                engine.from_string(data.get(part) or "")
+                engine.from_string(source)
             except TemplateSyntaxError as error:
                 self.add_error(part, f"This template does not compile: {error}")
+                continue
+            if category in VARIABLES:
+                unknown = template_unknown_variables(category=category, source=source)
+                if unknown:
+                    names = ", ".join(unknown)
+                    takes = ", ".join(v.name for v in variables_of(category))
+                    self.add_error(
+                        part,
+                        f"Unknown variable{'s' if len(unknown) > 1 else ''} {names}: "
+                        f"a {category} template takes {takes}.",
+                    )
         return data
 
 
@@ -85,11 +99,30 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
     list_display = ["category", "locale", "version", "is_active", "subject", "created_at"]
     list_filter = ["category", "locale", "is_active"]
     search_fields = ["subject"]
-    readonly_fields = ["version", "created_at", "preview"]
+    readonly_fields = ["variables", "version", "created_at", "preview"]
 
     def get_fields(self, request, obj=None):
-        fields = ["category", "locale", "is_active", *PARTS]
+        fields = ["category", "locale", "is_active", "variables", *PARTS]
         return [*fields, "version", "created_at", "preview"] if obj else fields
+
+    @admin.display(description="Variables it takes")
+    def variables(self, obj):
+        """The variables of the template's category (of each category, on a new one)."""
+        categories = [obj.category] if obj and obj.category else list(VARIABLES)
+        return format_html_join(
+            "",
+            "<p><b>{}</b>: {}</p>",
+            (
+                (
+                    category,
+                    "; ".join(
+                        f"{v.name} ({v.help}{', required' if v.required else ''})"
+                        for v in variables_of(category)
+                    ),
+                )
+                for category in categories
+            ),
+        )
 
     def save_model(self, request, obj, form, change):
         template_save_version(template=obj)

@@ -4,6 +4,10 @@ from django.utils import timezone
 from . import metrics
 from .models import Category, Channel, NotificationPreference
 
+UPDATABLE = [
+    "quiet_start", "quiet_end", "daily_cap", "digest", "digest_hour", "unsubscribed_all",
+    "sms_number",
+]  # fmt: skip
 PAIRS = [
     (f"{category}:{channel}", f"{category.label}: {channel.label}")
     for category in Category
@@ -11,7 +15,10 @@ PAIRS = [
 ]
 
 
-class PreferenceForm(forms.ModelForm):
+class PreferenceForm(forms.Form):
+    """The preferences page's fields; what it asks for is saved by preference_update, as
+    the API's is, so what was waiting on a channel turned off is dropped either way."""
+
     enabled = forms.MultipleChoiceField(
         choices=PAIRS,
         required=False,
@@ -19,24 +26,28 @@ class PreferenceForm(forms.ModelForm):
         label="Send me",
         help_text="Untick what you do not want, category by category and channel by channel.",
     )
+    quiet_start = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    quiet_end = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    daily_cap = forms.IntegerField(
+        required=False, min_value=0, max_value=1000,
+        help_text="most non-urgent notifications a local day; empty: no cap",
+    )  # fmt: skip
+    digest = forms.ChoiceField(choices=NotificationPreference.Digest.choices)
+    digest_hour = forms.IntegerField(help_text="local hour a digest goes out")
+    unsubscribed_all = forms.BooleanField(
+        required=False, label="No email at all", help_text="from every email"
+    )
+    sms_number = forms.CharField(required=False, max_length=20)
 
-    class Meta:
-        model = NotificationPreference
-        fields = [
-            "quiet_start", "quiet_end", "daily_cap", "digest", "digest_hour",
-            "unsubscribed_all", "sms_number",
-        ]  # fmt: skip
-        widgets = {
-            "quiet_start": forms.TimeInput(attrs={"type": "time"}),
-            "quiet_end": forms.TimeInput(attrs={"type": "time"}),
+    @classmethod
+    def for_preference(cls, preference: NotificationPreference, data=None) -> "PreferenceForm":
+        """Return the form for `preference`, bound to `data` if given."""
+        off = set(preference.disabled or [])
+        initial = {
+            "enabled": [pair for pair, _ in PAIRS if pair not in off],
+            **{name: getattr(preference, name) for name in UPDATABLE},
         }
-        labels = {"unsubscribed_all": "No email at all"}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["enabled"].initial = [
-            pair for pair, _ in PAIRS if pair not in set(self.instance.disabled or [])
-        ]
+        return cls(data, initial=initial)
 
     def clean_digest_hour(self):
         hour = self.cleaned_data["digest_hour"]
@@ -50,10 +61,14 @@ class PreferenceForm(forms.ModelForm):
             raise forms.ValidationError("Give quiet hours both a start and an end, or neither.")
         return data
 
-    def save(self, commit=True):
-        enabled = set(self.cleaned_data.get("enabled") or [])
-        self.instance.disabled = [pair for pair, _ in PAIRS if pair not in enabled]
-        return super().save(commit)
+    def update(self) -> dict:
+        """Return the keyword arguments of preference_update for what the form says."""
+        enabled = set(self.cleaned_data["enabled"])
+        channels: dict[str, dict[str, bool]] = {}
+        for pair, _ in PAIRS:
+            category, channel = pair.split(":")
+            channels.setdefault(category, {})[channel] = pair in enabled
+        return {"channels": channels} | {name: self.cleaned_data[name] for name in UPDATABLE}
 
 
 class DashboardFilterForm(forms.Form):

@@ -7,8 +7,10 @@ The service worker (static/js/push-sw.js) expects the JSON that `push_payload` b
 import base64
 import binascii
 import functools
+import ipaddress
 import json
 import logging
+import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -29,7 +31,6 @@ logger = logging.getLogger(__name__)
 
 TIMEOUT = 5  # seconds for one push service to answer; a batch holds many sends
 GONE = (404, 410)  # the push service forgot the subscription: it never comes back
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class NoSubscription(Exception):
@@ -69,20 +70,64 @@ def _b64url_encode(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def _endpoint_error(endpoint: str) -> str | None:
+class Unresolved(Exception):
+    """The endpoint's host name did not resolve now (perhaps for a while): no verdict."""
+
+
+def _addresses(host: str, port: int) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as error:
+        raise Unresolved(f"The endpoint's host {host} does not resolve ({error}).") from error
+    addresses = set()
+    for *_, sockaddr in found:
+        address = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])  # no IPv6 zone id
+        if address.version == 6 and address.ipv4_mapped:  # ::ffff:10.0.0.1 is 10.0.0.1
+            address = address.ipv4_mapped
+        addresses.add(address)
+    return addresses
+
+
+def push_endpoint_problem(endpoint: str, *, allow_local: bool) -> str | None:
+    """Return why web push may not be sent to `endpoint`, or None if it may.
+
+    A push service is somewhere on the internet: an https URL whose host resolves only to
+    global addresses, never to this machine, a private network, link-local addresses (cloud
+    metadata) or anything else not routed on the internet, so that a subscription cannot
+    make the server post to its own neighbours. With `allow_local` (development and tests),
+    a push service on this machine (loopback addresses only) is taken over http or https.
+    Raise Unresolved if the host name does not resolve: no verdict, as it may later.
+    """
     if len(endpoint) > PushSubscription._meta.get_field("endpoint").max_length:
         return "The endpoint is too long."
     try:
         parts = urlsplit(endpoint)
-        host = parts.hostname
+        host, port = parts.hostname, parts.port
     except ValueError:
         return "The endpoint is not a URL."
-    if not host or parts.scheme not in ("https", "http"):
+    if not host or parts.scheme not in ("https", "http") or parts.username or parts.password:
         return "The endpoint must be an https URL."
-    # Plain http only for a push service on this machine: tests and local development.
-    if parts.scheme == "http" and not (settings.DEBUG or host in LOCAL_HOSTS):
+    addresses = _addresses(host, port or (443 if parts.scheme == "https" else 80))
+    if not addresses:
+        raise Unresolved(f"The endpoint's host {host} has no address.")
+    if allow_local and all(address.is_loopback for address in addresses):
+        return None
+    refused = sorted(str(a) for a in addresses if not a.is_global or a.is_multicast)
+    if refused:
+        return (
+            f"The endpoint's host {host} is not on the public internet "
+            f"({', '.join(refused)}): a push service must be."
+        )
+    if parts.scheme != "https":
         return "The endpoint must be an https URL."
     return None
+
+
+def _endpoint_error(endpoint: str) -> str | None:
+    try:
+        return push_endpoint_problem(endpoint, allow_local=settings.PUSH_ALLOW_LOCAL_ENDPOINTS)
+    except Unresolved as error:
+        return str(error)
 
 
 def _p256dh_normalized(p256dh: str) -> str | None:
@@ -177,7 +222,8 @@ def _origin(endpoint: str) -> str:
 def push_deliver(*, user_id: int, payload: dict, ttl: int, urgency: str) -> PushReport:
     """Send `payload` to every push subscription of the user; return what happened.
 
-    Subscriptions their push service calls gone (404, 410) are deleted. Raise NoSubscription
+    Subscriptions their push service calls gone (404, 410), and those whose endpoint is
+    now refused (see push_endpoint_problem), are deleted. Raise NoSubscription
     if the user has none (left), so the delivery fails for good; raise PushFailed if none
     took the push and one failed for a passing reason, so the delivery is retried. A push
     that reached at least one browser is not retried, lest that browser show it twice.
@@ -191,7 +237,22 @@ def push_deliver(*, user_id: int, payload: dict, ttl: int, urgency: str) -> Push
     data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     sent, gone, failed, answers = 0, [], 0, []
     with requests.Session() as session:
+        # A redirect could lead anywhere the endpoint check refuses: none is followed.
+        session.max_redirects = 0
         for subscription in subscriptions:
+            # Checked again: a host name may resolve to a private address since subscribing.
+            try:
+                problem = push_endpoint_problem(
+                    subscription.endpoint, allow_local=settings.PUSH_ALLOW_LOCAL_ENDPOINTS
+                )
+            except Unresolved:
+                failed += 1
+                answers.append(f"{_origin(subscription.endpoint)} does not resolve")
+                continue
+            if problem:
+                gone.append(subscription.pk)
+                answers.append(f"{_origin(subscription.endpoint)} refused: {problem}")
+                continue
             try:
                 answer = webpush(
                     subscription_info={
@@ -225,10 +286,10 @@ def push_deliver(*, user_id: int, payload: dict, ttl: int, urgency: str) -> Push
             answers.append(f"{_origin(subscription.endpoint)} {answer.status_code}")
     if gone:
         PushSubscription.objects.filter(pk__in=gone, user_id=user_id).delete()
-        logger.info("removed %d gone push subscriptions of user %s", len(gone), user_id)
+        logger.info("removed %d gone or refused push subscriptions of user %s", len(gone), user_id)
     response = "; ".join(answers)[:2000]
     if not sent and failed:
         raise PushFailed(response)
     if not sent:
-        raise NoSubscription(f"Every push subscription of the user is gone: {response}")
+        raise NoSubscription(f"No push subscription of the user is left: {response}")
     return PushReport(sent=sent, removed=len(gone), response=response)

@@ -23,11 +23,12 @@ from .models import NotificationTemplate
 
 DEFAULTS = {
     "show_announced": {
-        "subject": "{{ artist }} announced a show: {{ show }}",
-        "text": "{{ artist }} will play {{ show }}. Vote for the songs you want to hear: {{ url }}",
+        "subject": "{{ artist }} announced a show: {{ venue }} on {{ date }}",
+        "text": "{{ artist }} will play {{ venue }} on {{ date }}. "
+        "Vote for the songs you want to hear: {{ url }}",
         "push_title": "New show: {{ artist }}",
-        "push_body": "{{ show }}. Vote for your songs.",
-        "in_app_text": "{{ artist }} announced {{ show }}.",
+        "push_body": "{{ venue }} on {{ date }}. Vote for your songs.",
+        "in_app_text": "{{ artist }} will play {{ venue }} on {{ date }}.",
     },
     "voting_opened": {
         "subject": "Voting is open for {{ show }}",

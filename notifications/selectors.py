@@ -2,6 +2,7 @@
 
 from django.db.models import Exists, OuterRef, QuerySet
 
+from .links import link_allowed
 from .models import Channel, Delivery, Notification
 from .rendering import render, template_for
 
@@ -40,14 +41,15 @@ def inbox_texts(*, notifications) -> dict[int, str]:
 
 
 def inbox_items(*, notifications) -> list[dict]:
-    """Return what the inbox shows of each notification: its words, link and state."""
+    """Return what the inbox shows of each notification: its words, link and state. A link
+    stored before links were checked, and going elsewhere, is left out."""
     texts = inbox_texts(notifications=notifications)
     return [
         {
             "id": n.pk,
             "category": n.category,
             "text": texts[n.pk],
-            "url": str(n.context.get("url", "")),
+            "url": url if link_allowed(url := n.context.get("url", "")) else "",
             "created_at": n.created_at,
             "read_at": n.read_at,
         }

@@ -6,6 +6,7 @@ from mysetlist.core.exceptions import ApplicationError
 from mysetlist.setlists import selectors as setlists_selectors
 
 from .services import notify
+from .variables import context_check
 
 MAX_USER_IDS = 10_000
 
@@ -35,6 +36,7 @@ def notification_send_schedule(
         )
     if artist_id is not None:
         setlists_selectors.artist_get(artist_id=artist_id)  # 404 for an unknown artist
+    context_check(category=category, context=context)
     transaction.on_commit(
         lambda: notification_send.delay(category, key, context, user_ids, artist_id), robust=False
     )

@@ -16,6 +16,7 @@ from .planning import Recipient, plan
 from .policy import INTERRUPTING, POLICIES
 from .preferences import preference_for
 from .rules import next_local_day
+from .variables import context_check
 
 User = get_user_model()
 
@@ -213,9 +214,11 @@ def _notify_chunk(category: str, user_ids: list[int], key: str, context: dict, n
 def notify(*, category: str, user_ids: Iterable[int], key: str, context: dict, now=None) -> int:
     """Tell each user about one trigger (`key`, say "show_announced:42"): one Notification
     per user however often the trigger fires, and its deliveries as each user's
-    preferences say. Returns how many notifications were new. Workers send them."""
+    preferences say. Returns how many notifications were new. Workers send them.
+    Raise ApplicationError if `context` is not what the category's templates take."""
     from .tasks import deliveries_dispatch
 
+    context_check(category=category, context=context)
     now = now or timezone.now()
     user_ids = sorted(set(user_ids))
     created, dispatched = 0, None

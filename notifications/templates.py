@@ -29,6 +29,8 @@ def sample_context(category: str) -> dict:
     return {
         "artist": "The Example Band",
         "show": "The Example Band, 2026-12-01 at Example Hall",
+        "venue": "Example Hall, Chicago",
+        "date": "December 1, 2026",
         "show_id": 1,
         "url": f"{site}/shows/1/",
         "user": "fan",

@@ -47,9 +47,13 @@ def trigger_record(*, category: str, show: Show) -> Trigger | None:
 
 
 def _context(show: Show) -> dict:
+    venue = show.venue
+    where = ", ".join(part for part in (venue.name, venue.city) if part) if venue else ""
     return {
         "artist": show.artist.name,
         "show": str(show),
+        "venue": where or "a venue to be announced",
+        "date": f"{show.date:%B} {show.date.day}, {show.date.year}",
         "show_id": show.pk,
         "url": settings.SITE_URL.rstrip("/") + show.get_absolute_url(),
     }

@@ -1,5 +1,3 @@
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -8,15 +6,17 @@ from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
+
+from mysetlist.core.exceptions import ApplicationError
 
 from . import charts, metrics, selectors
 from .engagement import delivery_click
 from .forms import DashboardFilterForm, PreferenceForm
+from .links import link_allowed
 from .models import Channel
-from .preferences import preference_for
+from .preferences import preference_for, preference_update
 from .push import push_enabled
 from .services import unsubscribe, unsubscribe_user
 
@@ -32,12 +32,18 @@ def inbox(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def preferences(request):
-    form = PreferenceForm(request.POST or None, instance=preference_for(request.user))
+    form = PreferenceForm.for_preference(
+        preference_for(request.user), request.POST if request.method == "POST" else None
+    )
     if request.method == "POST":
         if form.is_valid():
-            form.save()
-            messages.success(request, "Your notification settings are saved.")
-            return redirect("notifications:preferences")
+            try:
+                preference_update(user=request.user, **form.update())
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, "Your notification settings are saved.")
+                return redirect("notifications:preferences")
         messages.error(request, "Nothing was saved: please fix what is marked below.")
     push_public_key = settings.VAPID_PUBLIC_KEY if push_enabled() else ""
     return render(
@@ -89,15 +95,13 @@ def service_worker(request):
 @require_GET
 def click(request, token: str):
     """A tracked link from a notification: record the click, then go where it points.
-    Only the notification's own link is followed, so this is no open redirect."""
+    Only the notification's own link is followed, and only to where a notification may
+    link (checked again: it may have been stored before links were), so this is no open
+    redirect; anywhere else, the home page."""
     target = delivery_click(token=token)
     if target is None:
         raise Http404("This link is not valid.")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host(), urlsplit(settings.SITE_URL).netloc}
-    ):
-        target = "/"
-    return redirect(target)
+    return redirect(target if link_allowed(target) else "/")
 
 
 @staff_member_required

@@ -155,12 +155,17 @@ STORAGES = {
 # The email provider (EMAIL_PROVIDER) and its credentials: see email.py.
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="MySetlist <noreply@localhost>")
 # Absolute links in emails and pushes (unsubscribe, preferences, shows).
-SITE_URL = env("SITE_URL", default="http://localhost:8000")
+SITE_URL = env("SITE_URL", default="") or "http://localhost:8000"
+# Hosts besides SITE_URL's a notification may link to (its context's url), e.g. a ticket shop.
+NOTIFICATION_LINK_HOSTS = env.list("NOTIFICATION_LINK_HOSTS", default=[])
 # Web push (VAPID): push is offered only when both keys are set; `manage.py vapid_keys`
 # prints a fresh pair. The subject is how a push service reaches whoever runs the site.
 VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", default="")
 VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", default="")
 VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:admin@localhost")
+# Push endpoints must be https on public addresses; this also takes a push service on this
+# machine (loopback, http too): for development and tests, never production.
+PUSH_ALLOW_LOCAL_ENDPOINTS = env.bool("PUSH_ALLOW_LOCAL_ENDPOINTS", default=False)
 
 # Log-in and sign-up forms: attempts per client address; the admin log-in: failed attempts
 # per address and per username (django-ratelimit, mysetlist/users/throttles.py).

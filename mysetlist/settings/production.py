@@ -18,6 +18,9 @@ if env("EMAIL_PROVIDER", default="console") == "console":
         "Set EMAIL_PROVIDER (resend or amazon_ses): production must not just print emails."
     )
 
+# Web push goes only to https endpoints on public addresses, whatever the environment says.
+PUSH_ALLOW_LOCAL_ENDPOINTS = False
+
 # Behind one reverse proxy by default (it sets X-Forwarded-For and X-Forwarded-Proto).
 REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": env_int("DRF_NUM_PROXIES", default=1)}
 

@@ -29,6 +29,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True
+# The push tests run a push service on 127.0.0.1 over http.
+PUSH_ALLOW_LOCAL_ENDPOINTS = True
 
 # Connections close after each use, so no thread of a test keeps the test database open.
 DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -70,8 +70,10 @@ def trigger(show, follower_ids: list[int]) -> None:
         context={
             "artist": show.artist.name,
             "show": str(show),
+            "venue": str(show.venue) if show.venue_id else "a venue to be announced",
+            "date": f"{show.date:%B} {show.date.day}, {show.date.year}",
             "show_id": show.pk,
-            "url": f"http://localhost:8000/shows/{show.pk}/",
+            "url": f"/shows/{show.pk}/",
         },
     )
 

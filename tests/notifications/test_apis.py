@@ -11,7 +11,10 @@ from tests.setlists.factories import ArtistFactory, FollowFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-CONTEXT = {"artist": "The Band", "show": "Chicago", "url": "http://x/shows/1/"}
+CONTEXT = {
+    "artist": "The Band", "show": "Chicago", "venue": "The Hall, Chicago",
+    "date": "December 1, 2026", "url": "/shows/1/",
+}  # fmt: skip
 
 
 def client_for(user) -> APIClient:
@@ -66,8 +69,8 @@ def test_the_inbox_lists_only_ones_own_notifications_with_their_words(
     body = response.json()
     assert body["count"] == 3
     item = body["results"][0]
-    assert item["text"] == "The Band announced Chicago."
-    assert item["url"] == "http://x/shows/1/"
+    assert item["text"] == "The Band will play The Hall, Chicago on December 1, 2026."
+    assert item["url"] == "/shows/1/"
     assert item["read_at"] is None
     mine = set(Notification.objects.filter(user=inbox_of).values_list("pk", flat=True))
     assert {i["id"] for i in body["results"]} == mine
@@ -198,7 +201,7 @@ def test_turning_a_channel_off_drops_what_still_waits_on_it(user):
 
 
 def test_push_subscribe_and_unsubscribe_ones_own(user, settings):
-    endpoint = "https://push.example.com/send/abc"
+    endpoint = "https://localhost/send/abc"
     keys = {
         "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1X"
         "bjhazAkj7I99e8QcYP7DkM",

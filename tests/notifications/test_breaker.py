@@ -19,7 +19,7 @@ FAILING = "email:tests.notifications.backends.FailingBackend"
 def emails_to(count: int) -> list[int]:
     notify(
         category="show_announced", user_ids=[u.pk for u in UserFactory.create_batch(count)],
-        key="show_announced:1", context={"artist": "A", "show": "B", "url": "http://x/"},
+        key="show_announced:1", context={"artist": "A", "venue": "B", "date": "C", "url": "/"},
     )  # fmt: skip
     return list(Delivery.objects.filter(channel="email").values_list("pk", flat=True))
 

@@ -39,7 +39,7 @@ async def connect(session: str | None) -> WebsocketCommunicator:
 def tell_and_deliver(user_ids):
     notify(
         category="show_announced", user_ids=user_ids, key="show_announced:7",
-        context={"artist": "The Band", "show": "Chicago", "url": "http://x/"},
+        context={"artist": "The Band", "venue": "Chicago", "date": "May 1", "url": "/"},
     )  # fmt: skip
     ids = list(Delivery.objects.filter(channel="in_app").values_list("pk", flat=True))
     deliveries_send(ids=ids)
@@ -61,7 +61,7 @@ async def test_a_new_notification_and_the_count_reach_the_users_open_page():
     message = await mine.receive_json_from(timeout=5)
     assert message["type"] == "inbox.notification"
     assert message["id"] == notification.pk
-    assert message["text"] == "The Band announced Chicago."
+    assert message["text"] == "The Band will play Chicago on May 1."
     assert await theirs.receive_nothing(timeout=0.3)
 
     await database_sync_to_async(notification_read)(user=user, notification_id=notification.pk)

@@ -20,7 +20,7 @@ NOW = dt.datetime(2026, 11, 16, 12, 0, tzinfo=dt.UTC)  # a Monday, in the past
 def tell(user, category, key, show):
     notify(
         category=category, user_ids=[user.pk], key=key, now=NOW,
-        context={"artist": "The Band", "show": show, "url": "http://x/"},
+        context={"artist": "The Band", "show": show, "venue": show, "date": "May 1", "url": "/"},
     )  # fmt: skip
 
 
@@ -51,7 +51,7 @@ def test_held_items_go_as_one_digest_at_the_users_hour(
 
     digest = Notification.objects.get(category="digest")
     assert digest.context["items"] == [
-        "The Band announced Chicago.",
+        "The Band will play Chicago on May 1.",
         "The setlist of Boston is posted.",
     ]
     assert set(Delivery.objects.filter(status="skipped").values_list("digest", flat=True)) == {
@@ -59,7 +59,7 @@ def test_held_items_go_as_one_digest_at_the_users_hour(
     }
     emails = [m for m in mail.outbox if m.subject.startswith("Your MySetlist digest")]
     assert len(emails) == 1 and emails[0].subject == "Your MySetlist digest: 2 updates"
-    assert "The Band announced Chicago." in emails[0].body
+    assert "The Band will play Chicago on May 1." in emails[0].body
 
 
 def test_an_unsubscribed_user_gets_no_digest_email(digest_fan):

@@ -5,7 +5,10 @@ import datetime as dt
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
+from notifications.delivery import deliveries_send
+from notifications.digests import digests_send
 from notifications.models import Delivery, NotificationPreference
 from notifications.services import notify, unsubscribe_token
 from tests.setlists.factories import UserFactory
@@ -22,7 +25,7 @@ def test_a_user_turns_a_channel_off_and_sets_quiet_hours(client):
     fan = UserFactory()
     client.force_login(fan)
     page = client.get(reverse("notifications:preferences"))
-    enabled = page.context["form"].fields["enabled"].initial
+    enabled = page.context["form"]["enabled"].initial
     assert "show_announced:email" in enabled  # everything on at first
 
     response = client.post(
@@ -41,6 +44,39 @@ def test_a_user_turns_a_channel_off_and_sets_quiet_hours(client):
     saved = NotificationPreference.objects.get(user=fan)
     assert saved.disabled == ["show_announced:email"]
     assert (saved.quiet_start, saved.quiet_end) == (dt.time(22), dt.time(7))
+
+
+def test_a_channel_turned_off_on_the_page_drops_what_was_held_or_queued_on_it(
+    client, django_capture_on_commit_callbacks
+):
+    fan = UserFactory()
+    NotificationPreference.objects.create(user=fan, digest="daily", digest_hour=8)
+    context = {"artist": "A", "venue": "B", "date": "C", "url": "/"}
+    notify(category="show_announced", user_ids=[fan.pk], key="a", context=context)
+    notify(category="voting_closing", user_ids=[fan.pk], key="b", context={"show": "S", "url": "/"})
+    held = Delivery.objects.get(channel="email", notification__category="show_announced")
+    queued = Delivery.objects.get(channel="email", notification__category="voting_closing")
+    assert (held.status, queued.status) == ("held", "queued")  # voting_closing is urgent
+    client.force_login(fan)
+    enabled = client.get(reverse("notifications:preferences")).context["form"]["enabled"].initial
+    turned_off = {"show_announced:email", "voting_closing:email"}
+
+    response = client.post(
+        reverse("notifications:preferences"),
+        {"enabled": [p for p in enabled if p not in turned_off], "digest": "daily",
+         "digest_hour": "8"},
+    )  # fmt: skip
+
+    assert response.status_code == 302
+    held.refresh_from_db()
+    queued.refresh_from_db()
+    assert (held.status, queued.status) == ("skipped", "skipped")
+    assert held.response == queued.response == "turned off by the user"
+    with django_capture_on_commit_callbacks(execute=True):
+        deliveries_send(ids=[queued.pk])
+        digests_send(now=timezone.now() + dt.timedelta(days=2))
+    assert not mail.outbox
+    assert set(NotificationPreference.objects.get(user=fan).disabled) == turned_off
 
 
 def test_bad_input_is_refused_with_a_message_and_saves_nothing(client):
@@ -62,7 +98,10 @@ def test_bad_input_is_refused_with_a_message_and_saves_nothing(client):
 def test_one_click_unsubscribe_needs_no_session_and_drops_waiting_email(client):
     fan = UserFactory()
     NotificationPreference.objects.create(user=fan, digest="weekly")
-    notify(category="show_announced", user_ids=[fan.pk], key="k", context={})
+    notify(
+        category="show_announced", user_ids=[fan.pk], key="k",
+        context={"artist": "A", "venue": "B", "date": "C", "url": "/"},
+    )  # fmt: skip
     assert Delivery.objects.get(channel="email").status == "held"
     csrf_client = client.__class__(enforce_csrf_checks=True)
 
@@ -74,7 +113,7 @@ def test_one_click_unsubscribe_needs_no_session_and_drops_waiting_email(client):
     assert response.status_code == 200
     assert NotificationPreference.objects.get(user=fan).unsubscribed_all
     assert Delivery.objects.get(channel="email").status == "skipped"
-    notify(category="voting_opened", user_ids=[fan.pk], key="k2", context={"show": "x"})
+    notify(category="voting_opened", user_ids=[fan.pk], key="k2", context={"show": "x", "url": "/"})
     second = Delivery.objects.filter(notification__key=f"k2:{fan.pk}")
     assert list(second.values_list("channel", flat=True)) == ["in_app"]  # no new email
     assert not mail.outbox

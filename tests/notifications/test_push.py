@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import http_ece
@@ -23,6 +24,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.urls import reverse
 from py_vapid import Vapid
+from rest_framework.test import APIClient
 
 from mysetlist.core.exceptions import ApplicationError
 from notifications.delivery import deliveries_send
@@ -32,8 +34,10 @@ from notifications.push import (
     NoSubscription,
     PushFailed,
     PushReport,
+    Unresolved,
     push_deliver,
     push_enabled,
+    push_endpoint_problem,
     push_payload,
     push_subscribe,
     push_unsubscribe,
@@ -343,7 +347,7 @@ def test_push_subscribe_stores_the_browser_keys():
     fan = UserFactory()
     browser = new_browser()
 
-    subscription = subscribe(fan, "https://push.example.com/send/abc", browser)
+    subscription = subscribe(fan, "https://localhost/send/abc", browser)
 
     subscription.refresh_from_db()
     assert subscription.user == fan
@@ -356,7 +360,7 @@ def test_push_subscribe_normalizes_padded_and_standard_base64():
     auth = base64.b64encode(browser.auth_secret).decode()
 
     subscription = push_subscribe(
-        user=UserFactory(), endpoint="https://push.example.com/send/abc", p256dh=point, auth=auth
+        user=UserFactory(), endpoint="https://localhost/send/abc", p256dh=point, auth=auth
     )
 
     assert (subscription.p256dh, subscription.auth) == (browser.p256dh, browser.auth)
@@ -364,7 +368,7 @@ def test_push_subscribe_normalizes_padded_and_standard_base64():
 
 def test_push_subscribe_again_updates_the_keys_and_keeps_one_row():
     fan = UserFactory()
-    endpoint = "https://push.example.com/send/abc"
+    endpoint = "https://localhost/send/abc"
     first = subscribe(fan, endpoint)
     renewed = new_browser()
 
@@ -376,7 +380,7 @@ def test_push_subscribe_again_updates_the_keys_and_keeps_one_row():
 
 
 def test_push_subscribe_moves_an_endpoint_to_the_user_who_subscribed_it_last():
-    endpoint = "https://push.example.com/send/abc"
+    endpoint = "https://localhost/send/abc"
     first, second = UserFactory.create_batch(2)
     subscribe(first, endpoint)
 
@@ -385,10 +389,94 @@ def test_push_subscribe_moves_an_endpoint_to_the_user_who_subscribed_it_last():
     assert list(PushSubscription.objects.values_list("user", flat=True)) == [second.pk]
 
 
-def test_push_subscribe_allows_http_for_any_host_in_debug(settings):
-    settings.DEBUG = True
-    subscription = subscribe(UserFactory(), "http://push.example.com/send/abc")
-    assert subscription.pk
+def test_push_subscribe_in_debug_takes_no_plain_http_to_another_host(settings):
+    settings.DEBUG = True  # the setting decides, not DEBUG
+    settings.PUSH_ALLOW_LOCAL_ENDPOINTS = True
+
+    with pytest.raises(ApplicationError):
+        subscribe(UserFactory(), "http://8.8.8.8/send/abc")
+
+
+# Where a push may go: https to the public internet only, checked on subscribing and sending
+
+PRODUCTION_REFUSED = [
+    "http://127.0.0.1:6379/",
+    "https://127.0.0.1/push/abc",
+    "https://169.254.169.254/latest/meta-data/",
+    "https://10.0.0.1/push/abc",
+    "https://172.16.5.4/push/abc",
+    "https://192.168.1.1/push/abc",
+    "https://100.64.0.1/push/abc",  # carrier-grade NAT
+    "https://0.0.0.0/push/abc",
+    "https://[::1]/push/abc",
+    "https://[fe80::1]/push/abc",
+    "https://[fd00::1]/push/abc",
+    "https://[::ffff:10.0.0.1]/push/abc",  # a private address written as IPv6
+    "https://localhost/push/abc",  # a name that resolves to loopback
+    "https://224.0.0.1/push/abc",
+    "http://8.8.8.8/push/abc",  # public, but not https
+    "https://user:secret@8.8.8.8/push/abc",
+    "ftp://8.8.8.8/push/abc",
+    "https:///push/abc",
+]
+
+
+@pytest.mark.parametrize("endpoint", PRODUCTION_REFUSED)
+def test_push_endpoint_problem_refuses_all_but_https_to_public_addresses(endpoint):
+    assert push_endpoint_problem(endpoint, allow_local=False)
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["https://8.8.8.8/push/abc", "https://[2001:4860:4860::8888]:8443/push/abc"]
+)
+def test_push_endpoint_problem_takes_https_to_a_public_address(endpoint):
+    assert push_endpoint_problem(endpoint, allow_local=False) is None
+    assert push_endpoint_problem(endpoint, allow_local=True) is None
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "allowed"),
+    [
+        ("http://127.0.0.1:6379/", True),
+        ("https://localhost/push/abc", True),
+        ("https://[::1]/push/abc", True),
+        ("https://10.0.0.1/push/abc", False),  # this machine only, not its network
+        ("https://169.254.169.254/latest/meta-data/", False),
+        ("http://8.8.8.8/push/abc", False),
+    ],
+)
+def test_push_endpoint_problem_with_local_endpoints_allowed_takes_loopback_only(endpoint, allowed):
+    assert (push_endpoint_problem(endpoint, allow_local=True) is None) is allowed
+
+
+def test_push_endpoint_problem_gives_no_verdict_on_a_name_that_does_not_resolve():
+    with pytest.raises(Unresolved):
+        push_endpoint_problem("https://push.invalid/push/abc", allow_local=False)
+
+
+@pytest.mark.parametrize("endpoint", PRODUCTION_REFUSED[:-2])  # the last two are no URLs
+def test_the_subscribe_api_refuses_a_non_public_endpoint_with_a_json_400(settings, endpoint):
+    settings.PUSH_ALLOW_LOCAL_ENDPOINTS = False  # as in production
+    browser = new_browser()
+    client = APIClient()
+    client.force_authenticate(UserFactory())
+
+    response = client.post(
+        reverse("notifications-api:subscribe"),
+        {"endpoint": endpoint, "keys": {"p256dh": browser.p256dh, "auth": browser.auth}},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["message"] and list(body["extra"]["fields"]) == ["endpoint"]
+    assert not PushSubscription.objects.exists()
+
+
+def test_production_settings_allow_no_local_push_endpoints(settings):
+    assert settings.PUSH_ALLOW_LOCAL_ENDPOINTS  # the test push service is on 127.0.0.1
+    production = (Path(settings.BASE_DIR) / "mysetlist/settings/production.py").read_text()
+    assert "\nPUSH_ALLOW_LOCAL_ENDPOINTS = False\n" in production
 
 
 OFF_CURVE = b64encode(b"\x04" + b"\x01" * 64)
@@ -398,18 +486,19 @@ COMPRESSED = b64encode(b"\x02" + b"\x01" * 32)
 @pytest.mark.parametrize(
     ("endpoint", "p256dh", "auth", "bad"),
     [
-        ("http://push.example.com/send/abc", None, None, "endpoint"),
+        ("http://8.8.8.8/send/abc", None, None, "endpoint"),
+        ("https://push.invalid/send/abc", None, None, "endpoint"),  # does not resolve
         ("ftp://push.example.com/send/abc", None, None, "endpoint"),
         ("push.example.com/send/abc", None, None, "endpoint"),
         ("https://", None, None, "endpoint"),
         ("https://push.example.com/" + "a" * 1000, None, None, "endpoint"),
-        ("https://push.example.com/send/abc", OFF_CURVE, None, "p256dh"),
-        ("https://push.example.com/send/abc", COMPRESSED, None, "p256dh"),
-        ("https://push.example.com/send/abc", "not base64!", None, "p256dh"),
-        ("https://push.example.com/send/abc", "", None, "p256dh"),
-        ("https://push.example.com/send/abc", None, b64encode(b"x" * 15), "auth"),
-        ("https://push.example.com/send/abc", None, b64encode(b"x" * 32), "auth"),
-        ("https://push.example.com/send/abc", None, "@@@@", "auth"),
+        ("https://localhost/send/abc", OFF_CURVE, None, "p256dh"),
+        ("https://localhost/send/abc", COMPRESSED, None, "p256dh"),
+        ("https://localhost/send/abc", "not base64!", None, "p256dh"),
+        ("https://localhost/send/abc", "", None, "p256dh"),
+        ("https://localhost/send/abc", None, b64encode(b"x" * 15), "auth"),
+        ("https://localhost/send/abc", None, b64encode(b"x" * 32), "auth"),
+        ("https://localhost/send/abc", None, "@@@@", "auth"),
     ],
 )  # fmt: skip
 def test_push_subscribe_refuses_what_no_browser_would_send(endpoint, p256dh, auth, bad):
@@ -429,7 +518,7 @@ def test_push_subscribe_refuses_what_no_browser_would_send(endpoint, p256dh, aut
 
 def test_push_unsubscribe_removes_only_the_users_own_subscription():
     fan, stranger = UserFactory.create_batch(2)
-    endpoint = "https://push.example.com/send/abc"
+    endpoint = "https://localhost/send/abc"
     subscribe(fan, endpoint)
 
     assert push_unsubscribe(user=stranger, endpoint=endpoint) is False
@@ -532,3 +621,39 @@ def test_a_notification_goes_out_as_a_push_through_the_outbox(push_on, push_serv
     assert received.headers["Urgency"] == POLICIES[Category.VOTING_CLOSING].push_urgency
     theirs = pushes.get(notification__user=gone)
     assert theirs.status == "failed" and not PushSubscription.objects.filter(user=gone).exists()
+
+
+def test_a_push_endpoint_refused_at_send_time_fails_the_delivery_and_is_dropped(
+    push_on, push_service, settings
+):
+    fan = UserFactory()
+    subscribe(fan, push_service.endpoint("fan"))  # taken while local endpoints were allowed
+    settings.PUSH_ALLOW_LOCAL_ENDPOINTS = False  # now it is refused, as a name that
+    # resolved to a public address and now resolves to a private one would be
+    notify(
+        category=Category.VOTING_CLOSING, user_ids=[fan.pk], key="voting_closing:1",
+        context={"show": "Chicago", "url": "http://localhost:8000/shows/1/"},
+    )  # fmt: skip
+    push = Delivery.objects.get(channel="push")
+
+    counts = deliveries_send(ids=[push.pk])
+
+    push.refresh_from_db()
+    assert counts == {"failed": 1}
+    assert push.status == "failed" and push.attempts == 1  # for good: no retry
+    assert "refused" in push.response and "not on the public internet" in push.response
+    assert push_service.received == []
+    assert not PushSubscription.objects.filter(user=fan).exists()
+
+
+def test_a_push_endpoint_that_no_longer_resolves_is_retried_and_kept(push_on):
+    fan = UserFactory()
+    PushSubscription.objects.create(
+        user=fan, endpoint="https://push.invalid/push/fan", p256dh=new_browser().p256dh,
+        auth=b64encode(os.urandom(16)),
+    )  # fmt: skip
+
+    with pytest.raises(PushFailed, match="does not resolve"):
+        deliver(fan)
+
+    assert PushSubscription.objects.filter(user=fan).exists()

@@ -25,7 +25,7 @@ def test_an_email_goes_through_a_real_smtp_server(smtp_server):
     fans = UserFactory.create_batch(2)
     notify(
         category="show_announced", user_ids=[f.pk for f in fans], key="show_announced:9",
-        context={"artist": "The Band", "show": "Chicago", "url": "http://x/shows/9/"},
+        context={"artist": "The Band", "venue": "Chicago", "date": "May 1", "url": "/shows/9/"},
     )  # fmt: skip
 
     counts = deliveries_send(ids=list(Delivery.objects.values_list("pk", flat=True)))
@@ -34,10 +34,14 @@ def test_an_email_goes_through_a_real_smtp_server(smtp_server):
     assert sorted(e.rcpt_tos[0] for e in smtp_server.envelopes) == sorted(f.email for f in fans)
     assert all(len(e.rcpt_tos) == 1 for e in smtp_server.envelopes)
     message = email.message_from_bytes(smtp_server.envelopes[0].content, policy=email.policy.SMTP)
-    assert message["Subject"] == "The Band announced a show: Chicago"
+    assert message["Subject"] == "The Band announced a show: Chicago on May 1"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "/notifications/unsubscribe/" in message["List-Unsubscribe"]
-    assert message.get_body(("plain",)).get_content().startswith("The Band will play Chicago.")
+    assert (
+        message.get_body(("plain",))
+        .get_content()
+        .startswith("The Band will play Chicago on May 1.")
+    )
     assert "<a href=" in message.get_body(("html",)).get_content()
     assert set(Delivery.objects.filter(channel="email").values_list("status", flat=True)) == {
         "sent"
@@ -48,7 +52,7 @@ def test_a_refused_connection_is_retried_not_lost(smtp_server, settings):
     fan = UserFactory()
     notify(
         category="show_announced", user_ids=[fan.pk], key="show_announced:10",
-        context={"artist": "The Band", "show": "Chicago", "url": "http://x/"},
+        context={"artist": "The Band", "venue": "Chicago", "date": "May 1", "url": "/"},
     )  # fmt: skip
     settings.EMAIL_PORT = 1  # nothing listens there
 

@@ -26,6 +26,7 @@ from mysetlist.settings.email import email_settings
 from notifications.models import Delivery, Notification, NotificationPreference, TrackingEvent
 from notifications.tasks import tracking_events_apply as tracking_events_apply_task
 from notifications.tracking import UNMATCHED_GRACE, tracking_events_apply
+from tests.notifications.webhooks import webhooks_of
 from tests.setlists.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,13 +90,14 @@ def resend_post(client, kind, message_id, recipient, event_id, auth=True):
     payload = {"type": f"email.{kind}", "created_at": _iso(HAPPENED_AT), "data": data}
     body = json.dumps(payload)
     headers = svix_headers(f"msg_{event_id}", body)
-    return client.post(
-        reverse("anymail:resend_tracking_webhook"),
-        data=body,
-        content_type="application/json",
-        **headers,
-        **(basic_auth() if auth else {}),
-    )
+    with webhooks_of("resend"):
+        return client.post(
+            reverse("anymail:resend_tracking_webhook"),
+            data=body,
+            content_type="application/json",
+            **headers,
+            **(basic_auth() if auth else {}),
+        )
 
 
 SES_TYPES = {
@@ -165,14 +167,15 @@ def amazon_ses_post(client, kind, message_id, recipient, event_id, auth=True):
         "Signature": "EXAMPLE==",
         "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-x.pem",
     }
-    return client.post(
-        reverse("anymail:amazon_ses_tracking_webhook"),
-        data=json.dumps(sns),
-        content_type="text/plain; charset=UTF-8",  # SNS posts its JSON as text
-        HTTP_X_AMZ_SNS_MESSAGE_TYPE=sns["Type"],
-        HTTP_X_AMZ_SNS_MESSAGE_ID=sns["MessageId"],
-        **(basic_auth() if auth else {}),
-    )
+    with webhooks_of("amazon_ses"):
+        return client.post(
+            reverse("anymail:amazon_ses_tracking_webhook"),
+            data=json.dumps(sns),
+            content_type="text/plain; charset=UTF-8",  # SNS posts its JSON as text
+            HTTP_X_AMZ_SNS_MESSAGE_TYPE=sns["Type"],
+            HTTP_X_AMZ_SNS_MESSAGE_ID=sns["MessageId"],
+            **(basic_auth() if auth else {}),
+        )
 
 
 SENDGRID_TYPES = {
@@ -206,12 +209,13 @@ def sendgrid_post(client, kind, message_id, recipient, event_id, auth=True):
         event |= {"ip": "192.0.2.1", "useragent": "Mozilla/5.0"}
         if kind == "clicked":
             event["url"] = "https://mysetlist.test/shows/1/"
-    return client.post(
-        reverse("anymail:sendgrid_tracking_webhook"),
-        data=json.dumps([event]),
-        content_type="application/json",
-        **(basic_auth() if auth else {}),
-    )
+    with webhooks_of("sendgrid"):
+        return client.post(
+            reverse("anymail:sendgrid_tracking_webhook"),
+            data=json.dumps([event]),
+            content_type="application/json",
+            **(basic_auth() if auth else {}),
+        )
 
 
 POSTS = {"resend": resend_post, "amazon_ses": amazon_ses_post, "sendgrid": sendgrid_post}
@@ -325,13 +329,14 @@ def test_resend_webhook_with_a_bad_signature_is_refused(client, delivery):
     body = json.dumps({"type": "email.opened", "data": {"email_id": sent.provider_message_id}})
     headers = svix_headers("msg_forged", body)
 
-    response = client.post(
-        reverse("anymail:resend_tracking_webhook"),
-        data=body.replace("opened", "complained"),
-        content_type="application/json",
-        **headers,
-        **basic_auth(),
-    )
+    with webhooks_of("resend"):
+        response = client.post(
+            reverse("anymail:resend_tracking_webhook"),
+            data=body.replace("opened", "complained"),
+            content_type="application/json",
+            **headers,
+            **basic_auth(),
+        )
 
     assert response.status_code == 400
     assert not TrackingEvent.objects.exists()

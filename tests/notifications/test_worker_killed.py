@@ -71,7 +71,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(slow_smt
     # Committed, then dispatched through the broker: one batch of every delivery.
     notify(
         category="show_announced", user_ids=[f.pk for f in fans], key="show_announced:1",
-        context={"artist": "The Band", "show": "Chicago", "url": "http://x/"},
+        context={"artist": "The Band", "venue": "Chicago", "date": "May 1", "url": "/"},
     )  # fmt: skip
     worker = start_worker(settings.EMAIL_PORT)
     try:

@@ -1,0 +1,7 @@
+"""The configured email provider's tracking webhook, named as anymail names it."""
+
+from .webhooks import webhook_urlpatterns
+
+app_name = "anymail"
+
+urlpatterns = webhook_urlpatterns()

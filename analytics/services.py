@@ -127,6 +127,32 @@ def track(
     events_write(rows=[row], received_at=now)
 
 
+@dataclass(frozen=True)
+class AccountEvent:
+    """One event the platform saw an account do, for track_many."""
+
+    event: str
+    user_id: int
+    timestamp: dt.datetime
+    properties: dict
+
+
+def track_many(*, events: list[AccountEvent]) -> int:
+    """Record many events the platform itself saw accounts do, at once (one COPY on
+    PostgreSQL), inside the caller's transaction; return how many were stored."""
+    rows = [
+        EventRow(
+            event=CleanEvent(
+                uuid.uuid4().hex, e.event, f"user:{e.user_id}", e.timestamp, e.properties, {}
+            ),
+            user_id=e.user_id,
+            ip=None,
+        )
+        for e in events
+    ]
+    return events_write(rows=rows, received_at=timezone.now())
+
+
 @transaction.atomic
 def ingest_key_create(*, name: str, is_public: bool = False) -> tuple[IngestKey, str]:
     """Make an ingest key; return it with its secret, which only a public key keeps."""

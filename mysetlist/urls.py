@@ -6,7 +6,6 @@ from rest_framework.parsers import FormParser, MultiPartParser
 
 from mysetlist.core.parsers import JSONParser
 from mysetlist.core.throttling import ScopedRateThrottle
-from mysetlist.users.views import admin_login
 
 
 class TokenObtainApi(ObtainAuthToken):
@@ -28,7 +27,7 @@ api_urlpatterns = [
 ]
 
 urlpatterns = [
-    path("admin/login/", admin_login),  # admin.site.urls' own, failed attempts limited
+    path("admin/login/", include("mysetlist.users.admin_urls")),  # ahead of the admin's own
     path("admin/", admin.site.urls),
     path("api/", include(api_urlpatterns)),
     path("accounts/", include("mysetlist.users.urls")),

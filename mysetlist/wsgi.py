@@ -6,7 +6,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysetlist.settings.local")
 
 django_application = get_wsgi_application()
 
-from analytics.capture import CaptureDispatcher  # noqa: E402 - needs Django set up
+from analytics.public import CaptureDispatcher  # noqa: E402 - needs Django set up
 
 # Event capture skips the middleware stack: it is the platform's hottest endpoint.
 application = CaptureDispatcher(django_application)

@@ -27,7 +27,6 @@ lot and only to users with a page open (a member in their channel-layer group).
 import datetime as dt
 import logging
 import time
-import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -42,8 +41,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics.storage import EventRow, events_write
-from analytics.validation import CleanEvent
+from analytics.services import AccountEvent, track_many
 
 from .breaker import circuit_failure, circuit_open_until, circuit_success
 from .engagement import click_token
@@ -278,7 +276,7 @@ def _send_one(delivery: Delivery, batch: Batch) -> tuple[Outcome, Rendered]:
     raise PermanentError(f"No sender for the {delivery.channel} channel yet.")
 
 
-def _event(sent: Sent) -> EventRow:
+def _event(sent: Sent) -> AccountEvent:
     delivery, outcome = sent.delivery, sent.outcome
     notification = delivery.notification
     name = (
@@ -286,10 +284,9 @@ def _event(sent: Sent) -> EventRow:
         if outcome.status == Delivery.Status.DELIVERED
         else "notification_sent"
     )
-    event = CleanEvent(
-        message_id=uuid.uuid4().hex,
+    return AccountEvent(
         event=name,
-        distinct_id=f"user:{notification.user_id}",
+        user_id=notification.user_id,
         timestamp=sent.at,
         properties={
             "notification_id": notification.pk,
@@ -300,9 +297,7 @@ def _event(sent: Sent) -> EventRow:
             "template_version": sent.words.version,
             "latency_ms": sent.latency_ms,
         },
-        context={},
     )
-    return EventRow(event=event, user_id=notification.user_id, ip=None)
 
 
 _RECORD_SQL = """
@@ -379,10 +374,7 @@ def _record(sent: list[Sent]) -> set[int]:
             recorded = _record_postgresql(sent)
         else:
             recorded = {s.delivery.pk for s in sent if _record_one(s)}
-        events_write(
-            rows=[_event(s) for s in sent if s.delivery.pk in recorded],
-            received_at=timezone.now(),
-        )
+        track_many(events=[_event(s) for s in sent if s.delivery.pk in recorded])
     return recorded
 
 

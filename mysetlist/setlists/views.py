@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from analytics.middleware import page_about
+from analytics.public import page_about
 from mysetlist.core.exceptions import ApplicationError
 from mysetlist.core.ids import parse_id
 

@@ -130,3 +130,25 @@ def test_dispatch_hands_due_deliveries_to_workers_and_leaves_held_ones():
     assert handed == 1  # in-app; the email waits for the digest
     assert Delivery.objects.get(channel="email").status == "held"
     assert Delivery.objects.get(channel="in_app").status == "delivered"
+
+
+def test_each_recorded_delivery_becomes_an_analytics_event_of_its_user(
+    django_capture_on_commit_callbacks,
+):
+    from analytics.models import Event
+
+    fans = UserFactory.create_batch(2)
+    with django_capture_on_commit_callbacks(execute=True):
+        announce(fans)
+
+    events = Event.objects.filter(event__in=["notification_sent", "notification_delivered"])
+    deliveries = {d.pk: d for d in Delivery.objects.select_related("notification")}
+    assert len(events) == len(deliveries) == 4
+    for event in events:
+        delivery = deliveries[event.properties["delivery_id"]]
+        assert event.user_id == delivery.notification.user_id
+        assert event.distinct_id == f"user:{delivery.notification.user_id}"
+        assert event.event == (
+            "notification_delivered" if delivery.channel == "in_app" else "notification_sent"
+        )
+        assert event.properties["channel"] == delivery.channel

@@ -8,9 +8,8 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mysetlist.setlists.selectors import platform_counts
-
 from .health import health_check
+from .status import status_counts
 
 _STARTED = time.time()
 
@@ -46,6 +45,6 @@ class StatusApi(APIView):
                 "database": connection.vendor,
                 "channel_layer": settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1],
                 "broker": settings.CELERY_BROKER_URL.split("://", 1)[0],
-                "counts": platform_counts(),
+                "counts": status_counts(),
             }
         )

@@ -12,6 +12,8 @@ from rest_framework.views import APIView
 from mysetlist.core.schema import errors
 
 from . import metrics
+from .buckets import INTERVALS
+from .metrics.breakdowns import BREAKDOWN_HELP
 from .models import RollupRun
 from .rollups import DIMENSIONS
 
@@ -59,11 +61,16 @@ class TrendsApi(APIView):
 
     class FilterSerializer(serializers.Serializer):
         event = serializers.CharField(max_length=200)
-        interval = serializers.ChoiceField(choices=["minute", "hour", "day"], default="day")
+        interval = serializers.ChoiceField(
+            choices=INTERVALS, default="day",
+            help_text="UTC buckets; a week starts on Monday, a month is a calendar month.",
+        )  # fmt: skip
         date_from = DateOrDateTimeField()
         date_to = DateOrDateTimeField()
         measure = serializers.ChoiceField(choices=["count", "persons"], default="count")
-        breakdown = serializers.RegexField(r"^[A-Za-z0-9_$.-]{1,64}$", required=False)
+        breakdown = serializers.RegexField(
+            r"^[A-Za-z0-9_$.-]{1,64}$", required=False, help_text=BREAKDOWN_HELP
+        )
         limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
 
         class Meta:
@@ -80,9 +87,9 @@ class TrendsApi(APIView):
     @extend_schema(
         summary="Trend of an event over time",
         description=metrics.trend.__doc__
-        + f" Breakdowns by {', '.join(DIMENSIONS)} come from rollups; by any other property, "
-        f"from raw events over at most {metrics.RAW_BREAKDOWN_MAX_DAYS} days. Points are "
-        "[bucket start, value].",
+        + f" Breakdowns by {', '.join(DIMENSIONS)} come from rollups; by any other property or "
+        f"a context key, from raw events over at most {metrics.RAW_BREAKDOWN_MAX_DAYS} days, "
+        "as do persons by week or month with a breakdown. Points are [bucket start, value].",
         parameters=[FilterSerializer],
         responses={200: OutputSerializer(many=True), **errors(400, 401, 403)},
     )
@@ -197,7 +204,9 @@ class FunnelApi(APIView):
         window_hours = serializers.IntegerField(min_value=1, max_value=90 * 24, default=14 * 24)
         date_from = DateOrDateTimeField()
         date_to = DateOrDateTimeField()
-        breakdown = serializers.RegexField(r"^[A-Za-z0-9_$.-]{1,64}$", required=False)
+        breakdown = serializers.RegexField(
+            r"^[A-Za-z0-9_$.-]{1,64}$", required=False, help_text=BREAKDOWN_HELP
+        )
         mode = serializers.ChoiceField(
             choices=["sequence", "first_time"], default="sequence",
             help_text="sequence: any attempt, from the timeline (with a breakdown, from raw "

@@ -5,7 +5,6 @@ from collections import defaultdict
 
 import numpy as np
 from django.db.models import Count, F, FilteredRelation, Q, Value
-from django.db.models.fields.json import KT
 
 from mysetlist.core.exceptions import ApplicationError
 
@@ -15,6 +14,7 @@ from ..models import Event, Person, TimelineMinute
 from ..rollups import events_with_person
 from ..selectors import timeline_aliases
 from ..timeline import MICROSECOND, micros, moments_unpack
+from .breakdowns import breakdown_value
 
 # A minute can be packed up to 23 hours before its time (events may be stamped that far
 # ahead of their arrival): browsers linked since a day before the range may be in it
@@ -78,12 +78,13 @@ def _sequence_counts(
 def _breakdown(
     steps: list[str], window: dt.timedelta, start: dt.datetime, end: dt.datetime, breakdown: str
 ) -> dict[str | None, list[FunnelStep]]:
-    """The funnel split by a property of each person's first step-1 event, from raw events."""
+    """The funnel split by a property or context key of each person's first step-1 event,
+    from raw events; persons whose first step-1 event has none are the split None."""
     events = events_with_person(
         Event.objects.filter(
             event__in=set(steps), timestamp__gte=start, timestamp__lte=end + window
         )
-    ).annotate(split=KT(f"properties__{breakdown}"))
+    ).annotate(split=breakdown_value(breakdown))
     times: dict[str, list] = defaultdict(list)
     split_of: dict[str, str | None] = {}
     rows = events.order_by("person", "timestamp").values_list(
@@ -116,8 +117,8 @@ def funnel(
     of the first step's persons and of the previous step's, and how many dropped off there.
     Read from the timeline the minute rollups keep (so, as in every rollup, events that
     arrive more than ANALYTICS_ROLLUP_LATENESS_HOURS late count after a rebuild). With a
-    breakdown, one funnel per value of that property on the person's first step, read from
-    raw events."""
+    breakdown, one funnel per value of that property or context key on the person's first
+    step (None where it has none), read from raw events."""
     _funnel_bounds(steps, window, start, end)
     if breakdown:
         return _breakdown(steps, window, start, end, breakdown)

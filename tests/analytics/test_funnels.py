@@ -31,6 +31,7 @@ def generate(now, *, persons=30, per_person=8, days=3, seed=9):
                 "event": rng.choice(STEPS + ["click"]), "distinct_id": f"p{p}",
                 "message_id": f"f{seed}-{p}-{i}", "timestamp": moment.isoformat(),
                 "properties": {"device": "mobile" if p % 2 else "desktop"},
+                "context": {"device_type": "mobile" if p % 2 else "desktop"},
             })  # fmt: skip
     return events
 
@@ -214,18 +215,19 @@ def test_first_time_funnel_counts_only_first_times():
     assert [s.persons for s in sequence] == [1, 1]
 
 
-def test_funnel_breakdown_splits_persons_by_their_first_step():
+@pytest.mark.parametrize("breakdown", ["device", "context.device_type"])
+def test_funnel_breakdown_splits_persons_by_their_first_step(breakdown):
     now = timezone.now()
     events = generate(now, seed=4)
     ingest(events, now)
     start = now - dt.timedelta(days=3)
 
     split = funnel(
-        steps=STEPS[:2], window=dt.timedelta(days=1), start=start, end=now, breakdown="device"
+        steps=STEPS[:2], window=dt.timedelta(days=1), start=start, end=now, breakdown=breakdown
     )
     whole = funnel(steps=STEPS[:2], window=dt.timedelta(days=1), start=start, end=now)
 
-    assert set(split) <= {"mobile", "desktop"}
+    assert set(split) == {"mobile", "desktop"}
     for k in range(2):
         assert sum(steps[k].persons for steps in split.values()) == whole[None][k].persons
 

@@ -101,22 +101,53 @@ class TrendingApi(APIView):
         return Response(metrics.trending(now=timezone.now(), **params.validated_data))
 
 
+class VotingSongSerializer(serializers.Serializer):
+    song_id = serializers.IntegerField()
+    title = serializers.CharField()
+    upvotes = serializers.IntegerField()
+    downvotes = serializers.IntegerField()
+    score = serializers.IntegerField(help_text="Upvotes less downvotes.")
+
+    class Meta:
+        ref_name = "VotingPatternsSong"
+
+
 class VotingPatternsApi(APIView):
     permission_classes = [permissions.IsAdminUser]
+
+    class FilterSerializer(RangeFilterSerializer):
+        interval = serializers.ChoiceField(
+            choices=metrics.VOTING_INTERVALS, default="minute",
+            help_text="UTC buckets of the votes; at most 1000 of them in the range.",
+        )  # fmt: skip
+
+        class Meta:
+            ref_name = "VotingPatternsFilter"
+
+    class OutputSerializer(serializers.Serializer):
+        interval = serializers.ChoiceField(choices=metrics.VOTING_INTERVALS)
+        votes = serializers.ListField(
+            child=serializers.ListField(), help_text="[bucket start, votes] per interval."
+        )
+        top_songs = VotingSongSerializer(many=True)
+        unique_voters = serializers.IntegerField()
+
+        class Meta:
+            ref_name = "VotingPatternsOutput"
 
     @extend_schema(
         summary="Voting patterns of one show",
         description=metrics.voting_patterns.__doc__,
-        parameters=[RangeFilterSerializer],
-        responses={200: OpenApiTypes.OBJECT, **errors(400, 401, 403, 404)},
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer, **errors(400, 401, 403, 404)},
     )
     def get(self, request, show_id):
         from mysetlist.setlists.selectors import show_get
 
         show_get(show_id=show_id)  # 404 for an unknown show
-        _, start, end = range_params(request)
-        patterns = metrics.voting_patterns(show_id=show_id, start=start, end=end)
-        patterns["votes_per_minute"] = [
-            [bucket.isoformat(), n] for bucket, n in patterns["votes_per_minute"]
-        ]
-        return Response(patterns)
+        data, start, end = range_params(request, self.FilterSerializer)
+        patterns = metrics.voting_patterns(
+            show_id=show_id, start=start, end=end, interval=data["interval"]
+        )
+        votes = [[bucket.isoformat(), n] for bucket, n in patterns["votes"]]
+        return Response(self.OutputSerializer({**patterns, "votes": votes}).data)

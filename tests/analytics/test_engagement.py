@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analytics.metrics import paths, session_summary, trending, voting_patterns, web_vitals
+from analytics.models import Event
 from analytics.rollups import rollups_process
 from analytics.services import events_ingest
 from analytics.sessions import percentile, sessionize
@@ -117,10 +118,42 @@ def test_voting_patterns_of_a_show():
 
     patterns = voting_patterns(show_id=show.pk, start=now - dt.timedelta(minutes=5), end=now)
 
-    assert sum(n for _, n in patterns["votes_per_minute"]) == 4
+    assert patterns["interval"] == "minute" and sum(n for _, n in patterns["votes"]) == 4
     assert [s["song_id"] for s in patterns["top_songs"]] == [loved.pk, other.pk]
     assert patterns["top_songs"][0]["score"] == 3
     assert patterns["unique_voters"] == 3
+
+
+def test_voting_patterns_api_reads_a_whole_day_by_hour_or_day(client):
+    show = ShowFactory(voting_open=True)
+    songs = SongFactory.create_batch(2, artist=show.artist)
+    for fan in UserFactory.create_batch(3):
+        for song in songs:
+            vote_cast(user=fan, show_id=show.pk, song_id=song.pk, value=1)
+    for granularity in ("minute", "hour", "day"):
+        rollups_process(granularity=granularity)
+    client.force_login(UserFactory(is_staff=True))
+    url = reverse("analytics-api:voting-patterns", args=[show.pk])
+    today = timezone.now().date()
+    day = {"date_from": today.isoformat(), "date_to": today.isoformat()}
+
+    by_minute = client.get(url, day)
+    by_hour = client.get(url, {**day, "interval": "hour"})
+    by_day = client.get(url, {**day, "interval": "day"})
+    by_week = client.get(url, {**day, "interval": "week"})
+
+    assert by_minute.status_code == 400 and "interval" in by_minute.json()["extra"]["fields"]
+    assert by_week.status_code == 400 and "interval" in by_week.json()["extra"]["fields"]
+    assert by_hour.status_code == by_day.status_code == 200
+    votes = Counter(
+        moment.replace(minute=0, second=0, microsecond=0).isoformat()
+        for moment in Event.objects.filter(event="vote_cast").values_list("timestamp", flat=True)
+    )
+    hours = by_hour.json()
+    assert hours["interval"] == "hour" and len(hours["votes"]) == 24
+    assert {bucket: n for bucket, n in hours["votes"] if n} == votes
+    assert by_day.json()["votes"] == [[f"{today.isoformat()}T00:00:00+00:00", 6]]
+    assert by_day.json()["unique_voters"] == 3 and len(by_day.json()["top_songs"]) == 2
 
 
 def test_engagement_apis(client, visits):
@@ -151,8 +184,6 @@ def test_page_views_say_which_show_they_were_for(client):
     show = ShowFactory()
 
     client.get(show.get_absolute_url(), HTTP_USER_AGENT="Mozilla/5.0 Firefox/128.0")
-
-    from analytics.models import Event
 
     view = Event.objects.get(event="$pageview")
     assert (view.properties["show_id"], view.properties["artist_id"]) == (show.pk, show.artist_id)

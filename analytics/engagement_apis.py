@@ -1,8 +1,7 @@
 """Endpoints of engagement and live metrics: staff only, each described by its definition."""
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -52,7 +51,19 @@ class PathsApi(APIView):
         summary="Top paths between pages",
         description=metrics.paths.__doc__,
         parameters=[FilterSerializer],
-        responses={200: OpenApiTypes.OBJECT, **errors(400, 401, 403)},
+        responses={
+            # "from" is no Python name, so the answer is built as dicts and described here.
+            200: inline_serializer(
+                name="PathsOutput",
+                many=True,
+                fields={
+                    "from": serializers.CharField(),
+                    "to": serializers.CharField(),
+                    "count": serializers.IntegerField(),
+                },
+            ),
+            **errors(400, 401, 403),
+        },
     )
     def get(self, request):
         data, start, end = range_params(request, self.FilterSerializer)
@@ -66,15 +77,27 @@ class PathsApi(APIView):
 class WebVitalsApi(APIView):
     permission_classes = [permissions.IsAdminUser]
 
+    class OutputSerializer(serializers.Serializer):
+        path = serializers.CharField()
+        samples = serializers.IntegerField()
+        lcp_p75 = serializers.FloatField(allow_null=True, help_text="Milliseconds.")
+        inp_p75 = serializers.FloatField(allow_null=True, help_text="Milliseconds.")
+        cls_p75 = serializers.FloatField(allow_null=True, help_text="Unitless.")
+        ttfb_p75 = serializers.FloatField(allow_null=True, help_text="Milliseconds.")
+
+        class Meta:
+            ref_name = "WebVitalsOutput"
+
     @extend_schema(
         summary="Core Web Vitals at the 75th percentile, per page",
         description=metrics.web_vitals.__doc__,
         parameters=[RangeFilterSerializer],
-        responses={200: OpenApiTypes.OBJECT, **errors(400, 401, 403)},
+        responses={200: OutputSerializer(many=True), **errors(400, 401, 403)},
     )
     def get(self, request):
         _, start, end = range_params(request)
-        return Response(metrics.web_vitals(start=start, end=end))
+        vitals = metrics.web_vitals(start=start, end=end)
+        return Response(self.OutputSerializer(vitals, many=True).data)
 
 
 class TrendingApi(APIView):
@@ -89,16 +112,26 @@ class TrendingApi(APIView):
         class Meta:
             ref_name = "TrendingFilter"
 
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        score = serializers.FloatField()
+        views = serializers.IntegerField()
+        votes = serializers.IntegerField()
+
+        class Meta:
+            ref_name = "TrendingOutput"
+
     @extend_schema(
         summary="Trending artists, shows or songs",
         description=metrics.trending.__doc__,
         parameters=[FilterSerializer],
-        responses={200: OpenApiTypes.OBJECT, **errors(400, 401, 403)},
+        responses={200: OutputSerializer(many=True), **errors(400, 401, 403)},
     )
     def get(self, request):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        return Response(metrics.trending(now=timezone.now(), **params.validated_data))
+        ranked = metrics.trending(now=timezone.now(), **params.validated_data)
+        return Response(self.OutputSerializer(ranked, many=True).data)
 
 
 class VotingSongSerializer(serializers.Serializer):

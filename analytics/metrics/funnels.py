@@ -8,18 +8,12 @@ from django.db.models import Count, F, FilteredRelation, Q, Value
 
 from mysetlist.core.exceptions import ApplicationError
 
-from ..buckets import bucket_start
 from ..funnel import FunnelStep, funnel_steps, sequence_counts, steps_from_counts, steps_reached
-from ..models import Event, Person, TimelineMinute
+from ..models import Event, Person
 from ..rollups import events_with_person
-from ..selectors import timeline_aliases
-from ..timeline import MICROSECOND, micros, moments_unpack
+from ..selectors import timeline_events
+from ..timeline import MICROSECOND, micros
 from .breakdowns import breakdown_value
-
-# A minute can be packed up to 23 hours before its time (events may be stamped that far
-# ahead of their arrival): browsers linked since a day before the range may be in it
-# under their anonymous number.
-ALIAS_LEAD = dt.timedelta(hours=24)
 
 
 def _funnel_bounds(
@@ -34,38 +28,12 @@ def _funnel_bounds(
         )
 
 
-def _timeline_rows(
-    names: list[str], start: dt.datetime, end: dt.datetime
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The person numbers, times (microseconds) and codes (index in names) of the events of
-    those names from start to end, inclusive; browsers that have become accounts since are
-    counted as the account."""
-    minutes = TimelineMinute.objects.filter(
-        event__in=names, minute__gte=bucket_start(start, "minute"), minute__lte=end
-    ).values_list("event", "moments")
-    packed: dict[str, list[bytes]] = defaultdict(list)
-    for event, moments in minutes.iterator():
-        packed[event].append(moments)
-    unpacked = [moments_unpack(b"".join(packed[name])) for name in names]
-    person = np.concatenate([person for person, _ in unpacked])
-    at = np.concatenate([at for _, at in unpacked])
-    code = np.repeat(np.arange(len(names)), [len(at) for _, at in unpacked])
-    inside = (at >= micros(start)) & (at <= micros(end))
-    person, at, code = person[inside], at[inside], code[inside]
-    aliases = timeline_aliases(since=start - ALIAS_LEAD)
-    if aliases:
-        browsers = np.array(sorted(aliases), dtype=np.int64)
-        accounts = np.array([aliases[b] for b in browsers.tolist()], dtype=np.int64)
-        found = np.isin(person, browsers)
-        person[found] = accounts[np.searchsorted(browsers, person[found])]
-    return person, at, code
-
-
 def _sequence_counts(
     steps: list[str], window: dt.timedelta, start: dt.datetime, end: dt.datetime
 ) -> list[int]:
     names = sorted(set(steps))
-    person, at, code = _timeline_rows(names, start, end + window)
+    events = timeline_events(start=start, end=end + window, names=names)
+    person, at, code = events.person, events.at, events.code
     # Bit k of an event's mask: it can be step k (an event may be several steps).
     masks = np.array(
         [sum(1 << k for k, step in enumerate(steps) if step == name) for name in names],

@@ -1,7 +1,10 @@
 import datetime as dt
 import math
-from collections import Counter
+import random
+import statistics
+from collections import Counter, defaultdict
 
+import numpy as np
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -10,7 +13,7 @@ from analytics.metrics import paths, session_summary, trending, voting_patterns,
 from analytics.models import Event
 from analytics.rollups import rollups_process
 from analytics.services import events_ingest
-from analytics.sessions import percentile, sessionize
+from analytics.sessions import session_starts
 from mysetlist.setlists.services import vote_cast
 from tests.setlists.factories import ShowFactory, SongFactory, UserFactory
 
@@ -38,6 +41,7 @@ def visits():
     send("a", 52, path="/"), send("a", 60, path="/shows/1/")
     send("b", 3, path="/shows/1/"), send("b", 4, "$web_vitals", path="/shows/1/", lcp=900.0)
     send("c", 10, path="/"), send("c", 11, "$click", name="vote-up")
+    rollups_process(granularity="minute")  # the timeline, which sessions read
 
 
 def test_sessions_against_a_hand_count(visits):
@@ -59,10 +63,118 @@ def test_paths_next_and_previous(visits):
     assert ("/shows/1/", "/artists/x/", 1) in paths(start=at(-1), end=at(120))
 
 
-def test_sessionize_splits_on_gaps_over_thirty_minutes_only():
-    stream = [(at(0), "e", None), (at(30), "e", None), (at(61), "e", None)]
+def test_sessions_split_on_gaps_over_thirty_minutes_only():
+    minute = 60_000_000
+    person = np.array([1, 1, 1, 2])
+    moments = np.array([0, 30 * minute, 61 * minute, 62 * minute])
 
-    assert [len(s.events) for s in sessionize(stream)] == [2, 1]
+    assert session_starts(person, moments, gap=30 * minute).tolist() == [1, 0, 1, 1]
+
+
+def test_definitions_of_a_bounce_and_a_move_between_pages():
+    send("bounce", 0, path="/"), send("bounce", 1, "$pageleave", path="/")
+    send("reload", 0, path="/a/"), send("reload", 1, path="/a/"), send("reload", 2, path="/b/")
+    send("click", 0, path="/"), send("click", 1, "$click")
+    send("no-page", 0, "vote_cast")
+    rollups_process(granularity="minute")
+
+    summary = session_summary(start=at(-1), end=at(10))
+    moves = paths(start=at(-1), end=at(10))
+
+    # Bounced: one page view and only what the tracker sends by itself. Not: a reload (two
+    # page views), a click after the page, a session without a page view (a vote).
+    assert (summary.sessions, summary.bounce_rate) == (4, 0.25)
+    assert summary.pages_per_session == (1 + 3 + 1 + 0) / 4
+    # A reload is no move: /a/, /a/, /b/ is one move from /a/ to /b/.
+    assert moves == [("/a/", "/b/", 1)]
+
+
+def browsing(seed=7, days=80):
+    """Visits of ten persons over `days` days: bursts of page views (reloads among them),
+    clicks, vitals and leaves, some gaps just over and under half an hour."""
+    rng = random.Random(seed)
+    events = []
+    for p in range(10):
+        moment = at(0)
+        for _ in range(12):
+            moment += dt.timedelta(days=days / 12, hours=rng.randint(0, 12))
+            for _ in range(rng.randint(1, 6)):
+                moment += dt.timedelta(minutes=rng.choice([0, 1, 5, 29, 31, 45]), seconds=p + 1)
+                name = rng.choice(["$pageview"] * 4 + ["$click", "$web_vitals", "$pageleave"])
+                page = rng.choice(["/", "/shows/1/", "/artists/x/"])
+                properties = {"path": page}
+                if name == "$web_vitals":
+                    properties |= {"lcp": rng.randint(500, 5000), "cls": rng.random() / 4}
+                events.append((f"p{p}", moment, name, properties))
+    for distinct_id, moment, name, properties in events:
+        events_ingest(
+            body={"event": name, "distinct_id": distinct_id, "timestamp": moment.isoformat(),
+                  "properties": properties},
+            received_at=moment,
+        )  # fmt: skip
+    rollups_process(granularity="minute", max_buckets=1000)
+    return events
+
+
+def reference_sessions(events):
+    streams = defaultdict(list)
+    for distinct_id, moment, name, properties in sorted(events, key=lambda e: (e[0], e[1])):
+        streams[distinct_id].append((moment, name, properties.get("path")))
+    sessions = []
+    for stream in streams.values():
+        for event in stream:
+            if (
+                sessions
+                and sessions[-1][0] is stream
+                and event[0] - sessions[-1][1][-1][0] <= (dt.timedelta(minutes=30))
+            ):
+                sessions[-1][1].append(event)
+            else:
+                sessions.append((stream, [event]))
+    return [session for _, session in sessions]
+
+
+def test_a_quarter_of_sessions_paths_and_vitals_equals_a_reference_computation():
+    events = browsing()
+    start, end = at(-1), at(91 * 24 * 60)
+    assert events[-1][1] - events[0][1] > dt.timedelta(days=60)
+
+    summary = session_summary(start=start, end=end)
+    moves = paths(start=start, end=end, limit=100)
+    vitals = web_vitals(start=start, end=end)
+
+    sessions = reference_sessions(events)
+    lengths = [(s[-1][0] - s[0][0]).total_seconds() for s in sessions]
+    pages = [[path for _, name, path in s if name == "$pageview"] for s in sessions]
+    active = [
+        [name for _, name, _ in s if name not in ("$web_vitals", "$pageleave")] for s in sessions
+    ]
+    assert summary.sessions == len(sessions)
+    assert summary.mean_seconds == round(sum(lengths) / len(lengths), 3)
+    assert summary.median_seconds == round(statistics.median(lengths), 3)
+    assert summary.pages_per_session == round(sum(map(len, pages)) / len(sessions), 4)
+    assert summary.bounce_rate == round(
+        sum(names == ["$pageview"] for names in active) / len(sessions), 4
+    )
+    expected_moves = Counter(
+        (a, b) for seen in pages for a, b in zip(seen, seen[1:], strict=False) if a != b
+    )
+    assert {(a, b): n for a, b, n in moves} == expected_moves
+    assert [n for _, _, n in moves] == sorted((n for _, _, n in moves), reverse=True)
+    samples = defaultdict(lambda: defaultdict(list))
+    for _, _, name, properties in events:
+        if name == "$web_vitals":
+            for vital in ("lcp", "cls"):
+                samples[properties["path"]][vital].append(properties[vital])
+
+    def p75(values):
+        return sorted(values)[math.ceil(0.75 * len(values)) - 1]
+
+    assert vitals == [
+        {"path": page, "samples": len(by_vital["lcp"]), "lcp_p75": p75(by_vital["lcp"]),
+         "inp_p75": None, "cls_p75": p75(by_vital["cls"]), "ttfb_p75": None}
+        for page, by_vital in sorted(samples.items())
+    ]  # fmt: skip
 
 
 def test_web_vitals_p75_per_page():
@@ -76,11 +188,6 @@ def test_web_vitals_p75_per_page():
     assert (shows["samples"], shows["lcp_p75"], shows["ttfb_p75"]) == (5, 4000.0, 103.0)
     assert math.isclose(shows["cls_p75"], 0.03) and shows["inp_p75"] is None
     assert "/" not in pages  # its only sample was junk: nothing measured there
-
-
-def test_percentile_is_nearest_rank():
-    assert percentile([5, 1, 4, 2, 3], 0.75) == 4
-    assert percentile([7], 0.75) == 7 and percentile([], 0.75) is None
 
 
 def test_trending_decays_with_age_and_weighs_votes():

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from mysetlist.core.schema import errors
 
 from . import metrics
-from .metric_apis import RangeFilterSerializer, range_params
+from .metric_apis import SHARE, RangeFilterSerializer, range_params
 
 
 class SessionsApi(APIView):
@@ -17,10 +17,10 @@ class SessionsApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         sessions = serializers.IntegerField()
-        mean_seconds = serializers.FloatField()
-        median_seconds = serializers.FloatField()
-        pages_per_session = serializers.FloatField()
-        bounce_rate = serializers.FloatField()
+        mean_seconds = serializers.FloatField(help_text="Rounded to the millisecond.")
+        median_seconds = serializers.FloatField(help_text="Rounded to the millisecond.")
+        pages_per_session = serializers.FloatField(help_text="Rounded to 4 places.")
+        bounce_rate = serializers.FloatField(help_text=SHARE)
 
         class Meta:
             ref_name = "SessionsOutput"

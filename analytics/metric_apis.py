@@ -25,6 +25,7 @@ def _moment(value: dt.datetime | dt.date, *, end: bool = False) -> dt.datetime:
     return moment + dt.timedelta(days=1) - dt.timedelta(microseconds=1) if end else moment
 
 
+SHARE = "A share from 0 to 1 (not a percentage), rounded to 4 places; 0 where none could."
 EARLIEST_DAY, LATEST_DAY = dt.date(2000, 1, 1), dt.date(2100, 1, 1)
 
 
@@ -133,7 +134,7 @@ class ActiveUsersApi(APIView):
         dau = serializers.IntegerField()
         wau = serializers.IntegerField()
         mau = serializers.IntegerField()
-        stickiness = serializers.FloatField()
+        stickiness = serializers.FloatField(help_text=f"DAU / MAU. {SHARE}")
 
         class Meta:
             ref_name = "ActiveUsersOutput"
@@ -193,6 +194,21 @@ class IngestionLagApi(APIView):
         return Response(self.OutputSerializer({**asdict(lag), "exact": exact}).data)
 
 
+class FunnelStepSerializer(serializers.Serializer):
+    event = serializers.CharField()
+    persons = serializers.IntegerField(help_text="Persons who got at least this far.")
+    conversion_from_first = serializers.FloatField(
+        help_text=f"Of the first step's persons. {SHARE}"
+    )
+    conversion_from_previous = serializers.FloatField(
+        help_text=f"Of the previous step's persons (1 for the first step). {SHARE}"
+    )
+    dropped = serializers.IntegerField(help_text="Reached the previous step but not this one.")
+
+    class Meta:
+        ref_name = "FunnelStep"
+
+
 class FunnelApi(APIView):
     permission_classes = [permissions.IsAdminUser]
 
@@ -224,19 +240,9 @@ class FunnelApi(APIView):
                 )
             return data
 
-    class StepSerializer(serializers.Serializer):
-        event = serializers.CharField()
-        persons = serializers.IntegerField()
-        conversion_from_first = serializers.FloatField()
-        conversion_from_previous = serializers.FloatField()
-        dropped = serializers.IntegerField()
-
-        class Meta:
-            ref_name = "FunnelStep"
-
     class OutputSerializer(serializers.Serializer):
         breakdown = serializers.CharField(allow_null=True)
-        steps = serializers.ListField(child=serializers.DictField())
+        steps = FunnelStepSerializer(many=True)
 
         class Meta:
             ref_name = "FunnelOutput"
@@ -262,11 +268,11 @@ class FunnelApi(APIView):
             funnels = {None: metrics.funnel_first_time(**bounds)}
         else:
             funnels = metrics.funnel(**bounds, breakdown=data.get("breakdown"))
+        ordered = sorted(funnels.items(), key=lambda item: str(item[0]))
         return Response(
-            [
-                {"breakdown": split, "steps": self.StepSerializer(steps, many=True).data}
-                for split, steps in sorted(funnels.items(), key=lambda item: str(item[0]))
-            ]
+            self.OutputSerializer(
+                [{"breakdown": split, "steps": steps} for split, steps in ordered], many=True
+            ).data
         )
 
 
@@ -287,7 +293,10 @@ class RetentionApi(APIView):
     class OutputSerializer(serializers.Serializer):
         start = serializers.DateField()
         size = serializers.IntegerField()
-        returning = serializers.ListField(child=serializers.IntegerField())
+        returning = serializers.ListField(
+            child=serializers.IntegerField(),
+            help_text="Persons of the cohort active in period 0 (its own), 1, 2, ...: counts.",
+        )
 
         class Meta:
             ref_name = "RetentionOutput"

@@ -284,6 +284,9 @@ def test_engagement_apis(client, visits):
     assert hot.status_code == 200 and voting.json()["unique_voters"] == 0
     assert missing.status_code == 404
     assert too_long.status_code == 400
+    quarter = {"date_from": "2026-07-01", "date_to": "2026-09-30"}
+    for name in ("sessions", "paths", "web-vitals"):
+        assert client.get(reverse(f"analytics-api:{name}"), quarter).status_code == 200
     assert Counter(r.status_code for r in [sessions, moves, vitals, hot, voting]) == {200: 5}
 
 

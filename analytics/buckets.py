@@ -3,10 +3,14 @@
 import datetime as dt
 
 GRANULARITIES = ("minute", "hour", "day")
+# What metrics may be read by: the rollups' granularities, and weeks (from Monday) and
+# calendar months, which are folded from days.
+INTERVALS = (*GRANULARITIES, "week", "month")
 STEP = {
     "minute": dt.timedelta(minutes=1),
     "hour": dt.timedelta(hours=1),
     "day": dt.timedelta(days=1),
+    "week": dt.timedelta(weeks=1),
 }
 
 
@@ -17,8 +21,11 @@ def bucket_start(moment: dt.datetime, granularity: str) -> dt.datetime:
         return moment.replace(second=0, microsecond=0)
     if granularity == "hour":
         return moment.replace(minute=0, second=0, microsecond=0)
-    if granularity == "day":
-        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if granularity in ("day", "week", "month"):
+        day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+        if granularity == "week":
+            return day - dt.timedelta(days=day.weekday())
+        return day.replace(day=1) if granularity == "month" else day
     raise ValueError(f"unknown granularity {granularity!r}")
 
 
@@ -40,5 +47,22 @@ def bucket_range(start: dt.datetime, end: dt.datetime, granularity: str) -> list
     buckets = []
     while current <= last:
         buckets.append(current)
-        current += STEP[granularity]
+        current = bucket_next(current, granularity)
     return buckets
+
+
+def bucket_next(bucket: dt.datetime, granularity: str) -> dt.datetime:
+    """Return the start of the bucket after the one starting at `bucket`."""
+    if granularity == "month":
+        return bucket.replace(year=bucket.year + bucket.month // 12, month=bucket.month % 12 + 1)
+    return bucket + STEP[granularity]
+
+
+def bucket_count(start: dt.datetime, end: dt.datetime, granularity: str) -> int:
+    """Return how many buckets bucket_range(start, end, granularity) holds, without them."""
+    first, last = bucket_start(start, granularity), bucket_start(end, granularity)
+    if last < first:
+        return 0
+    if granularity == "month":
+        return (last.year - first.year) * 12 + last.month - first.month + 1
+    return (last - first) // STEP[granularity] + 1

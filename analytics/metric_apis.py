@@ -12,6 +12,8 @@ from rest_framework.views import APIView
 from mysetlist.core.schema import errors
 
 from . import metrics
+from .buckets import INTERVALS
+from .metrics.breakdowns import BREAKDOWN_HELP
 from .models import RollupRun
 from .rollups import DIMENSIONS
 
@@ -23,6 +25,7 @@ def _moment(value: dt.datetime | dt.date, *, end: bool = False) -> dt.datetime:
     return moment + dt.timedelta(days=1) - dt.timedelta(microseconds=1) if end else moment
 
 
+SHARE = "A share from 0 to 1 (not a percentage), rounded to 4 places; 0 where none could."
 EARLIEST_DAY, LATEST_DAY = dt.date(2000, 1, 1), dt.date(2100, 1, 1)
 
 
@@ -59,11 +62,16 @@ class TrendsApi(APIView):
 
     class FilterSerializer(serializers.Serializer):
         event = serializers.CharField(max_length=200)
-        interval = serializers.ChoiceField(choices=["minute", "hour", "day"], default="day")
+        interval = serializers.ChoiceField(
+            choices=INTERVALS, default="day",
+            help_text="UTC buckets; a week starts on Monday, a month is a calendar month.",
+        )  # fmt: skip
         date_from = DateOrDateTimeField()
         date_to = DateOrDateTimeField()
         measure = serializers.ChoiceField(choices=["count", "persons"], default="count")
-        breakdown = serializers.RegexField(r"^[A-Za-z0-9_$.-]{1,64}$", required=False)
+        breakdown = serializers.RegexField(
+            r"^[A-Za-z0-9_$.-]{1,64}$", required=False, help_text=BREAKDOWN_HELP
+        )
         limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
 
         class Meta:
@@ -80,9 +88,9 @@ class TrendsApi(APIView):
     @extend_schema(
         summary="Trend of an event over time",
         description=metrics.trend.__doc__
-        + f" Breakdowns by {', '.join(DIMENSIONS)} come from rollups; by any other property, "
-        f"from raw events over at most {metrics.RAW_BREAKDOWN_MAX_DAYS} days. Points are "
-        "[bucket start, value].",
+        + f" Breakdowns by {', '.join(DIMENSIONS)} come from rollups; by any other property or "
+        f"a context key, from raw events over at most {metrics.RAW_BREAKDOWN_MAX_DAYS} days, "
+        "as do persons by week or month with a breakdown. Points are [bucket start, value].",
         parameters=[FilterSerializer],
         responses={200: OutputSerializer(many=True), **errors(400, 401, 403)},
     )
@@ -126,7 +134,7 @@ class ActiveUsersApi(APIView):
         dau = serializers.IntegerField()
         wau = serializers.IntegerField()
         mau = serializers.IntegerField()
-        stickiness = serializers.FloatField()
+        stickiness = serializers.FloatField(help_text=f"DAU / MAU. {SHARE}")
 
         class Meta:
             ref_name = "ActiveUsersOutput"
@@ -186,6 +194,21 @@ class IngestionLagApi(APIView):
         return Response(self.OutputSerializer({**asdict(lag), "exact": exact}).data)
 
 
+class FunnelStepSerializer(serializers.Serializer):
+    event = serializers.CharField()
+    persons = serializers.IntegerField(help_text="Persons who got at least this far.")
+    conversion_from_first = serializers.FloatField(
+        help_text=f"Of the first step's persons. {SHARE}"
+    )
+    conversion_from_previous = serializers.FloatField(
+        help_text=f"Of the previous step's persons (1 for the first step). {SHARE}"
+    )
+    dropped = serializers.IntegerField(help_text="Reached the previous step but not this one.")
+
+    class Meta:
+        ref_name = "FunnelStep"
+
+
 class FunnelApi(APIView):
     permission_classes = [permissions.IsAdminUser]
 
@@ -197,7 +220,9 @@ class FunnelApi(APIView):
         window_hours = serializers.IntegerField(min_value=1, max_value=90 * 24, default=14 * 24)
         date_from = DateOrDateTimeField()
         date_to = DateOrDateTimeField()
-        breakdown = serializers.RegexField(r"^[A-Za-z0-9_$.-]{1,64}$", required=False)
+        breakdown = serializers.RegexField(
+            r"^[A-Za-z0-9_$.-]{1,64}$", required=False, help_text=BREAKDOWN_HELP
+        )
         mode = serializers.ChoiceField(
             choices=["sequence", "first_time"], default="sequence",
             help_text="sequence: any attempt, from the timeline (with a breakdown, from raw "
@@ -215,19 +240,9 @@ class FunnelApi(APIView):
                 )
             return data
 
-    class StepSerializer(serializers.Serializer):
-        event = serializers.CharField()
-        persons = serializers.IntegerField()
-        conversion_from_first = serializers.FloatField()
-        conversion_from_previous = serializers.FloatField()
-        dropped = serializers.IntegerField()
-
-        class Meta:
-            ref_name = "FunnelStep"
-
     class OutputSerializer(serializers.Serializer):
         breakdown = serializers.CharField(allow_null=True)
-        steps = serializers.ListField(child=serializers.DictField())
+        steps = FunnelStepSerializer(many=True)
 
         class Meta:
             ref_name = "FunnelOutput"
@@ -253,11 +268,11 @@ class FunnelApi(APIView):
             funnels = {None: metrics.funnel_first_time(**bounds)}
         else:
             funnels = metrics.funnel(**bounds, breakdown=data.get("breakdown"))
+        ordered = sorted(funnels.items(), key=lambda item: str(item[0]))
         return Response(
-            [
-                {"breakdown": split, "steps": self.StepSerializer(steps, many=True).data}
-                for split, steps in sorted(funnels.items(), key=lambda item: str(item[0]))
-            ]
+            self.OutputSerializer(
+                [{"breakdown": split, "steps": steps} for split, steps in ordered], many=True
+            ).data
         )
 
 
@@ -278,7 +293,10 @@ class RetentionApi(APIView):
     class OutputSerializer(serializers.Serializer):
         start = serializers.DateField()
         size = serializers.IntegerField()
-        returning = serializers.ListField(child=serializers.IntegerField())
+        returning = serializers.ListField(
+            child=serializers.IntegerField(),
+            help_text="Persons of the cohort active in period 0 (its own), 1, 2, ...: counts.",
+        )
 
         class Meta:
             ref_name = "RetentionOutput"

@@ -1,12 +1,15 @@
 import datetime as dt
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 
+import numpy as np
 from django.core.cache import cache
 
-from .models import DistinctIdLink, IngestKey
+from .buckets import bucket_start
+from .models import DistinctIdLink, IngestKey, TimelineMinute
 from .rollups import person_keys
-from .timeline import person_number
+from .timeline import micros, moments_unpack, person_number
 
 _MEMO_SECONDS = 60
 _MEMO_MAX = 10_000
@@ -81,3 +84,49 @@ def timeline_aliases(*, since: dt.datetime) -> dict[int, int]:
         account, browser = person_keys(user_id=user_id, distinct_ids=[distinct_id])
         aliases[person_number(browser)] = person_number(account)
     return aliases
+
+
+# A minute can be packed up to 23 hours before its time (events may be stamped that far
+# ahead of their arrival): browsers linked since a day before the range may be in it
+# under their anonymous number.
+ALIAS_LEAD = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class TimelineEvents:
+    """Events of the timeline as arrays, one row per event: the person's number, the time in
+    microseconds since the epoch, and the event's code, its index in `names`."""
+
+    names: list[str]
+    person: np.ndarray
+    at: np.ndarray
+    code: np.ndarray
+
+
+def timeline_events(
+    *, start: dt.datetime, end: dt.datetime, names: list[str] | None = None
+) -> TimelineEvents:
+    """Return the timeline's events from start to end, inclusive, of those names (or of
+    every name); browsers that have become accounts since are counted as the account."""
+    minutes = TimelineMinute.objects.filter(
+        minute__gte=bucket_start(start, "minute"), minute__lte=end
+    )
+    if names is not None:
+        minutes = minutes.filter(event__in=names)
+    packed: dict[str, list[bytes]] = defaultdict(list)
+    for event, moments in minutes.values_list("event", "moments").iterator():
+        packed[event].append(moments)
+    names = sorted(packed) if names is None else names
+    unpacked = [moments_unpack(b"".join(packed[name])) for name in names]
+    person = np.concatenate([person for person, _ in unpacked] or [np.empty(0, np.int64)])
+    at = np.concatenate([at for _, at in unpacked] or [np.empty(0, np.int64)])
+    code = np.repeat(np.arange(len(names)), [len(at) for _, at in unpacked])
+    inside = (at >= micros(start)) & (at <= micros(end))
+    person, at, code = person[inside], at[inside], code[inside]
+    aliases = timeline_aliases(since=start - ALIAS_LEAD)
+    if aliases:
+        browsers = np.array(sorted(aliases), dtype=np.int64)
+        accounts = np.array([aliases[b] for b in browsers.tolist()], dtype=np.int64)
+        found = np.isin(person, browsers)
+        person[found] = accounts[np.searchsorted(browsers, person[found])]
+    return TimelineEvents(names, person, at, code)

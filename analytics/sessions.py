@@ -1,46 +1,14 @@
-"""Sessions and paths over per-person event streams. Pure Python."""
+"""Sessions over per-person event streams, for every person at once. Pure Python and numpy."""
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass
+
+import numpy as np
 
 SESSION_GAP = dt.timedelta(minutes=30)
 # Sent by the tracker on its own, not by anything the visitor did.
 PASSIVE_EVENTS = frozenset({"$web_vitals", "$pageleave"})
-
-
-@dataclass(frozen=True)
-class Session:
-    start: dt.datetime
-    end: dt.datetime
-    events: list[tuple[dt.datetime, str, str | None]]  # time, event, path
-
-    @property
-    def seconds(self) -> float:
-        return (self.end - self.start).total_seconds()
-
-    @property
-    def pages(self) -> list[str]:
-        return [path or "" for _, name, path in self.events if name == "$pageview"]
-
-    @property
-    def bounced(self) -> bool:
-        """One page seen and nothing done there but what the tracker sends by itself."""
-        active = [name for _, name, _ in self.events if name not in PASSIVE_EVENTS]
-        return active == ["$pageview"]
-
-
-def sessionize(events: list[tuple[dt.datetime, str, str | None]], gap=SESSION_GAP) -> list[Session]:
-    """Split one person's time-sorted events wherever `gap` passes without any."""
-    sessions, current = [], []
-    for event in events:
-        if current and event[0] - current[-1][0] > gap:
-            sessions.append(Session(current[0][0], current[-1][0], current))
-            current = []
-        current.append(event)
-    if current:
-        sessions.append(Session(current[0][0], current[-1][0], current))
-    return sessions
+PAGEVIEW = "$pageview"
 
 
 @dataclass(frozen=True)
@@ -52,25 +20,36 @@ class SessionSummary:
     bounce_rate: float
 
 
-def summarize(sessions: list[Session]) -> SessionSummary:
-    if not sessions:
+def session_starts(person: np.ndarray, at: np.ndarray, *, gap: int) -> np.ndarray:
+    """Return whether each row starts a session: rows sorted by person and time `at`
+    (integers, such as microseconds), a session ends where more than `gap` passes without
+    an event of its person."""
+    starts = np.ones(len(at), dtype=bool)
+    starts[1:] = (person[1:] != person[:-1]) | (at[1:] - at[:-1] > gap)
+    return starts
+
+
+def sessions_summarize(
+    person: np.ndarray, at: np.ndarray, pageview: np.ndarray, active: np.ndarray, *, gap: int
+) -> SessionSummary:
+    """Sessions of the rows, one per event in any order: the person's number, its time in
+    microseconds, and whether it is a page view and whether it is active (not passive). A
+    session bounced when a page view is its only active event. Seconds are rounded to the
+    millisecond, pages per session and the bounce rate (a share, 0 to 1) to 4 places."""
+    if not len(at):
         return SessionSummary(0, 0.0, 0.0, 0.0, 0.0)
-    lengths = sorted(s.seconds for s in sessions)
-    middle = len(lengths) // 2
-    median = lengths[middle] if len(lengths) % 2 else (lengths[middle - 1] + lengths[middle]) / 2
+    order = np.lexsort((at, person))
+    person, at = person[order], at[order]
+    first = np.flatnonzero(session_starts(person, at, gap=gap))
+    last = np.append(first[1:], len(at)) - 1
+    seconds = (at[last] - at[first]) / 1_000_000
+    pages = np.add.reduceat(pageview[order].astype(np.int64), first)
+    actions = np.add.reduceat(active[order].astype(np.int64), first)
+    bounced = (pages == 1) & (actions == 1)  # a page view is active
     return SessionSummary(
-        sessions=len(sessions),
-        mean_seconds=round(sum(lengths) / len(lengths), 3),
-        median_seconds=median,
-        pages_per_session=round(sum(len(s.pages) for s in sessions) / len(sessions), 4),
-        bounce_rate=round(sum(s.bounced for s in sessions) / len(sessions), 4),
+        sessions=len(first),
+        mean_seconds=round(float(seconds.mean()), 3),
+        median_seconds=round(float(np.median(seconds)), 3),
+        pages_per_session=round(float(pages.mean()), 4),
+        bounce_rate=round(float(bounced.mean()), 4),
     )
-
-
-def page_transitions(sessions: list[Session]) -> Counter:
-    """(page, next page) pairs of consecutive page views within sessions."""
-    pairs: Counter = Counter()
-    for session in sessions:
-        pages = session.pages
-        pairs.update(zip(pages, pages[1:], strict=False))
-    return pairs

@@ -4,7 +4,15 @@ metric's definition; the API shows the same words."""
 
 from .engagement import VITALS, paths, session_summary, web_vitals
 from .funnels import funnel, funnel_first_time
-from .live import TRENDING_KINDS, TRENDING_WEIGHTS, Lag, ingestion_lag, trending, voting_patterns
+from .live import (
+    TRENDING_KINDS,
+    TRENDING_WEIGHTS,
+    VOTING_INTERVALS,
+    Lag,
+    ingestion_lag,
+    trending,
+    voting_patterns,
+)
 from .people import ActiveUsers, active_users, retention
 from .trends import MAX_POINTS, RAW_BREAKDOWN_MAX_DAYS, Series, trend
 
@@ -14,6 +22,7 @@ __all__ = [
     "TRENDING_KINDS",
     "TRENDING_WEIGHTS",
     "VITALS",
+    "VOTING_INTERVALS",
     "ActiveUsers",
     "Lag",
     "Series",

@@ -1,80 +1,187 @@
-"""How visits go: sessions, paths between pages, Core Web Vitals. From raw events."""
+"""How visits go: sessions (from the timeline), paths between pages and Core Web Vitals (from
+raw events, computed in the database so only the answer leaves it)."""
 
 import datetime as dt
-from collections import Counter, defaultdict
 
+import numpy as np
+from django.db import connection
+from django.db.models import F, FloatField, Func, TextField, Value
 from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
 
 from mysetlist.core.exceptions import ApplicationError
-from mysetlist.core.stats import percentile
 
 from ..models import Event
 from ..rollups import events_with_person
-from ..sessions import Session, SessionSummary, page_transitions, sessionize, summarize
-from .trends import RAW_BREAKDOWN_MAX_DAYS
+from ..selectors import timeline_events
+from ..sessions import PAGEVIEW, PASSIVE_EVENTS, SESSION_GAP, SessionSummary, sessions_summarize
+from ..timeline import MICROSECOND, Micros
+
+# A quarter in one request: sessions unpack every event of the range from the timeline,
+# paths and web vitals have the database read the range's raw events.
+ENGAGEMENT_MAX_DAYS = 93
 
 
-def _raw_range(start: dt.datetime, end: dt.datetime) -> None:
-    if end < start or end - start > dt.timedelta(days=RAW_BREAKDOWN_MAX_DAYS):
+def _range(start: dt.datetime, end: dt.datetime) -> None:
+    if end < start or end - start > dt.timedelta(days=ENGAGEMENT_MAX_DAYS):
         raise ApplicationError(
-            f"Use a range of at most {RAW_BREAKDOWN_MAX_DAYS} days.",
+            f"Use a range of at most {ENGAGEMENT_MAX_DAYS} days.",
             {"fields": {"date_to": ["Out of range."]}},
         )
 
 
-def _sessions(start: dt.datetime, end: dt.datetime) -> list[Session]:
-    events = events_with_person(Event.objects.filter(timestamp__gte=start, timestamp__lte=end))
-    rows = events.annotate(path=KT("properties__path")).order_by("person", "timestamp")
-    streams: dict[str, list] = defaultdict(list)
-    for person, moment, name, path in rows.values_list("person", "timestamp", "event", "path"):
-        streams[person].append((moment, name, path))
-    return [session for stream in streams.values() for session in sessionize(stream)]
-
-
 def session_summary(*, start: dt.datetime, end: dt.datetime) -> SessionSummary:
-    """Sessions are a person's events with no gap over 30 minutes. Their number; mean and
-    median length (first to last event, seconds); page views per session; and bounce rate,
-    the share of sessions with one page view and nothing else but passive tracker events."""
-    _raw_range(start, end)
-    return summarize(_sessions(start, end))
+    """A session is a person's run of events (any event: page views, clicks, votes, the
+    tracker's own) with no gap over 30 minutes; only events from start to end count, so a
+    session crossing either is cut there. Answers: how many sessions; their mean and median
+    length, first event to last, in seconds (a session of one event lasts 0), rounded to the
+    millisecond; page views per session (every page view, a reload too); and the bounce
+    rate, the share of sessions whose only event, besides what the tracker sends by itself
+    ($web_vitals, $pageleave), is one page view, so a session of a single page view is a
+    bounce and one with a reload, a click or a vote is not. Shares are from 0 to 1 and, like
+    pages per session, rounded to 4 places. Read from the timeline the minute rollups keep
+    (seconds behind ingestion), over at most 93 days."""
+    _range(start, end)
+    events = timeline_events(start=start, end=end)
+    pageview = np.array([name == PAGEVIEW for name in events.names], dtype=bool)
+    active = np.array([name not in PASSIVE_EVENTS for name in events.names], dtype=bool)
+    return sessions_summarize(
+        events.person, events.at, pageview[events.code], active[events.code],
+        gap=SESSION_GAP // MICROSECOND,
+    )  # fmt: skip
+
+
+def _sql(queryset) -> tuple[str, tuple]:
+    sql, params = queryset.query.sql_with_params()
+    return sql, tuple(params)
+
+
+# Consecutive page views within sessions. Sessions are cut over all of a person's events,
+# then each page view is paired with the one before it in its session (ties in time go by
+# event id, the order they were stored in).
+PAGE_MOVES = """
+SELECT a, b, COUNT(*) AS n FROM (
+  SELECT LAG(page) OVER (PARTITION BY person, session ORDER BY at, id) AS a, page AS b
+  FROM (
+    SELECT person, at, id, event, page,
+           SUM(starts) OVER (PARTITION BY person ORDER BY at, id ROWS UNBOUNDED PRECEDING)
+             AS session
+    FROM (
+      SELECT person, at, id, event, page,
+             CASE WHEN at - LAG(at) OVER (PARTITION BY person ORDER BY at, id) <= %s
+                  THEN 0 ELSE 1 END AS starts
+      FROM ({events}) e
+    ) g
+  ) s WHERE event = %s
+) m WHERE a <> b {side} GROUP BY a, b ORDER BY n DESC, a, b LIMIT %s
+"""
 
 
 def paths(
     *, start: dt.datetime, end: dt.datetime, page: str | None = None, direction: str = "next",
     limit: int = 10,
 ) -> list[tuple[str, str, int]]:  # fmt: skip
-    """The most frequent moves between consecutive page views within sessions: from `page` to
-    the next page (or, with direction "previous", into it), or among all pages."""
-    _raw_range(start, end)
-    pairs = page_transitions(_sessions(start, end))
+    """The most frequent moves from one page to another: consecutive page views within a
+    session (as sessions define it), from `page` to the next page (or, with direction
+    "previous", into it), or among all pages; a page's path is its page view's `path`
+    property ("" where none). A page view of the same page as the one before (a reload) is
+    no move: a, a, b counts one move from a to b. Ties go by the pages, in the database's
+    order. Events from start to end, at most 93 days, read from raw events."""
+    _range(start, end)
+    events = events_with_person(
+        Event.objects.filter(timestamp__gte=start, timestamp__lte=end)
+    ).annotate(
+        at=Micros("timestamp"),
+        page=Coalesce(KT("properties__path"), Value(""), output_field=TextField()),
+    )
+    sql, params = _sql(events.values("person", "at", "id", "event", "page"))
+    side, side_params = "", ()
     if page is not None:
-        side = 0 if direction == "next" else 1
-        pairs = Counter({pair: n for pair, n in pairs.items() if pair[side] == page})
-    ranked = sorted(pairs.items(), key=lambda item: (-item[1], item[0]))[:limit]
-    return [(a, b, n) for (a, b), n in ranked]
+        side, side_params = ("AND a = %s" if direction == "next" else "AND b = %s"), (page,)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            PAGE_MOVES.format(events=sql, side=side),
+            (SESSION_GAP // MICROSECOND, *params, PAGEVIEW, *side_params, limit),
+        )
+        return [(a, b, n) for a, b, n in cursor.fetchall()]
 
 
 VITALS = ("lcp", "inp", "cls", "ttfb")
 
 
+class JSONNumber(Func):
+    """The number at a key of a JSON column; NULL where it holds anything else (a string,
+    a boolean) or nothing."""
+
+    output_field = FloatField()
+
+    def __init__(self, column: str, key: str):
+        super().__init__(F(column))
+        self.key = key
+
+    def as_postgresql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        sql = (
+            f"CASE WHEN jsonb_typeof({column} -> %s) = 'number' "
+            f"THEN ({column} ->> %s)::double precision END"
+        )
+        return sql, (*params, self.key, *params, self.key)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        path = f'$."{self.key}"'
+        sql = (
+            f"CASE WHEN json_type({column}, %s) IN ('integer', 'real') "
+            f"THEN json_extract({column}, %s) END"
+        )
+        return sql, (*params, path, *params, path)
+
+
+# Per vital and page, the two values around the 75th percentile's rank, 0.75 (n - 1) counted
+# from 0: the database sends those alone, and Python goes between them.
+VITALS_P75 = """
+WITH v AS ({samples})
+SELECT vital, page, n, k, value FROM (
+  SELECT vital, page, value,
+         ROW_NUMBER() OVER (PARTITION BY vital, page ORDER BY value) - 1 AS k,
+         COUNT(*) OVER (PARTITION BY vital, page) AS n
+  FROM ({union}) u WHERE value IS NOT NULL
+) r WHERE k IN ((3 * n - 3) / 4, (3 * n - 3) / 4 + 1)
+"""
+
+
 def web_vitals(*, start: dt.datetime, end: dt.datetime) -> list[dict]:
-    """Per page path, the 75th percentile (linear between ranks) of each Core Web Vital the
-    tracker measured there: LCP, INP and TTFB in milliseconds, CLS unitless; and how many
-    samples."""
-    _raw_range(start, end)
-    samples: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    rows = Event.objects.filter(event="$web_vitals", timestamp__gte=start, timestamp__lte=end)
-    for properties in rows.values_list("properties", flat=True):
-        page = properties.get("path") or ""
-        for vital in VITALS:
-            value = properties.get(vital)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                samples[page][vital].append(float(value))
+    """Per page path (the `path` property, "" where none), the 75th percentile (linear
+    between ranks, as every percentile of the platform: mysetlist.core.stats.percentile) of
+    each vital the tracker measured there: LCP, INP and TTFB in
+    milliseconds, CLS unitless, null where none was; and how many samples (of the vital
+    measured most). Only numbers count: a vital sent as anything else is no sample. From
+    the $web_vitals events from start to end, at most 93 days, computed by the database
+    from raw events."""
+    _range(start, end)
+    samples = Event.objects.filter(
+        event="$web_vitals", timestamp__gte=start, timestamp__lte=end
+    ).annotate(
+        page=Coalesce(KT("properties__path"), Value(""), output_field=TextField()),
+        **{vital: JSONNumber("properties", vital) for vital in VITALS},
+    )
+    sql, params = _sql(samples.values("page", *VITALS))
+    union = " UNION ALL ".join(f"SELECT '{vital}' AS vital, page, {vital} AS value FROM v"
+                               for vital in VITALS)  # fmt: skip
+    pages: dict[str, dict] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(VITALS_P75.format(samples=sql, union=union), params)
+        around = cursor.fetchall()
+    for vital, page, n, k, value in sorted(around, key=lambda r: (r[0], r[1], r[3])):
+        row = pages.setdefault(page, {"path": page, "samples": 0})
+        row["samples"] = max(row["samples"], n)
+        rank = 0.75 * (n - 1)
+        if k == int(rank):
+            row[f"{vital}_p75"] = float(value)
+        else:  # the next value up: go the rank's fraction of the way to it
+            row[f"{vital}_p75"] += (rank - int(rank)) * (float(value) - row[f"{vital}_p75"])
     return [
-        {
-            "path": page,
-            "samples": max(len(values) for values in vitals.values()),
-            **{f"{vital}_p75": percentile(vitals.get(vital, []), 0.75) for vital in VITALS},
-        }
-        for page, vitals in sorted(samples.items())
-    ]
+        {"path": page, "samples": pages[page]["samples"],
+         **{f"{vital}_p75": pages[page].get(f"{vital}_p75") for vital in VITALS}}
+        for page in sorted(pages)
+    ]  # fmt: skip

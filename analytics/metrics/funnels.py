@@ -5,21 +5,15 @@ from collections import defaultdict
 
 import numpy as np
 from django.db.models import Count, F, FilteredRelation, Q, Value
-from django.db.models.fields.json import KT
 
 from mysetlist.core.exceptions import ApplicationError
 
-from ..buckets import bucket_start
 from ..funnel import FunnelStep, funnel_steps, sequence_counts, steps_from_counts, steps_reached
-from ..models import Event, Person, TimelineMinute
+from ..models import Event, Person
 from ..rollups import events_with_person
-from ..selectors import timeline_aliases
-from ..timeline import MICROSECOND, micros, moments_unpack
-
-# A minute can be packed up to 23 hours before its time (events may be stamped that far
-# ahead of their arrival): browsers linked since a day before the range may be in it
-# under their anonymous number.
-ALIAS_LEAD = dt.timedelta(hours=24)
+from ..selectors import timeline_events
+from ..timeline import MICROSECOND, micros
+from .breakdowns import breakdown_value
 
 
 def _funnel_bounds(
@@ -34,38 +28,12 @@ def _funnel_bounds(
         )
 
 
-def _timeline_rows(
-    names: list[str], start: dt.datetime, end: dt.datetime
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The person numbers, times (microseconds) and codes (index in names) of the events of
-    those names from start to end, inclusive; browsers that have become accounts since are
-    counted as the account."""
-    minutes = TimelineMinute.objects.filter(
-        event__in=names, minute__gte=bucket_start(start, "minute"), minute__lte=end
-    ).values_list("event", "moments")
-    packed: dict[str, list[bytes]] = defaultdict(list)
-    for event, moments in minutes.iterator():
-        packed[event].append(moments)
-    unpacked = [moments_unpack(b"".join(packed[name])) for name in names]
-    person = np.concatenate([person for person, _ in unpacked])
-    at = np.concatenate([at for _, at in unpacked])
-    code = np.repeat(np.arange(len(names)), [len(at) for _, at in unpacked])
-    inside = (at >= micros(start)) & (at <= micros(end))
-    person, at, code = person[inside], at[inside], code[inside]
-    aliases = timeline_aliases(since=start - ALIAS_LEAD)
-    if aliases:
-        browsers = np.array(sorted(aliases), dtype=np.int64)
-        accounts = np.array([aliases[b] for b in browsers.tolist()], dtype=np.int64)
-        found = np.isin(person, browsers)
-        person[found] = accounts[np.searchsorted(browsers, person[found])]
-    return person, at, code
-
-
 def _sequence_counts(
     steps: list[str], window: dt.timedelta, start: dt.datetime, end: dt.datetime
 ) -> list[int]:
     names = sorted(set(steps))
-    person, at, code = _timeline_rows(names, start, end + window)
+    events = timeline_events(start=start, end=end + window, names=names)
+    person, at, code = events.person, events.at, events.code
     # Bit k of an event's mask: it can be step k (an event may be several steps).
     masks = np.array(
         [sum(1 << k for k, step in enumerate(steps) if step == name) for name in names],
@@ -78,12 +46,13 @@ def _sequence_counts(
 def _breakdown(
     steps: list[str], window: dt.timedelta, start: dt.datetime, end: dt.datetime, breakdown: str
 ) -> dict[str | None, list[FunnelStep]]:
-    """The funnel split by a property of each person's first step-1 event, from raw events."""
+    """The funnel split by a property or context key of each person's first step-1 event,
+    from raw events; persons whose first step-1 event has none are the split None."""
     events = events_with_person(
         Event.objects.filter(
             event__in=set(steps), timestamp__gte=start, timestamp__lte=end + window
         )
-    ).annotate(split=KT(f"properties__{breakdown}"))
+    ).annotate(split=breakdown_value(breakdown))
     times: dict[str, list] = defaultdict(list)
     split_of: dict[str, str | None] = {}
     rows = events.order_by("person", "timestamp").values_list(
@@ -116,8 +85,8 @@ def funnel(
     of the first step's persons and of the previous step's, and how many dropped off there.
     Read from the timeline the minute rollups keep (so, as in every rollup, events that
     arrive more than ANALYTICS_ROLLUP_LATENESS_HOURS late count after a rebuild). With a
-    breakdown, one funnel per value of that property on the person's first step, read from
-    raw events."""
+    breakdown, one funnel per value of that property or context key on the person's first
+    step (None where it has none), read from raw events."""
     _funnel_bounds(steps, window, start, end)
     if breakdown:
         return _breakdown(steps, window, start, end, breakdown)

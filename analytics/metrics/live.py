@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
+from mysetlist.core.exceptions import ApplicationError
 from mysetlist.core.stats import percentile
 
 from ..buckets import STEP, bucket_start
@@ -70,20 +71,34 @@ def trending(
     ]
 
 
-def voting_patterns(*, show_id: int, start: dt.datetime, end: dt.datetime) -> dict:
-    """For one show: votes per minute from start to end (zero-filled), its songs with the best
-    score, and how many distinct fans voted there at all."""
+VOTING_INTERVALS = ("minute", "hour", "day")
+
+
+def voting_patterns(
+    *, show_id: int, start: dt.datetime, end: dt.datetime, interval: str = "minute"
+) -> dict:
+    """For one show: its votes in each UTC minute, hour or day from the one holding start to
+    the one holding end (zero where none, at most 1000 of them), read from the rollups of
+    that granularity; its songs with the best score (net of up and down votes); and how many
+    distinct fans voted there at all. Minute rollups are kept for a few weeks, hours for
+    about three years, days for good."""
     from mysetlist.setlists.selectors import show_voter_count, vote_tally_top
 
-    buckets = trend_buckets(start, end, "minute")
+    if interval not in VOTING_INTERVALS:
+        raise ApplicationError(
+            f"Use an interval of {', '.join(VOTING_INTERVALS)}.",
+            {"fields": {"interval": ["Unknown interval."]}},
+        )
+    buckets = trend_buckets(start, end, interval)
     counts = dict(
         EventRollup.objects.filter(
-            granularity="minute", event="vote_cast", dimension="show_id", value=str(show_id),
+            granularity=interval, event="vote_cast", dimension="show_id", value=str(show_id),
             bucket__gte=buckets[0], bucket__lte=buckets[-1],
         ).values_list("bucket", "count")
     )  # fmt: skip
     return {
-        "votes_per_minute": [(bucket, counts.get(bucket, 0)) for bucket in buckets],
+        "interval": interval,
+        "votes": [(bucket, counts.get(bucket, 0)) for bucket in buckets],
         "top_songs": vote_tally_top(show_id=show_id),
         "unique_voters": show_voter_count(show_id=show_id),
     }

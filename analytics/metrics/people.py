@@ -31,7 +31,8 @@ class ActiveUsers:
 
 def active_users(*, first_day: dt.date, last_day: dt.date) -> list[ActiveUsers]:
     """For each UTC day: distinct persons with any event that day (DAU), in the 7 days ending
-    that day (WAU), and in the 30 days ending that day (MAU); stickiness is DAU / MAU."""
+    that day (WAU), and in the 30 days ending that day (MAU); stickiness is DAU / MAU, a
+    share from 0 to 1 rounded to 4 places (0 when MAU is)."""
     if last_day < first_day:
         raise ApplicationError(
             "date_to is before date_from.", {"fields": {"date_to": ["Too early."]}}
@@ -71,8 +72,13 @@ def retention(
 ) -> list[Cohort]:
     """Cohorts of persons by the week or month they were first seen (any event) or signed up,
     from first_day to last_day; for each cohort, how many were active again in each of the
-    following periods, on any event or on `returning_event` only. Period 0 is the cohort's.
-    Read from the person tables the day rollups keep, so today counts up to the last run."""
+    following periods, on any event or on `returning_event` only; counts, not shares.
+    Periods are UTC weeks from Monday or calendar months. Period 0 is the cohort's own
+    period: without `returning_event` it is the whole cohort (every member was active when
+    they entered it); with one, the members who did that event at any time in the period,
+    before entering the cohort too (a page view before signing up, the same week), so it may
+    be under the cohort's size. Read from the person tables the day rollups keep, so today
+    counts up to the last run."""
     if last_day < first_day or (last_day - first_day).days > 366:
         raise ApplicationError(
             "Use a range of at most a year.", {"fields": {"date_to": ["Out of range."]}}

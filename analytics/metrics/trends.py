@@ -5,14 +5,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import Count, Sum
-from django.db.models.fields.json import KT
 from django.db.models.functions import Trunc
 
 from mysetlist.core.exceptions import ApplicationError
 
-from ..buckets import STEP, bucket_range
-from ..models import Event, EventRollup
-from ..rollups import DIMENSIONS, events_with_person
+from ..buckets import GRANULARITIES, bucket_count, bucket_next, bucket_range
+from ..models import Event, EventRollup, PersonActivity
+from ..rollups import events_with_person
+from .breakdowns import breakdown_value, rollup_dimension
 
 MAX_POINTS = 1000
 RAW_BREAKDOWN_MAX_DAYS = 31
@@ -30,7 +30,7 @@ def trend_buckets(start: dt.datetime, end: dt.datetime, interval: str) -> list[d
         raise ApplicationError(
             "date_to is before date_from.", {"fields": {"date_to": ["Too early."]}}
         )
-    if (end - start) / STEP[interval] > MAX_POINTS:
+    if bucket_count(start, end, interval) > MAX_POINTS:
         raise ApplicationError(
             f"That range has more than {MAX_POINTS} {interval}s; use a coarser interval.",
             {"fields": {"interval": ["Too fine for the range."]}},
@@ -40,13 +40,55 @@ def trend_buckets(start: dt.datetime, end: dt.datetime, interval: str) -> list[d
 
 def _raw_breakdown(*, event, interval, buckets, measure, breakdown):
     raw = Event.objects.filter(
-        event=event, timestamp__gte=buckets[0], timestamp__lt=buckets[-1] + STEP[interval]
+        event=event, timestamp__gte=buckets[0], timestamp__lt=bucket_next(buckets[-1], interval)
     )
-    events = events_with_person(raw).annotate(
-        value=KT(f"properties__{breakdown}"), bucket=Trunc("timestamp", interval, tzinfo=dt.UTC)
+    events = (
+        events_with_person(raw)
+        .annotate(
+            value=breakdown_value(breakdown), bucket=Trunc("timestamp", interval, tzinfo=dt.UTC)
+        )
+        .filter(value__isnull=False)
     )
     number = Count("id") if measure == "count" else Count("person", distinct=True)
     return events.values("value", "bucket").annotate(n=number).values_list("value", "bucket", "n")
+
+
+def _rollup_cells(*, event, interval, buckets, measure, dimension, limit):
+    """(value, bucket, number) from the rollups; weeks and months are sums of their days."""
+    folded = interval not in GRANULARITIES
+    cells = EventRollup.objects.filter(
+        granularity="day" if folded else interval, event=event, dimension=dimension,
+        bucket__gte=buckets[0], bucket__lt=bucket_next(buckets[-1], interval),
+    )  # fmt: skip
+    if dimension:  # only the points of the largest series leave the database
+        totals = cells.values("value").annotate(total=Sum(measure))
+        largest = sorted(totals, key=lambda row: (-row["total"], row["value"]))[:limit]
+        cells = cells.filter(value__in=[row["value"] for row in largest])
+    if not folded:
+        return cells.values_list("value", "bucket", measure)
+    return (
+        cells.annotate(period=Trunc("bucket", interval, tzinfo=dt.UTC))
+        .values("value", "period")
+        .annotate(n=Sum(measure))
+        .values_list("value", "period", "n")
+    )
+
+
+def _persons_by_period(*, event, interval, buckets):
+    """(None, bucket, persons) from the person tables, which keep who did what in each week
+    and month: distinct persons over a week are no sum of its days."""
+    weeks = (
+        PersonActivity.objects.filter(
+            period=interval,
+            event=event,
+            start__gte=buckets[0].date(),
+            start__lte=buckets[-1].date(),
+        )  # fmt: skip
+        .values("start")
+        .annotate(n=Count("person"))
+        .values_list("start", "n")
+    )
+    return [(None, dt.datetime.combine(start, dt.time(), dt.UTC), n) for start, n in weeks]
 
 
 def trend(
@@ -60,24 +102,26 @@ def trend(
     limit: int = 10,
 ) -> list[Series]:
     """Occurrences of `event` (measure "count") or distinct persons doing it ("persons") in
-    each interval bucket from start to end, UTC, zero where none; with a breakdown, one series
-    per value of that property, the `limit` largest by total. A series' total is the sum of
-    its points: for "persons", person-buckets, not distinct persons over the whole range."""
+    each interval bucket, UTC, zero where none: minutes, hours, days, weeks (from Monday) or
+    calendar months, from the bucket holding start to the one holding end, each bucket whole.
+    With a breakdown, one series per value of that property or context key, the `limit`
+    largest by total; events without it are left out. A series' total is the sum of its
+    points: for "persons", person-buckets, not distinct persons over the whole range.
+    Weeks and months are sums of the day rollups, but persons in a week or month are
+    counted once from the person tables (without a breakdown) or from raw events."""
     buckets = trend_buckets(start, end, interval)
-    if breakdown is None or breakdown in DIMENSIONS:
-        cells = EventRollup.objects.filter(
-            granularity=interval, event=event, dimension=breakdown or "",
-            bucket__gte=buckets[0], bucket__lte=buckets[-1],
-        )  # fmt: skip
-        if breakdown:  # only the points of the largest series leave the database
-            totals = cells.values("value").annotate(total=Sum(measure))
-            largest = sorted(totals, key=lambda row: (-row["total"], row["value"]))[:limit]
-            cells = cells.filter(value__in=[row["value"] for row in largest])
-        rows = cells.values_list("value", "bucket", measure)
+    dimension = rollup_dimension(breakdown)
+    folded_persons = measure == "persons" and interval not in GRANULARITIES
+    if folded_persons and breakdown is None:
+        rows = _persons_by_period(event=event, interval=interval, buckets=buckets)
+    elif dimension is not None and not folded_persons:
+        rows = _rollup_cells(event=event, interval=interval, buckets=buckets, measure=measure,
+                             dimension=dimension, limit=limit)  # fmt: skip
     elif end - start > dt.timedelta(days=RAW_BREAKDOWN_MAX_DAYS):
+        what = f"Persons by {interval} with a breakdown" if folded_persons else "A breakdown"
         raise ApplicationError(
-            f"A breakdown by {breakdown} reads raw events: {RAW_BREAKDOWN_MAX_DAYS} days at most.",
-            {"fields": {"breakdown": ["Range too long for this property."]}},
+            f"{what} by {breakdown} reads raw events: {RAW_BREAKDOWN_MAX_DAYS} days at most.",
+            {"fields": {"breakdown": ["Range too long for this breakdown."]}},
         )
     else:
         rows = _raw_breakdown(

@@ -1,15 +1,20 @@
 import datetime as dt
 import math
-from collections import Counter
+import random
+import statistics
+from collections import Counter, defaultdict
 
+import numpy as np
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from analytics.metrics import paths, session_summary, trending, voting_patterns, web_vitals
+from analytics.models import Event
 from analytics.rollups import rollups_process
 from analytics.services import events_ingest
-from analytics.sessions import sessionize
+from analytics.sessions import session_starts
+from mysetlist.core.stats import percentile
 from mysetlist.setlists.services import vote_cast
 from tests.setlists.factories import ShowFactory, SongFactory, UserFactory
 
@@ -37,6 +42,7 @@ def visits():
     send("a", 52, path="/"), send("a", 60, path="/shows/1/")
     send("b", 3, path="/shows/1/"), send("b", 4, "$web_vitals", path="/shows/1/", lcp=900.0)
     send("c", 10, path="/"), send("c", 11, "$click", name="vote-up")
+    rollups_process(granularity="minute")  # the timeline, which sessions read
 
 
 def test_sessions_against_a_hand_count(visits):
@@ -58,16 +64,126 @@ def test_paths_next_and_previous(visits):
     assert ("/shows/1/", "/artists/x/", 1) in paths(start=at(-1), end=at(120))
 
 
-def test_sessionize_splits_on_gaps_over_thirty_minutes_only():
-    stream = [(at(0), "e", None), (at(30), "e", None), (at(61), "e", None)]
+def test_sessions_split_on_gaps_over_thirty_minutes_only():
+    minute = 60_000_000
+    person = np.array([1, 1, 1, 2])
+    moments = np.array([0, 30 * minute, 61 * minute, 62 * minute])
 
-    assert [len(s.events) for s in sessionize(stream)] == [2, 1]
+    assert session_starts(person, moments, gap=30 * minute).tolist() == [1, 0, 1, 1]
+
+
+def test_definitions_of_a_bounce_and_a_move_between_pages():
+    send("bounce", 0, path="/"), send("bounce", 1, "$pageleave", path="/")
+    send("reload", 0, path="/a/"), send("reload", 1, path="/a/"), send("reload", 2, path="/b/")
+    send("click", 0, path="/"), send("click", 1, "$click")
+    send("no-page", 0, "vote_cast")
+    rollups_process(granularity="minute")
+
+    summary = session_summary(start=at(-1), end=at(10))
+    moves = paths(start=at(-1), end=at(10))
+
+    # Bounced: one page view and only what the tracker sends by itself. Not: a reload (two
+    # page views), a click after the page, a session without a page view (a vote).
+    assert (summary.sessions, summary.bounce_rate) == (4, 0.25)
+    assert summary.pages_per_session == (1 + 3 + 1 + 0) / 4
+    # A reload is no move: /a/, /a/, /b/ is one move from /a/ to /b/.
+    assert moves == [("/a/", "/b/", 1)]
+
+
+def browsing(seed=7, days=80):
+    """Visits of ten persons over `days` days: bursts of page views (reloads among them),
+    clicks, vitals and leaves, some gaps just over and under half an hour."""
+    rng = random.Random(seed)
+    events = []
+    for p in range(10):
+        moment = at(0)
+        for _ in range(12):
+            moment += dt.timedelta(days=days / 12, hours=rng.randint(0, 12))
+            for _ in range(rng.randint(1, 6)):
+                moment += dt.timedelta(minutes=rng.choice([0, 1, 5, 29, 31, 45]), seconds=p + 1)
+                name = rng.choice(["$pageview"] * 4 + ["$click", "$web_vitals", "$pageleave"])
+                page = rng.choice(["/", "/shows/1/", "/artists/x/"])
+                properties = {"path": page}
+                if name == "$web_vitals":
+                    properties |= {"lcp": rng.randint(500, 5000), "cls": rng.random() / 4}
+                events.append((f"p{p}", moment, name, properties))
+    for distinct_id, moment, name, properties in events:
+        events_ingest(
+            body={"event": name, "distinct_id": distinct_id, "timestamp": moment.isoformat(),
+                  "properties": properties},
+            received_at=moment,
+        )  # fmt: skip
+    rollups_process(granularity="minute", max_buckets=1000)
+    return events
+
+
+def reference_sessions(events):
+    streams = defaultdict(list)
+    for distinct_id, moment, name, properties in sorted(events, key=lambda e: (e[0], e[1])):
+        streams[distinct_id].append((moment, name, properties.get("path")))
+    sessions = []
+    for stream in streams.values():
+        for event in stream:
+            if (
+                sessions
+                and sessions[-1][0] is stream
+                and event[0] - sessions[-1][1][-1][0] <= (dt.timedelta(minutes=30))
+            ):
+                sessions[-1][1].append(event)
+            else:
+                sessions.append((stream, [event]))
+    return [session for _, session in sessions]
+
+
+def test_a_quarter_of_sessions_paths_and_vitals_equals_a_reference_computation():
+    events = browsing()
+    start, end = at(-1), at(91 * 24 * 60)
+    assert events[-1][1] - events[0][1] > dt.timedelta(days=60)
+
+    summary = session_summary(start=start, end=end)
+    moves = paths(start=start, end=end, limit=100)
+    vitals = web_vitals(start=start, end=end)
+
+    sessions = reference_sessions(events)
+    lengths = [(s[-1][0] - s[0][0]).total_seconds() for s in sessions]
+    pages = [[path for _, name, path in s if name == "$pageview"] for s in sessions]
+    active = [
+        [name for _, name, _ in s if name not in ("$web_vitals", "$pageleave")] for s in sessions
+    ]
+    assert summary.sessions == len(sessions)
+    assert summary.mean_seconds == round(sum(lengths) / len(lengths), 3)
+    assert summary.median_seconds == round(statistics.median(lengths), 3)
+    assert summary.pages_per_session == round(sum(map(len, pages)) / len(sessions), 4)
+    assert summary.bounce_rate == round(
+        sum(names == ["$pageview"] for names in active) / len(sessions), 4
+    )
+    expected_moves = Counter(
+        (a, b) for seen in pages for a, b in zip(seen, seen[1:], strict=False) if a != b
+    )
+    assert {(a, b): n for a, b, n in moves} == expected_moves
+    assert [n for _, _, n in moves] == sorted((n for _, _, n in moves), reverse=True)
+    samples = defaultdict(lambda: defaultdict(list))
+    for _, _, name, properties in events:
+        if name == "$web_vitals":
+            for vital in ("lcp", "cls"):
+                samples[properties["path"]][vital].append(properties[vital])
+
+    def p75(values):
+        return percentile(values, 0.75)
+
+    assert vitals == [
+        {"path": page, "samples": len(by_vital["lcp"]), "lcp_p75": p75(by_vital["lcp"]),
+         "inp_p75": None, "cls_p75": p75(by_vital["cls"]), "ttfb_p75": None}
+        for page, by_vital in sorted(samples.items())
+    ]  # fmt: skip
 
 
 def test_web_vitals_p75_per_page():
     for n, lcp in enumerate([1000, 2000, 3000, 4000, 5000]):
         send(f"v{n}", n, "$web_vitals", path="/shows/1/", lcp=lcp, cls=0.01 * n, ttfb=100 + n)
     send("w", 9, "$web_vitals", path="/", lcp="junk")
+    for n, ttfb in enumerate([100, 300]):  # the 75th percentile of two: three quarters up
+        send(f"t{n}", n, "$web_vitals", path="/two/", ttfb=ttfb)
 
     pages = {row["path"]: row for row in web_vitals(start=at(-1), end=at(30))}
 
@@ -75,6 +191,7 @@ def test_web_vitals_p75_per_page():
     assert (shows["samples"], shows["lcp_p75"], shows["ttfb_p75"]) == (5, 4000.0, 103.0)
     assert math.isclose(shows["cls_p75"], 0.03) and shows["inp_p75"] is None
     assert "/" not in pages  # its only sample was junk: nothing measured there
+    assert (pages["/two/"]["samples"], pages["/two/"]["ttfb_p75"]) == (2, 250.0)
 
 
 def test_trending_decays_with_age_and_weighs_votes():
@@ -112,10 +229,42 @@ def test_voting_patterns_of_a_show():
 
     patterns = voting_patterns(show_id=show.pk, start=now - dt.timedelta(minutes=5), end=now)
 
-    assert sum(n for _, n in patterns["votes_per_minute"]) == 4
+    assert patterns["interval"] == "minute" and sum(n for _, n in patterns["votes"]) == 4
     assert [s["song_id"] for s in patterns["top_songs"]] == [loved.pk, other.pk]
     assert patterns["top_songs"][0]["score"] == 3
     assert patterns["unique_voters"] == 3
+
+
+def test_voting_patterns_api_reads_a_whole_day_by_hour_or_day(client):
+    show = ShowFactory(voting_open=True)
+    songs = SongFactory.create_batch(2, artist=show.artist)
+    for fan in UserFactory.create_batch(3):
+        for song in songs:
+            vote_cast(user=fan, show_id=show.pk, song_id=song.pk, value=1)
+    for granularity in ("minute", "hour", "day"):
+        rollups_process(granularity=granularity)
+    client.force_login(UserFactory(is_staff=True))
+    url = reverse("analytics-api:voting-patterns", args=[show.pk])
+    today = timezone.now().date()
+    day = {"date_from": today.isoformat(), "date_to": today.isoformat()}
+
+    by_minute = client.get(url, day)
+    by_hour = client.get(url, {**day, "interval": "hour"})
+    by_day = client.get(url, {**day, "interval": "day"})
+    by_week = client.get(url, {**day, "interval": "week"})
+
+    assert by_minute.status_code == 400 and "interval" in by_minute.json()["extra"]["fields"]
+    assert by_week.status_code == 400 and "interval" in by_week.json()["extra"]["fields"]
+    assert by_hour.status_code == by_day.status_code == 200
+    votes = Counter(
+        moment.replace(minute=0, second=0, microsecond=0).isoformat()
+        for moment in Event.objects.filter(event="vote_cast").values_list("timestamp", flat=True)
+    )
+    hours = by_hour.json()
+    assert hours["interval"] == "hour" and len(hours["votes"]) == 24
+    assert {bucket: n for bucket, n in hours["votes"] if n} == votes
+    assert by_day.json()["votes"] == [[f"{today.isoformat()}T00:00:00+00:00", 6]]
+    assert by_day.json()["unique_voters"] == 3 and len(by_day.json()["top_songs"]) == 2
 
 
 def test_engagement_apis(client, visits):
@@ -139,6 +288,9 @@ def test_engagement_apis(client, visits):
     assert hot.status_code == 200 and voting.json()["unique_voters"] == 0
     assert missing.status_code == 404
     assert too_long.status_code == 400
+    quarter = {"date_from": "2026-07-01", "date_to": "2026-09-30"}
+    for name in ("sessions", "paths", "web-vitals"):
+        assert client.get(reverse(f"analytics-api:{name}"), quarter).status_code == 200
     assert Counter(r.status_code for r in [sessions, moves, vitals, hot, voting]) == {200: 5}
 
 
@@ -146,8 +298,6 @@ def test_page_views_say_which_show_they_were_for(client):
     show = ShowFactory()
 
     client.get(show.get_absolute_url(), HTTP_USER_AGENT="Mozilla/5.0 Firefox/128.0")
-
-    from analytics.models import Event
 
     view = Event.objects.get(event="$pageview")
     assert (view.properties["show_id"], view.properties["artist_id"]) == (show.pk, show.artist_id)

@@ -31,6 +31,7 @@ def generate(now, *, persons=30, per_person=8, days=3, seed=9):
                 "event": rng.choice(STEPS + ["click"]), "distinct_id": f"p{p}",
                 "message_id": f"f{seed}-{p}-{i}", "timestamp": moment.isoformat(),
                 "properties": {"device": "mobile" if p % 2 else "desktop"},
+                "context": {"device_type": "mobile" if p % 2 else "desktop"},
             })  # fmt: skip
     return events
 
@@ -214,18 +215,19 @@ def test_first_time_funnel_counts_only_first_times():
     assert [s.persons for s in sequence] == [1, 1]
 
 
-def test_funnel_breakdown_splits_persons_by_their_first_step():
+@pytest.mark.parametrize("breakdown", ["device", "context.device_type"])
+def test_funnel_breakdown_splits_persons_by_their_first_step(breakdown):
     now = timezone.now()
     events = generate(now, seed=4)
     ingest(events, now)
     start = now - dt.timedelta(days=3)
 
     split = funnel(
-        steps=STEPS[:2], window=dt.timedelta(days=1), start=start, end=now, breakdown="device"
+        steps=STEPS[:2], window=dt.timedelta(days=1), start=start, end=now, breakdown=breakdown
     )
     whole = funnel(steps=STEPS[:2], window=dt.timedelta(days=1), start=start, end=now)
 
-    assert set(split) <= {"mobile", "desktop"}
+    assert set(split) == {"mobile", "desktop"}
     for k in range(2):
         assert sum(steps[k].persons for steps in split.values()) == whole[None][k].persons
 
@@ -286,6 +288,29 @@ def test_retention_equals_a_brute_force_count(period, returning_event):
         events, period, 5, first_day, last_day, returning_event
     )
     assert len(result) >= 3 and any(c.returning[1] for c in result)
+
+
+def test_retention_period_zero_is_the_cohort_or_its_members_doing_the_returning_event():
+    monday = period_start(timezone.now().date(), "week") - dt.timedelta(weeks=3)
+
+    def send(distinct_id, event, day):
+        moment = dt.datetime.combine(monday + dt.timedelta(days=day), dt.time(12), dt.UTC)
+        body = {"event": event, "distinct_id": distinct_id, "timestamp": moment.isoformat()}
+        events_ingest(body=body, received_at=timezone.now())
+
+    send("a", "$pageview", 0), send("a", "vote_cast", 8)  # votes the week after only
+    send("b", "$pageview", 1), send("b", "vote_cast", 2)  # votes in its first week
+    send("c", "vote_cast", 3)  # enters by voting
+    start = dt.datetime.combine(monday, dt.time(), dt.UTC)
+    rollups_rebuild(start=start, end=start + dt.timedelta(days=9))
+    sunday = monday + dt.timedelta(days=6)
+    window = {"period": "week", "periods": 2, "first_day": monday, "last_day": sunday}
+
+    [anything] = retention(**window)
+    [voting] = retention(**window, returning_event="vote_cast")
+
+    assert (anything.size, anything.returning) == (3, [3, 1])  # period 0: the whole cohort
+    assert (voting.size, voting.returning) == (3, [2, 1])  # b and c voted in week 0, a later
 
 
 def test_retention_by_signup_on_a_chosen_event():

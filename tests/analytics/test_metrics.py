@@ -1,4 +1,5 @@
 import datetime as dt
+import itertools
 from collections import defaultdict
 
 import pytest
@@ -8,10 +9,10 @@ from django.utils import timezone
 from analytics.buckets import bucket_range, bucket_start
 from analytics.metrics import active_users, ingestion_lag, trend
 from analytics.models import RollupRun
-from analytics.rollups import rollups_process, rollups_rebuild
+from analytics.rollups import rollups_live, rollups_process, rollups_rebuild
 from analytics.services import events_ingest
 from mysetlist.core.exceptions import ApplicationError
-from tests.analytics.generated import generate, moment_of
+from tests.analytics.generated import breakdown_of, generate, moment_of
 from tests.setlists.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,9 +35,10 @@ def three_hours():
 def reference_trend(events, name, start, end, interval, measure, breakdown=None):
     cells = defaultdict(lambda: defaultdict(set if measure == "persons" else int))
     for e in events:
-        if e["event"] != name or breakdown and breakdown not in e["properties"]:
+        value = breakdown_of(e, breakdown) if breakdown else None
+        if e["event"] != name or breakdown and value is None:
             continue
-        value = str(e["properties"][breakdown]) if breakdown else None
+        value = str(value) if breakdown else None
         bucket = bucket_start(moment_of(e), interval)
         if measure == "persons":
             cells[value][bucket].add(e["distinct_id"])
@@ -50,7 +52,10 @@ def reference_trend(events, name, start, end, interval, measure, breakdown=None)
 
 
 @pytest.mark.parametrize("measure", ["count", "persons"])
-@pytest.mark.parametrize("breakdown", [None, "show_id", "device"])
+@pytest.mark.parametrize(
+    "breakdown",
+    [None, "show_id", "device", "properties.show_id", "context.device_type", "context.page.path"],
+)
 def test_trend_equals_a_reference_computation(three_hours, measure, breakdown):
     now, events = three_hours
     start = now - dt.timedelta(hours=4)
@@ -75,6 +80,107 @@ def test_trend_keeps_the_largest_series_ties_by_value(three_hours, breakdown):
     assert [s.breakdown for s in series] == largest
     assert [s.points for s in series] == [expected[v] for v in largest]
     assert len(expected) > 1
+
+
+@pytest.mark.parametrize("interval", ["hour", "week"])
+def test_trend_by_a_context_key_splits_by_its_value(three_hours, interval):
+    now, events = three_hours
+    start = now - dt.timedelta(hours=4)
+
+    series = trend(event="$pageview", interval=interval, start=start, end=now,
+                   breakdown="context.device_type", limit=50)  # fmt: skip
+
+    totals = defaultdict(int)
+    for e in events:
+        if e["event"] == "$pageview" and e["context"]:
+            totals[e["context"]["device_type"]] += 1
+    # One series per device (not one null series of every event); those without are left out.
+    assert {s.breakdown: s.total for s in series} == totals
+    assert set(totals) == {"mobile", "desktop", "tablet"}
+
+
+@pytest.mark.parametrize("breakdown", ["device.type", "person.x", "context.", "context..a"])
+def test_trend_refuses_a_breakdown_it_does_not_know(breakdown):
+    now = timezone.now()
+    with pytest.raises(ApplicationError, match="context.device_type") as refused:
+        trend(event="e", interval="day", start=now, end=now, breakdown=breakdown)
+
+    assert "breakdown" in refused.value.extra["fields"]
+
+
+@pytest.fixture
+def ten_weeks():
+    """Events over ten weeks and a day, rolled up by day (they are past the lateness)."""
+    now = timezone.now()
+    events = generate(now, n=700, seed=21, span=dt.timedelta(days=71))
+    ingest(events, now)
+    rollups_rebuild(start=now - dt.timedelta(days=72), end=now, granularities=("day",))
+    rollups_live()  # the last week's batches, which a rebuild leaves to the live pass
+    return now, events
+
+
+def reference_periods(events, name, period, measure, breakdown=None):
+    """Per (value, period start): events, or distinct ids, counted straight from the events."""
+    cells = defaultdict(lambda: defaultdict(set))
+    for e in events:
+        day = moment_of(e).astimezone(dt.UTC).date()
+        first = day - dt.timedelta(days=day.weekday()) if period == "week" else day.replace(day=1)
+        value = str(e["properties"].get(breakdown)) if breakdown else None
+        if e["event"] == name and (not breakdown or breakdown in e["properties"]):
+            cells[value][first].add(e["distinct_id"] if measure == "persons" else e["message_id"])
+    return {
+        value: {first: len(ids) for first, ids in by_period.items()}
+        for value, by_period in cells.items()
+    }
+
+
+def test_trend_by_week_and_month_equals_a_reference_computation(ten_weeks):
+    now, events = ten_weeks
+    start = now - dt.timedelta(days=71)
+    mondays = [day - dt.timedelta(days=day.weekday()) for day in (start.date(), now.date())]
+    months = (now.year - start.year) * 12 + now.month - start.month + 1
+
+    for interval, measure in itertools.product(["week", "month"], ["count", "persons"]):
+        [series] = trend(event="vote_cast", interval=interval, start=start, end=now,
+                         measure=measure)  # fmt: skip
+
+        expected = reference_periods(events, "vote_cast", interval, measure)[None]
+        assert {bucket.date(): n for bucket, n in series.points if n} == expected
+        # Every bucket a Monday or a first of the month, at midnight UTC, and none missing.
+        firsts = [bucket for bucket, _ in series.points]
+        assert all(b.time() == dt.time() and b.utcoffset() == dt.timedelta() for b in firsts)
+        if interval == "week":
+            assert [b.date() for b in firsts] == [
+                mondays[0] + dt.timedelta(weeks=k)
+                for k in range((mondays[1] - mondays[0]).days // 7 + 1)
+            ]
+        else:
+            assert {b.day for b in firsts} == {1} and len(firsts) == months
+
+
+def test_trend_by_week_with_a_breakdown_equals_a_reference_computation(ten_weeks):
+    now, events = ten_weeks
+    start = now - dt.timedelta(days=71)
+
+    series = trend(event="$pageview", interval="week", start=start, end=now,
+                   breakdown="show_id", limit=50)  # fmt: skip
+
+    expected = reference_periods(events, "$pageview", "week", "count", "show_id")
+    assert {s.breakdown: {b.date(): n for b, n in s.points if n} for s in series} == expected
+    # Persons by week with a breakdown are no sum of days: raw events, a month at most.
+    with pytest.raises(ApplicationError, match="31 days"):
+        trend(event="$pageview", interval="week", start=start, end=now, measure="persons",
+              breakdown="show_id")  # fmt: skip
+    recent = now - dt.timedelta(days=20)
+    persons = trend(event="$pageview", interval="week", start=recent, end=now,
+                    measure="persons", breakdown="show_id", limit=50)  # fmt: skip
+    in_range = [e for e in events if moment_of(e) >= recent - dt.timedelta(days=7)]
+    by_week = reference_periods(in_range, "$pageview", "week", "persons", "show_id")
+    first_week = persons[0].points[0][0].date()
+    assert {s.breakdown: {b.date(): n for b, n in s.points if n} for s in persons} == {
+        value: {week: n for week, n in weeks.items() if week >= first_week}
+        for value, weeks in by_week.items()
+    }
 
 
 def test_trend_of_nothing_is_zeros(three_hours):
@@ -181,8 +287,10 @@ def test_trends_api(staff_client, three_hours):
     "params,field",
     [
         ({"interval": "day", "date_from": "2026-01-01", "date_to": "2026-01-02"}, "event"),
-        ({"event": "e", "interval": "week", "date_from": "2026-01-01",
+        ({"event": "e", "interval": "fortnight", "date_from": "2026-01-01",
           "date_to": "2026-01-02"}, "interval"),
+        ({"event": "e", "date_from": "2026-01-01", "date_to": "2026-01-02",
+          "breakdown": "device.type"}, "breakdown"),
         ({"event": "e", "date_from": "yesterday", "date_to": "2026-01-02"}, "date_from"),
         ({"event": "e", "date_from": "2026-02-01", "date_to": "2026-01-02"}, "date_to"),
         ({"event": "e", "date_from": "2026-01-01", "date_to": "2026-01-02",

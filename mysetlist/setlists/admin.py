@@ -78,7 +78,8 @@ class ShowAdmin(admin.ModelAdmin):
         """Save through the services, so a show added here is announced like any other."""
         data = {name: form.cleaned_data[name] for name in SHOW_UPDATE_FIELDS if name in form.fields}
         if change:
-            show_update(show=obj, data={name: data[name] for name in form.changed_data})
+            changed = {name: value for name, value in data.items() if name in form.changed_data}
+            show_update(show=obj, data=changed)
             return
         show = show_create(**data)
         # The inlines are saved against this form's instance: it becomes the created show.

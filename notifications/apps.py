@@ -7,7 +7,6 @@ class NotificationsConfig(AppConfig):
     def ready(self):
         from anymail.signals import tracking
 
-        from . import signals  # noqa: F401 - connects the receivers of domain events
         from .tracking import tracking_event_receive
 
         tracking.connect(

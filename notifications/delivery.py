@@ -21,19 +21,17 @@ its live event again.
 
 In-app, the inbox row is the record: its delivery is DELIVERED once stored, and the live
 event to the user's open pages goes after the record commits, in one event loop for the
-lot and only to users with a page open (a member in their channel-layer group).
+lot and only to users with a page open (their inbox socket records that in the cache).
 """
 
 import datetime as dt
 import logging
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import orjson
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core import mail
 from django.db import connection, transaction
@@ -42,6 +40,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analytics.services import AccountEvent, track_many
+from mysetlist.core.broadcast import broadcast_many
 
 from .breaker import circuit_failure, circuit_open_until, circuit_success
 from .engagement import click_token
@@ -50,6 +49,7 @@ from .models import Channel, Delivery, Notification
 from .policy import POLICIES
 from .push import NoSubscription, push_deliver, push_payload
 from .rendering import PARTS, Rendered, render, template_for
+from .selectors import inbox_groups_present
 from .services import id_list, unsubscribe_token
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class Outcome:
     provider: str = ""
     message_id: str = ""
     response: str = ""
-    live: tuple[str, dict] | None = None  # a channel-layer event to send once recorded
+    live: tuple[str, str, dict] | None = None  # group, event type, payload: sent once recorded
 
 
 @dataclass(frozen=True)
@@ -222,10 +222,8 @@ def _send_in_app(delivery: Delivery, words: Rendered) -> Outcome:
     }
     # The inbox row is the record: stored and shown is delivered. Open pages hear of it
     # once that is committed.
-    event = {"type": "inbox.notification", "payload": payload}
-    return Outcome(
-        Delivery.Status.DELIVERED, "inbox", live=(inbox_group(notification.user_id), event)
-    )
+    live = (inbox_group(notification.user_id), "inbox.notification", payload)
+    return Outcome(Delivery.Status.DELIVERED, "inbox", live=live)
 
 
 def _send_push(delivery: Delivery, words: Rendered, url: str) -> Outcome:
@@ -378,69 +376,19 @@ def _record(sent: list[Sent]) -> set[int]:
     return recorded
 
 
-_presence_clients: dict[str, object] = {}  # synchronous Redis clients, by host
-# One command for a batch's groups: a pipeline's per-command cost was most of the check.
-_PRESENCE_LUA = """
-local counts = {}
-for i, key in ipairs(KEYS) do counts[i] = redis.call('ZCOUNT', key, ARGV[1], '+inf') end
-return counts
-"""
-
-
-def _groups_present(layer, groups: list[str]) -> set[str] | None:
-    """The groups with a live member (an open page), asked of channels-redis's group sets in
-    one round trip a host; None when the layer cannot tell cheaply: send to every group."""
-    try:
-        import redis
-        from channels_redis.core import RedisChannelLayer
-    except ImportError:
-        return None
-    if not isinstance(layer, RedisChannelLayer):
-        return None
-    by_host = defaultdict(list)
-    for group in groups:
-        by_host[layer.consistent_hash(group)].append(group)
-    alive_since = int(time.time()) - layer.group_expiry
-    present = set()
-    for index, names in by_host.items():
-        host = dict(layer.hosts[index])
-        if "master_name" in host:  # Sentinel: left to the layer itself
-            return None
-        key = repr(sorted(host.items()))
-        if key not in _presence_clients:
-            address = host.pop("address", None)
-            pool = (
-                redis.ConnectionPool.from_url(address, **host)
-                if address
-                else redis.ConnectionPool(**host)
-            )
-            _presence_clients[key] = redis.Redis(connection_pool=pool)
-        keys = [layer._group_key(name) for name in names]
-        counts = _presence_clients[key].eval(_PRESENCE_LUA, len(keys), *keys, alive_since)
-        present.update(name for name, n in zip(names, counts, strict=True) if n)
-    return present
-
-
-async def _group_send_all(layer, events: list[tuple[str, dict]]) -> None:
-    for group, event in events:
-        await layer.group_send(group, event)
-
-
-def _publish(events: list[tuple[str, dict]]) -> None:
-    """Send recorded deliveries' live events to the users' open pages, in one event loop
-    and only where a page is open; a failing layer is logged, never raised: the stored row
-    is what the user's inbox shows."""
-    layer = get_channel_layer()
-    if layer is None or not events:
+def _publish(events: list[tuple[str, str, dict]]) -> None:
+    """Send recorded deliveries' live events, in one event loop and only to users with a page
+    open; failing, they are logged, never raised: the stored row is what the inbox shows."""
+    if not events:
         return
     try:
-        present = _groups_present(layer, [group for group, _ in events])
-        if present is not None:
-            events = [(group, event) for group, event in events if group in present]
-        if events:
-            async_to_sync(_group_send_all)(layer, events)
+        present = inbox_groups_present(groups=[group for group, _, _ in events])
     except Exception:
-        logger.exception("sending %s live inbox events failed", len(events))
+        logger.exception("asking which of %s inboxes are open failed", len(events))
+        present = None
+    if present is not None:
+        events = [event for event in events if event[0] in present]
+    broadcast_many(events=events)
 
 
 def _flush(batch: Batch) -> Counter[str]:

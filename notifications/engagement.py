@@ -62,6 +62,7 @@ def delivery_click(*, token: str) -> str | None:
     return str(delivery.notification.context.get("url") or "/")
 
 
+@transaction.atomic
 def conversions_record(*, user_id: int, show_id: int, now: dt.datetime | None = None) -> int:
     """A vote at a show a user clicked through to within a day converts those deliveries;
     return how many."""

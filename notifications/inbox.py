@@ -1,5 +1,6 @@
 """The in-app inbox: what a user reads, marks read and dismisses, live on every open page."""
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -8,11 +9,25 @@ from mysetlist.core.broadcast import broadcast
 from mysetlist.core.exceptions import NotFoundError
 
 from .models import Notification
-from .selectors import inbox_unread_count, inbox_visible
+from .selectors import inbox_presence_key, inbox_unread_count, inbox_visible
+
+# An open inbox socket says so every PRESENCE_REFRESH seconds; the word lasts PRESENCE_TTL.
+PRESENCE_REFRESH = 30
+PRESENCE_TTL = 75
 
 
 def inbox_group(user_id: int) -> str:
     return f"inbox.{user_id}"
+
+
+def inbox_presence_record(*, user_id: int) -> None:
+    """Record that a page with the user's inbox is open, for PRESENCE_TTL seconds.
+
+    Nothing removes it when a page closes: the user may have other pages open, in this web
+    server or another, which would go unheard until they next renew it. A closed page costs
+    at most PRESENCE_TTL seconds of live events sent to nobody.
+    """
+    cache.set(inbox_presence_key(inbox_group(user_id)), 1, PRESENCE_TTL)
 
 
 def _announce_count(user) -> None:

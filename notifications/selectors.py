@@ -1,5 +1,8 @@
 """Reads of notifications: a user's inbox and preferences."""
 
+from django.core.cache import caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db.models import Exists, OuterRef, QuerySet
 
 from .links import link_allowed
@@ -55,3 +58,18 @@ def inbox_items(*, notifications) -> list[dict]:
         }
         for n in notifications
     ]
+
+
+def inbox_presence_key(group: str) -> str:
+    """Return the cache key that says a page with this inbox group's websocket is open."""
+    return f"notifications:presence:{group}"
+
+
+def inbox_groups_present(*, groups: list[str]) -> set[str] | None:
+    """Return the inbox groups with a page open somewhere, in one cache round trip; None when
+    the cache is this process's own (the embedded setup), which cannot tell: send to all."""
+    cache = caches["default"]
+    if isinstance(cache, LocMemCache | DummyCache):
+        return None
+    found = cache.get_many([inbox_presence_key(group) for group in groups])
+    return {group for group in groups if inbox_presence_key(group) in found}

@@ -11,7 +11,17 @@ from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from .models import Delivery, Notification, NotificationPreference, PushSubscription
+from mysetlist.setlists.models import Show
+
+from .engagement import conversions_record as conversions_record  # the setlist services' call
+from .models import (
+    Category,
+    Delivery,
+    Notification,
+    NotificationPreference,
+    PushSubscription,
+    Trigger,
+)
 from .planning import Recipient, plan
 from .policy import INTERRUPTING, POLICIES
 from .preferences import preference_for
@@ -264,3 +274,43 @@ def unsubscribe(*, user) -> None:
             channel="email",
             status__in=[Delivery.Status.QUEUED, Delivery.Status.HELD],
         ).update(status=Delivery.Status.SKIPPED, response="unsubscribed")
+
+
+# What the setlist services call, in the transaction of the change: a show's followers are
+# told once it commits, and never of a change that rolled back.
+
+# A show's status change and the category its followers hear about.
+STATUS_CATEGORIES = {
+    Show.Status.VOTING_OPEN: Category.VOTING_OPENED,
+    Show.Status.LOCKED: Category.VOTING_CLOSED,
+    Show.Status.COMPLETED: Category.SETLIST_POSTED,
+}
+
+
+def trigger_record(*, category: str, show: Show) -> Trigger | None:
+    """Record that a show's followers are to hear about `category`, in the caller's
+    transaction; fan out once it commits. Return the new trigger, or None if this show
+    already had one of this category (each is told once)."""
+    from .tasks import trigger_fanout
+
+    trigger, created = Trigger.objects.get_or_create(
+        key=f"{category}:{show.pk}", defaults={"category": category, "show": show}
+    )
+    if not created:
+        return None
+    transaction.on_commit(lambda: trigger_fanout.delay(trigger.pk), robust=True)
+    return trigger
+
+
+def trigger_record_show_created(*, show: Show) -> Trigger | None:
+    """Record the announcement of a new upcoming show to its artist's followers; a past one
+    (imported, say) is history, not news."""
+    if show.status == Show.Status.ANNOUNCED and show.date >= timezone.now().date():
+        return trigger_record(category=Category.SHOW_ANNOUNCED, show=show)
+    return None
+
+
+def trigger_record_show_status(*, show: Show, status: str) -> Trigger | None:
+    """Record what a show's followers hear of its new status, if anything."""
+    category = STATUS_CATEGORIES.get(status)
+    return trigger_record(category=category, show=show) if category else None

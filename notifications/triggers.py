@@ -1,5 +1,6 @@
 """Domain events that followers hear about: a trigger row is written in the transaction of
-the change itself, then fanned out to the artist's followers by a worker.
+the change itself (`services.trigger_record`, which the setlist services call), then fanned
+out to the artist's followers by a worker.
 
 The row is the outbox: a fan-out whose enqueue was lost or whose worker died is re-driven
 by beat until it is done, and `notify()` is idempotent per user, so a re-drive adds only
@@ -17,33 +18,12 @@ from mysetlist.setlists import selectors as setlists_selectors
 from mysetlist.setlists.models import Show
 
 from .models import Category, Trigger
-from .services import notify
+from .services import notify, trigger_record
 
 logger = logging.getLogger(__name__)
 
-# A show's status change and the category its followers hear about.
-STATUS_CATEGORIES = {
-    Show.Status.VOTING_OPEN: Category.VOTING_OPENED,
-    Show.Status.LOCKED: Category.VOTING_CLOSED,
-    Show.Status.COMPLETED: Category.SETLIST_POSTED,
-}
 CLOSING_SOON = dt.timedelta(hours=24)
 REDRIVE_AFTER = dt.timedelta(minutes=2)
-
-
-def trigger_record(*, category: str, show: Show) -> Trigger | None:
-    """Record that a show's followers are to hear about `category`, in the caller's
-    transaction; fan out once it commits. Return the new trigger, or None if this show
-    already had one of this category (each is told once)."""
-    from .tasks import trigger_fanout
-
-    trigger, created = Trigger.objects.get_or_create(
-        key=f"{category}:{show.pk}", defaults={"category": category, "show": show}
-    )
-    if not created:
-        return None
-    transaction.on_commit(lambda: trigger_fanout.delay(trigger.pk), robust=True)
-    return trigger
 
 
 def _context(show: Show) -> dict:
@@ -100,17 +80,3 @@ def voting_closing_triggers(*, now: dt.datetime | None = None) -> int:
     return sum(
         trigger_record(category=Category.VOTING_CLOSING, show=show) is not None for show in shows
     )
-
-
-def show_status_trigger(*, show: Show, status: str) -> None:
-    """React to a show's status change: record the trigger its followers hear about."""
-    category = STATUS_CATEGORIES.get(status)
-    if category:
-        trigger_record(category=category, show=show)
-
-
-def show_created_trigger(*, show: Show) -> None:
-    """A new upcoming show is announced to its artist's followers; an imported past one
-    is history, not news."""
-    if show.status == Show.Status.ANNOUNCED and show.date >= timezone.now().date():
-        trigger_record(category=Category.SHOW_ANNOUNCED, show=show)

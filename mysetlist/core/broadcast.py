@@ -1,6 +1,7 @@
 """The one way services publish to websocket groups: after the transaction commits."""
 
 import logging
+from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -11,14 +12,26 @@ logger = logging.getLogger(__name__)
 
 def broadcast(*, group: str, event_type: str, payload: dict) -> None:
     """Send one event to a websocket group now; a failing layer is logged, never raised."""
+    broadcast_many(events=[(group, event_type, payload)])
+
+
+def broadcast_many(*, events: Iterable[tuple[str, str, dict]]) -> None:
+    """Send events, each (group, event type, payload), now and in one event loop; a failing
+    layer is logged, never raised."""
     layer = get_channel_layer()
-    if layer is None:
+    events = list(events)
+    if layer is None or not events:
         return
+
+    async def send_all():
+        for group, event_type, payload in events:
+            await layer.group_send(group, {"type": event_type, "payload": payload})
+
     try:
-        async_to_sync(layer.group_send)(group, {"type": event_type, "payload": payload})
+        async_to_sync(send_all)()
     except Exception:
-        # A vote that committed stays committed; clients catch up on their next message.
-        logger.exception("broadcast to %s failed", group)
+        # What committed stays committed; clients catch up on their next message.
+        logger.exception("broadcast of %s events (to %s first) failed", len(events), events[0][0])
 
 
 def broadcast_on_commit(*, group: str, event_type: str, payload: dict) -> None:

@@ -4,7 +4,7 @@ from mysetlist.core.admin import ReadOnlyAdminMixin
 from mysetlist.core.exceptions import ApplicationError
 
 from .models import Artist, Follow, SetlistEntry, Show, Song, Tour, Venue, Vote, VoteTally
-from .services import show_transition
+from .services import SHOW_UPDATE_FIELDS, show_create, show_transition, show_update
 
 
 @admin.register(Artist)
@@ -73,6 +73,18 @@ class ShowAdmin(admin.ModelAdmin):
     # Status changes go through show_transition (forward only, broadcast live): use the actions.
     readonly_fields = ["status"]
     actions = ["open_voting", "lock_voting", "mark_completed"]
+
+    def save_model(self, request, obj, form, change):
+        """Save through the services, so a show added here is announced like any other."""
+        data = {name: form.cleaned_data[name] for name in SHOW_UPDATE_FIELDS if name in form.fields}
+        if change:
+            changed = {name: value for name, value in data.items() if name in form.changed_data}
+            show_update(show=obj, data=changed)
+            return
+        show = show_create(**data)
+        # The inlines are saved against this form's instance: it becomes the created show.
+        obj.pk, obj.created_at, obj.updated_at = show.pk, show.created_at, show.updated_at
+        obj._state.adding, obj._state.db = False, show._state.db
 
     def _transition(self, request, queryset, status):
         moved = 0

@@ -11,7 +11,7 @@ from django.utils.text import slugify
 from mysetlist.users.models import User
 
 from .models import Artist, Follow, SetlistEntry, Show, Song, Tour, Venue
-from .services import show_transition, vote_cast
+from .services import show_create, show_transition, vote_cast
 
 ARTISTS = ["The Velvet Orchards", "Nova Harbor", "Juniper Static", "Marisol & the Tides"]
 VENUES = [
@@ -93,7 +93,7 @@ def demo_seed(*, seed: int = 7, fans: int = 40, past_shows_per_artist: int = 75)
             day += datetime.timedelta(days=rng.randint(3, 14))
             if day >= today:
                 break
-            show = Show.objects.create(
+            show = show_create(
                 artist=artist,
                 venue=rng.choice(venues),
                 tour=tours[0] if day.year < today.year else tours[1],
@@ -121,7 +121,7 @@ def demo_seed(*, seed: int = 7, fans: int = 40, past_shows_per_artist: int = 75)
             shows_made += 1
             entries_made += len(played)
         for offset, open_for_votes in ((5 + artist_index, True), (19, True), (40, False)):
-            show = Show.objects.create(
+            show = show_create(
                 artist=artist,
                 venue=rng.choice(venues),
                 tour=tours[1],

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from mysetlist.core.exceptions import ApplicationError
+from notifications import services as notifications_services
 
 from .models import Artist, SetlistEntry, Show, Song, Tour, Venue
 
@@ -273,6 +274,8 @@ def _shows(
                 setattr(show, name, value)
             to_update.append(show)
     Show.objects.bulk_create(to_create, batch_size=_BATCH)
+    for show in to_create:  # in the import's transaction, as show_create does
+        notifications_services.trigger_record_show_created(show=show)
     Show.objects.bulk_update(to_update, ["artist", "venue", "tour", "date"], batch_size=_BATCH)
     result.shows_created, result.shows_updated = len(to_create), len(to_update)
     return {

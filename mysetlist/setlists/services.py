@@ -10,9 +10,9 @@ from analytics.services import track
 from mysetlist.core.broadcast import broadcast_on_commit
 from mysetlist.core.exceptions import ApplicationError, NotFoundError
 from mysetlist.users.models import User
+from notifications import services as notifications_services
 
-from .events import show_status_changed, vote_recorded
-from .models import Artist, Follow, Show, Song, Vote, VoteTally
+from .models import Artist, Follow, Show, Song, Tour, Venue, Vote, VoteTally
 from .selectors import show_voting_closes_at
 
 # Shows move forward only; a step may be skipped (a show can be locked without ever
@@ -122,7 +122,11 @@ def vote_cast(*, user: User, show_id: int, song_id: int, value: int) -> Vote:
             up, down = _counts(value)
             _tally_apply(show_id=show.pk, song_id=song.pk, up=up, down=down)
             _track_vote(user=user, show=show, song=song, value=value, changed=False)
-            vote_recorded.send(sender=Vote, user=user, show=show)
+            # A vote soon after a click on a notification about the show is its conversion.
+            transaction.on_commit(
+                lambda: notifications_services.conversions_record(user_id=user.pk, show_id=show.pk),
+                robust=True,
+            )
             return vote
 
     if vote.value != value:
@@ -169,6 +173,46 @@ def vote_delete(*, user: User, show_id: int, song_id: int) -> None:
 
 
 @transaction.atomic
+def show_create(
+    *,
+    artist: Artist,
+    date: datetime.date,
+    venue: Venue | None = None,
+    tour: Tour | None = None,
+    status: str = Show.Status.ANNOUNCED,
+    source: str = "",
+    source_id: str = "",
+) -> Show:
+    """Create a show; a new upcoming one is announced to its artist's followers."""
+    show = Show(
+        artist=artist, venue=venue, tour=tour, date=date, status=status,
+        source=source, source_id=source_id,
+    )  # fmt: skip
+    show.full_clean()
+    show.save()
+    # Written with the show, so followers hear of exactly the shows that commit.
+    notifications_services.trigger_record_show_created(show=show)
+    return show
+
+
+SHOW_UPDATE_FIELDS = ("artist", "venue", "tour", "date", "source", "source_id")
+
+
+@transaction.atomic
+def show_update(*, show: Show, data: dict) -> Show:
+    """Change a show's details (`data`, among SHOW_UPDATE_FIELDS); its status changes only
+    through show_transition. Followers are not told: no notification says a show moved."""
+    unknown = set(data) - set(SHOW_UPDATE_FIELDS)
+    if unknown:
+        raise ApplicationError(f"A show's {', '.join(sorted(unknown))} cannot be changed here.")
+    for name, value in data.items():
+        setattr(show, name, value)
+    show.full_clean()
+    show.save(update_fields=[*data, "updated_at"])
+    return show
+
+
+@transaction.atomic
 def show_transition(*, show: Show, status: str) -> Show:
     """Move a show forward through announced → voting open → locked → completed.
 
@@ -184,7 +228,8 @@ def show_transition(*, show: Show, status: str) -> Show:
         )
     show.status = status
     show.save(update_fields=["status", "updated_at"])
-    show_status_changed.send(sender=Show, show=show, status=status, previous=current)
+    # Written with the change, so followers hear of exactly the changes that commit.
+    notifications_services.trigger_record_show_status(show=show, status=status)
     broadcast_on_commit(
         group=show_group_name(show.pk),
         event_type="show.status",

@@ -1,6 +1,6 @@
-"""Channels: Redis channel layer when REDIS_URL is set, the in-memory one otherwise."""
+"""Channels: Redis channel layer when REDIS_URL is set, an in-memory one otherwise."""
 
-from .env import env
+from .env import BASE_DIR, env
 
 _redis_url = env("REDIS_URL", default="")
 
@@ -21,4 +21,12 @@ if _redis_url:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # The groups live in daphne's memory; the Celery worker, beat and commands relay their
+    # group sends to it over this Unix socket, where the Procfile has daphne listen too.
+    _socket = env("CHANNELS_RELAY_SOCKET", default="") or str(BASE_DIR / "var" / "live.sock")
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "mysetlist.core.live_bridge.RelayedChannelLayer",
+            "CONFIG": {"socket": _socket},
+        }
+    }

@@ -58,8 +58,12 @@ LOGIN_RATE = "10000/m"
 # Parallel test workers share one Redis: each gets its own key space, so the workers' shows
 # (which have the same ids in their own databases) never hear each other's groups.
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-if CHANNEL_LAYERS["default"]["BACKEND"] != "channels.layers.InMemoryChannelLayer":
+if CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis."):
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"mysetlist-test-{_worker}"
+else:
+    # Tests hold their websockets in their own process: nothing is relayed to a web server
+    # (a developer's `make run` included).
+    CHANNEL_LAYERS["default"]["CONFIG"]["socket"] = ""
 CACHES["default"]["KEY_PREFIX"] = f"mysetlist-test-{_worker}"
 
 # Tasks run in the test's own process; tests of the real worker switch this off.

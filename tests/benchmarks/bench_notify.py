@@ -148,8 +148,8 @@ def tables_reset() -> None:
 
 
 def show_create(artist):
-    """A new show of the artist. Its post_save signal records a trigger (and, on commit,
-    enqueues its fan-out): the caller drops both, as `trigger()` above is the trigger."""
+    """A new show of the artist, saved directly: no trigger is recorded, as `trigger()`
+    above is the trigger."""
     from mysetlist.setlists.models import Show
 
     return Show.objects.create(artist=artist, date=dt.date.today() + dt.timedelta(days=90))

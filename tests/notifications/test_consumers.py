@@ -1,16 +1,22 @@
 """The live inbox: a user's open pages hear their new notifications and unread count over a
 real websocket; nobody else hears them and anonymous sockets are refused."""
 
+import asyncio
+
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
 from mysetlist.asgi import application
+from notifications import inbox
 from notifications.delivery import deliveries_send
-from notifications.inbox import notification_read
+from notifications.inbox import inbox_group, notification_read
 from notifications.models import Delivery, Notification
+from notifications.selectors import inbox_groups_present
 from notifications.services import notify
 from tests.setlists.factories import UserFactory
 
@@ -84,3 +90,44 @@ async def test_what_a_client_sends_is_answered_not_obeyed():
     await communicator.send_to(text_data="{not json")
     assert (await communicator.receive_json_from(timeout=5))["type"] == "error"
     await communicator.disconnect()
+
+
+def present(*user_ids):
+    return inbox_groups_present(groups=[inbox_group(user_id) for user_id in user_ids])
+
+
+async def test_an_open_inbox_is_present_and_renews_itself_while_open(monkeypatch):
+    monkeypatch.setattr(inbox, "PRESENCE_TTL", 1)
+    monkeypatch.setattr(inbox, "PRESENCE_REFRESH", 0.2)
+    user, session = await logged_in_user()
+    other, _ = await logged_in_user()
+    communicator = await connect(session)
+    await communicator.connect()
+    await communicator.receive_json_from(timeout=5)
+
+    await asyncio.sleep(1.5)  # past the first record's time to live
+    assert await sync_to_async(present)(user.pk, other.pk) == {inbox_group(user.pk)}
+
+    await communicator.disconnect()
+    await asyncio.sleep(1.2)  # nothing renews it once closed
+    assert await sync_to_async(present)(user.pk) == set()
+
+
+async def test_live_events_go_only_to_users_with_an_inbox_open():
+    user, session = await logged_in_user()
+    absent, _ = await logged_in_user()
+    mine = await connect(session)
+    await mine.connect()
+    await mine.receive_json_from(timeout=5)
+    # In the absent user's group, but with no open inbox recorded: not sent to.
+    layer = get_channel_layer()
+    eavesdropper = await layer.new_channel()
+    await layer.group_add(inbox_group(absent.pk), eavesdropper)
+
+    await tell_and_deliver([user.pk, absent.pk])
+
+    assert (await mine.receive_json_from(timeout=5))["type"] == "inbox.notification"
+    with pytest.raises(asyncio.TimeoutError):
+        async with asyncio.timeout(0.5):
+            await layer.receive(eavesdropper)
+    await mine.disconnect()

@@ -55,23 +55,46 @@ def test_a_forged_or_foreign_link_goes_nowhere(client, sent_email):
     assert response.status_code == 302 and response["Location"] == "/"
 
 
-def test_a_vote_after_a_click_converts_the_delivery(client, sent_email):
+def test_a_vote_after_a_click_converts_the_delivery(
+    client, sent_email, django_capture_on_commit_callbacks
+):
     email, show, fan = sent_email
     client.get(reverse("notifications:click", args=[click_token(email.pk)]))
 
-    vote_cast(user=fan, show_id=show.pk, song_id=SongFactory(artist=show.artist).pk, value=1)
-    vote_cast(user=fan, show_id=show.pk, song_id=SongFactory(artist=show.artist).pk, value=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        vote_cast(user=fan, show_id=show.pk, song_id=SongFactory(artist=show.artist).pk, value=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        vote_cast(user=fan, show_id=show.pk, song_id=SongFactory(artist=show.artist).pk, value=1)
 
     email.refresh_from_db()
     assert email.converted_at is not None
     assert Event.objects.filter(event="notification_converted", user_id=fan.pk).count() == 1
 
 
-def test_a_vote_without_a_recent_click_converts_nothing(sent_email):
+def test_a_vote_without_a_recent_click_converts_nothing(
+    sent_email, django_capture_on_commit_callbacks
+):
     email, show, fan = sent_email
-    vote_cast(user=fan, show_id=show.pk, song_id=SongFactory(artist=show.artist).pk, value=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        vote_cast(user=fan, show_id=show.pk, song_id=SongFactory(artist=show.artist).pk, value=1)
     assert Delivery.objects.get(pk=email.pk).converted_at is None
 
     Delivery.objects.filter(pk=email.pk).update(clicked_at=timezone.now() - dt.timedelta(hours=25))
-    vote_cast(user=fan, show_id=show.pk, song_id=SongFactory(artist=show.artist).pk, value=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        vote_cast(user=fan, show_id=show.pk, song_id=SongFactory(artist=show.artist).pk, value=1)
     assert Delivery.objects.get(pk=email.pk).converted_at is None
+
+
+def test_a_conversion_is_recorded_only_once_the_vote_commits(
+    client, sent_email, django_capture_on_commit_callbacks
+):
+    email, show, fan = sent_email
+    client.get(reverse("notifications:click", args=[click_token(email.pk)]))
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        vote_cast(user=fan, show_id=show.pk, song_id=SongFactory(artist=show.artist).pk, value=1)
+        assert Delivery.objects.get(pk=email.pk).converted_at is None  # not yet committed
+    for callback in callbacks:
+        callback()
+
+    assert Delivery.objects.get(pk=email.pk).converted_at is not None

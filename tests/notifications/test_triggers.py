@@ -8,7 +8,7 @@ from django.core import mail
 from django.utils import timezone
 
 from mysetlist.setlists.models import Show
-from mysetlist.setlists.services import show_transition
+from mysetlist.setlists.services import show_create, show_transition
 from notifications.models import Notification, Trigger
 from notifications.tasks import triggers_redrive, voting_closing_triggers
 from notifications.triggers import REDRIVE_AFTER, trigger_fanout, trigger_record
@@ -25,6 +25,10 @@ def artist_with_fans():
     return artist, fans
 
 
+def in_ten_days():
+    return timezone.now().date() + dt.timedelta(days=10)
+
+
 def told(category):
     return sorted(Notification.objects.filter(category=category).values_list("user_id", flat=True))
 
@@ -35,7 +39,7 @@ def test_a_new_upcoming_show_is_announced_to_followers(
     artist, fans = artist_with_fans
 
     with django_capture_on_commit_callbacks(execute=True):
-        show = ShowFactory(artist=artist)
+        show = show_create(artist=artist, venue=VenueFactory(), date=in_ten_days())
 
     assert told("show_announced") == sorted(f.pk for f in fans)
     notification = Notification.objects.filter(category="show_announced").first()
@@ -50,8 +54,8 @@ def test_a_past_show_added_later_is_history_not_news(
 ):
     artist, _ = artist_with_fans
     with django_capture_on_commit_callbacks(execute=True):
-        ShowFactory(artist=artist, date=timezone.now().date() - dt.timedelta(days=30))
-        ShowFactory(artist=artist, status=Show.Status.COMPLETED)
+        show_create(artist=artist, date=timezone.now().date() - dt.timedelta(days=30))
+        show_create(artist=artist, date=in_ten_days(), status=Show.Status.COMPLETED)
 
     assert not Trigger.objects.exists()
 
@@ -106,7 +110,7 @@ def test_voting_closing_soon_is_told_once_on_the_shows_last_day(
 
 def test_a_lost_fanout_is_redriven_and_tells_only_who_was_missed(artist_with_fans):
     artist, fans = artist_with_fans
-    show = ShowFactory(artist=artist)  # the commit's enqueue is "lost": never run here
+    show = show_create(artist=artist, date=in_ten_days())  # its enqueue is "lost": never run
     trigger = Trigger.objects.get(category="show_announced")
     assert not Notification.objects.exists()
 

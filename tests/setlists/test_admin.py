@@ -1,17 +1,22 @@
+import datetime
 import re
 
 import pytest
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 
-from mysetlist.setlists.models import VoteTally
+from mysetlist.setlists.models import Show, VoteTally
 from mysetlist.setlists.services import vote_cast
+from notifications.models import Notification, Trigger
 from tests.setlists.factories import (
     FollowFactory,
     SetlistEntryFactory,
     ShowFactory,
+    SongFactory,
     TourFactory,
     UserFactory,
+    VenueFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -84,3 +89,60 @@ def test_show_status_is_not_editable_in_the_form(staff_client, open_show):
     response = staff_client.get(reverse("admin:setlists_show_change", args=[open_show.pk]))
 
     assert 'name="status"' not in response.text
+
+
+def show_form(show_date: datetime.date, **fields) -> dict:
+    return {
+        "date": show_date.isoformat(),
+        "source": "",
+        "source_id": "",
+        "setlist_entries-TOTAL_FORMS": "0",
+        "setlist_entries-INITIAL_FORMS": "0",
+        "tallies-TOTAL_FORMS": "0",
+        "tallies-INITIAL_FORMS": "0",
+        **fields,
+    }
+
+
+def test_a_show_added_in_admin_is_announced_to_followers(
+    staff_client, django_capture_on_commit_callbacks
+):
+    fan = FollowFactory().user
+    artist = fan.follows.get().artist
+    song = SongFactory(artist=artist)
+    form = show_form(
+        timezone.now().date() + datetime.timedelta(days=20),
+        artist=artist.pk,
+        venue=VenueFactory().pk,
+        **{
+            "setlist_entries-TOTAL_FORMS": "1",
+            "setlist_entries-0-song": song.pk,
+            "setlist_entries-0-position": "1",
+            "setlist_entries-0-set_marker": "main",
+            "setlist_entries-0-set_number": "1",
+        },
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(reverse("admin:setlists_show_add"), form)
+
+    assert response.status_code == 302, response.context["errors"]
+    show = Show.objects.get()
+    assert list(show.setlist_entries.values_list("song", flat=True)) == [song.pk]
+    assert Trigger.objects.get().key == f"show_announced:{show.pk}"
+    assert Notification.objects.get().user == fan
+
+
+def test_a_show_changed_in_admin_is_saved_by_the_service(staff_client):
+    show = ShowFactory()
+    later = show.date + datetime.timedelta(days=3)
+
+    response = staff_client.post(
+        reverse("admin:setlists_show_change", args=[show.pk]),
+        show_form(later, artist=show.artist_id, venue=show.venue_id),
+    )
+
+    assert response.status_code == 302
+    show.refresh_from_db()
+    assert show.date == later
+    assert not Trigger.objects.exists()

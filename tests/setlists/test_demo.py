@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 
 from mysetlist.setlists.demo import demo_seed
 from mysetlist.setlists.models import Show, Vote, VoteTally
+from notifications.models import Trigger
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +46,16 @@ def test_demo_user_prints_working_credentials(capsys):
     )[-1]
     user = authenticate(username=username, password=password)
     assert user is not None and user.is_staff
+
+
+def test_demo_seed_tells_followers_of_its_upcoming_shows():
+    demo_seed(seed=3, fans=6, past_shows_per_artist=2)
+
+    upcoming = Show.objects.exclude(status=Show.Status.COMPLETED)
+    announced = set(
+        Trigger.objects.filter(category="show_announced").values_list("show", flat=True)
+    )
+    opened = set(Trigger.objects.filter(category="voting_opened").values_list("show", flat=True))
+    assert announced == set(upcoming.values_list("pk", flat=True))
+    assert opened == set(upcoming.filter(status="voting_open").values_list("pk", flat=True))
+    assert not Trigger.objects.filter(show__status=Show.Status.COMPLETED).exists()

@@ -1,10 +1,13 @@
+import datetime
 import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from mysetlist.setlists.importing import ImportFileError, setlists_import_file
 from mysetlist.setlists.models import Artist, SetlistEntry, Show, Song, Venue
+from notifications.models import Trigger
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +160,15 @@ def test_import_of_the_shared_historical_data(shared_shows_file, capsys):
     call_command("import_setlists", str(shared_shows_file), "--no-progress")
 
     assert "Shows: 0 new, 0 updated; setlists written: 0 (0 entries)" in capsys.readouterr().out
+
+
+def test_import_announces_new_upcoming_shows_only(tmp_path):
+    upcoming = (timezone.now().date() + datetime.timedelta(days=30)).isoformat()
+    path = write(tmp_path, show_line(), show_line(source_id="2", date=upcoming, songs=[]))
+
+    setlists_import_file(path=path)
+    setlists_import_file(path=path)  # a re-import announces nothing again
+
+    show = Show.objects.get(source_id="2")
+    assert show.status == Show.Status.ANNOUNCED
+    assert list(Trigger.objects.values_list("key", flat=True)) == [f"show_announced:{show.pk}"]

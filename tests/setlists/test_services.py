@@ -1,20 +1,31 @@
 import datetime
 
 import pytest
+from django.db import transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from mysetlist.core.exceptions import ApplicationError, NotFoundError
 from mysetlist.setlists.models import Follow, Show, Vote, VoteTally
 from mysetlist.setlists.services import (
     follow_create,
     follow_delete,
+    show_create,
     show_transition,
+    show_update,
     shows_lock_past_due,
     vote_cast,
     vote_delete,
     votes_withdraw_all,
 )
-from tests.setlists.factories import ShowFactory, SongFactory, UserFactory, VenueFactory
+from notifications.models import Trigger
+from tests.setlists.factories import (
+    ArtistFactory,
+    ShowFactory,
+    SongFactory,
+    UserFactory,
+    VenueFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -229,3 +240,72 @@ def test_deleting_a_user_takes_their_votes_out_of_the_tallies(open_show, song):
 
     assert tally(open_show, song) == (1, 0)
     assert Vote.objects.count() == 1
+
+
+def soon() -> datetime.date:
+    return timezone.now().date() + datetime.timedelta(days=10)
+
+
+class Rollback(Exception):
+    pass
+
+
+def test_show_create_writes_the_announcement_with_the_show():
+    show = show_create(artist=ArtistFactory(), venue=VenueFactory(), date=soon())
+
+    assert Trigger.objects.get().key == f"show_announced:{show.pk}"
+
+
+def test_show_create_rolled_back_leaves_no_trigger():
+    with pytest.raises(Rollback), transaction.atomic():
+        show_create(artist=ArtistFactory(), date=soon())
+        raise Rollback
+
+    assert not Show.objects.exists() and not Trigger.objects.exists()
+
+
+def test_show_create_of_a_past_or_played_show_announces_nothing():
+    artist = ArtistFactory()
+    show_create(artist=artist, date=timezone.now().date() - datetime.timedelta(days=1))
+    show_create(artist=artist, date=soon(), status=Show.Status.COMPLETED)
+
+    assert not Trigger.objects.exists()
+
+
+def test_show_create_validates_before_saving():
+    with pytest.raises(Exception, match="status"):
+        show_create(artist=ArtistFactory(), date=soon(), status="postponed")
+    assert not Show.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("status", "category"),
+    [
+        (Show.Status.VOTING_OPEN, "voting_opened"),
+        (Show.Status.LOCKED, "voting_closed"),
+        (Show.Status.COMPLETED, "setlist_posted"),
+    ],
+)
+def test_show_transition_writes_its_trigger_with_the_change(status, category):
+    show = ShowFactory()
+    with pytest.raises(Rollback), transaction.atomic():
+        show_transition(show=show, status=status)
+        assert Trigger.objects.get().category == category  # in the change's transaction
+        raise Rollback
+    assert not Trigger.objects.exists()
+
+    show_transition(show=show, status=status)
+    assert Trigger.objects.get().key == f"{category}:{show.pk}"
+
+
+def test_show_update_changes_details_and_tells_nobody():
+    show = ShowFactory()
+    venue = VenueFactory()
+
+    show_update(show=show, data={"venue": venue, "date": soon() + datetime.timedelta(days=1)})
+
+    show.refresh_from_db()
+    assert show.venue == venue and show.date == soon() + datetime.timedelta(days=1)
+    assert not Trigger.objects.exists()
+    with pytest.raises(ApplicationError, match="status"):
+        show_update(show=show, data={"status": Show.Status.LOCKED})

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from mysetlist.setlists.models import Show
+from mysetlist.setlists.public import Show, ShowStatus
 
 from .engagement import conversions_record as conversions_record  # the setlist services' call
 from .models import (
@@ -281,9 +281,9 @@ def unsubscribe(*, user) -> None:
 
 # A show's status change and the category its followers hear about.
 STATUS_CATEGORIES = {
-    Show.Status.VOTING_OPEN: Category.VOTING_OPENED,
-    Show.Status.LOCKED: Category.VOTING_CLOSED,
-    Show.Status.COMPLETED: Category.SETLIST_POSTED,
+    ShowStatus.VOTING_OPEN: Category.VOTING_OPENED,
+    ShowStatus.LOCKED: Category.VOTING_CLOSED,
+    ShowStatus.COMPLETED: Category.SETLIST_POSTED,
 }
 
 
@@ -305,7 +305,7 @@ def trigger_record(*, category: str, show: Show) -> Trigger | None:
 def trigger_record_show_created(*, show: Show) -> Trigger | None:
     """Record the announcement of a new upcoming show to its artist's followers; a past one
     (imported, say) is history, not news."""
-    if show.status == Show.Status.ANNOUNCED and show.date >= timezone.now().date():
+    if show.status == ShowStatus.ANNOUNCED and show.date >= timezone.now().date():
         return trigger_record(category=Category.SHOW_ANNOUNCED, show=show)
     return None
 

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mysetlist.setlists import selectors as setlists_selectors
-from mysetlist.setlists.models import Show
+from mysetlist.setlists.public import Show
 
 from .models import Category, Trigger
 from .services import notify, trigger_record

@@ -4,7 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mysetlist.core.clients import client_ip
-from mysetlist.core.pagination import get_paginated_response
+from mysetlist.core.pagination import LimitOffsetPagination, get_paginated_response
 from mysetlist.core.schema import errors
 
 from .authentication import IngestKeyAuthentication, IngestKeyRateThrottle
@@ -78,6 +78,7 @@ class MyEventListApi(APIView):
     """Everything recorded about the logged-in user, oldest first: their data export."""
 
     permission_classes = [permissions.IsAuthenticated]
+    pagination_class = LimitOffsetPagination
 
     class OutputSerializer(serializers.Serializer):
         event = serializers.CharField()

@@ -37,6 +37,7 @@ class InboxItemOutputSerializer(serializers.Serializer):
 
 class InboxListApi(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = LimitOffsetPagination
 
     class FilterSerializer(serializers.Serializer):
         class Meta:
@@ -55,7 +56,7 @@ class InboxListApi(APIView):
         notifications = selectors.inbox_list(
             user=request.user, unread_only=filters.validated_data["unread"]
         )
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(notifications, request, view=self)
         return paginator.get_paginated_response(
             InboxItemOutputSerializer(selectors.inbox_items(notifications=page), many=True).data

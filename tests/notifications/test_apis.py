@@ -164,6 +164,8 @@ def test_preferences_read_and_change(user):
             ]
         ),
         ({"quiet_hours": {"start": "25:00", "end": "07:00"}}, "quiet_hours"),
+        # Hours and minutes, as answered: seconds would be kept and never shown.
+        ({"quiet_hours": {"start": "22:00:30", "end": "07:00"}}, "quiet_hours"),
         ({"digest": "hourly"}, "digest"),
         ({"digest_hour": 24}, "digest_hour"),
         ({"daily_cap": -1}, "daily_cap"),

@@ -263,6 +263,20 @@ def test_bad_sends_are_refused(payload, status):
     assert not Notification.objects.exists()
 
 
+def test_a_send_to_users_that_do_not_exist_is_refused(django_capture_on_commit_callbacks):
+    fan = UserFactory()
+    payload = {"category": "show_announced", "key": "k", "user_ids": [fan.pk, fan.pk + 1000]}
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client_for(UserFactory(is_staff=True)).post(
+            reverse("notifications-api:send"), payload, format="json"
+        )
+
+    assert response.status_code == 400
+    assert response.json()["extra"]["fields"]["user_ids"] == [f"No user has id {fan.pk + 1000}."]
+    assert not callbacks and not Notification.objects.exists()
+
+
 def test_only_staff_may_send():
     response = client_for(UserFactory()).post(
         reverse("notifications-api:send"),

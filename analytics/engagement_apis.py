@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -52,7 +52,18 @@ class PathsApi(APIView):
         summary="Top paths between pages",
         description=metrics.paths.__doc__,
         parameters=[FilterSerializer],
-        responses={200: OpenApiTypes.OBJECT, **errors(400, 401, 403)},
+        responses={
+            200: inline_serializer(
+                "PathMove",
+                {
+                    "from": serializers.CharField(),
+                    "to": serializers.CharField(),
+                    "count": serializers.IntegerField(),
+                },
+                many=True,
+            ),
+            **errors(400, 401, 403),
+        },
     )
     def get(self, request):
         data, start, end = range_params(request, self.FilterSerializer)
@@ -70,7 +81,21 @@ class WebVitalsApi(APIView):
         summary="Core Web Vitals at the 75th percentile, per page",
         description=metrics.web_vitals.__doc__,
         parameters=[RangeFilterSerializer],
-        responses={200: OpenApiTypes.OBJECT, **errors(400, 401, 403)},
+        responses={
+            200: inline_serializer(
+                "PageWebVitals",
+                {
+                    "path": serializers.CharField(),
+                    "samples": serializers.IntegerField(),
+                    **{
+                        f"{vital}_p75": serializers.FloatField(allow_null=True)
+                        for vital in metrics.VITALS
+                    },
+                },
+                many=True,
+            ),
+            **errors(400, 401, 403),
+        },
     )
     def get(self, request):
         _, start, end = range_params(request)
@@ -93,7 +118,19 @@ class TrendingApi(APIView):
         summary="Trending artists, shows or songs",
         description=metrics.trending.__doc__,
         parameters=[FilterSerializer],
-        responses={200: OpenApiTypes.OBJECT, **errors(400, 401, 403)},
+        responses={
+            200: inline_serializer(
+                "TrendingItem",
+                {
+                    "id": serializers.IntegerField(),
+                    "score": serializers.FloatField(),
+                    "views": serializers.IntegerField(),
+                    "votes": serializers.IntegerField(),
+                },
+                many=True,
+            ),
+            **errors(400, 401, 403),
+        },
     )
     def get(self, request):
         params = self.FilterSerializer(data=request.query_params)

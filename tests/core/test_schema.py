@@ -39,3 +39,9 @@ def test_paginated_lists_are_documented_as_pages(paths):
 
     assert page == {"$ref": "#/components/schemas/PaginatedArtistOutputList"}
     assert {"limit", "offset"} <= {parameter["name"] for parameter in operation["parameters"]}
+
+
+def test_metric_lists_are_documented_as_arrays(paths):
+    for path in ("/api/analytics/trending/", "/api/analytics/paths/", "/api/analytics/web-vitals/"):
+        body = paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert body["type"] == "array", path

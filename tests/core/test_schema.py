@@ -5,8 +5,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
-def paths():
-    return SchemaGenerator().get_schema(request=None, public=True)["paths"]
+def openapi():
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+@pytest.fixture
+def paths(openapi):
+    return openapi["paths"]
 
 
 def codes(operation: dict) -> set[str]:
@@ -45,3 +50,24 @@ def test_metric_lists_are_documented_as_arrays(paths):
     for path in ("/api/analytics/trending/", "/api/analytics/paths/", "/api/analytics/web-vitals/"):
         body = paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         assert body["type"] == "array", path
+
+
+def test_the_ingest_body_is_one_event_or_a_batch(paths):
+    operation = paths["/api/analytics/events"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+
+    assert body == {"$ref": "#/components/schemas/IngestBodyRequest"}
+    assert {"413", "503"} <= set(operation["responses"])
+
+
+def test_the_ingest_body_components_are_one_of_event_and_batch(openapi):
+    components = openapi["components"]["schemas"]
+
+    assert components["IngestBodyRequest"] == {
+        "oneOf": [
+            {"$ref": "#/components/schemas/IngestEventRequest"},
+            {"$ref": "#/components/schemas/IngestBatchRequest"},
+        ]
+    }
+    assert components["IngestEventRequest"]["required"] == ["distinct_id", "event"]
+    assert components["IngestBatchRequest"]["properties"]["batch"]["maxItems"] == 1000

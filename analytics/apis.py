@@ -1,16 +1,19 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mysetlist.core.clients import client_ip
-from mysetlist.core.pagination import get_paginated_response
-from mysetlist.core.schema import errors
+from mysetlist.core.pagination import LimitOffsetPagination, get_paginated_response
+from mysetlist.core.schema import error, errors
 
 from .authentication import IngestKeyAuthentication, IngestKeyRateThrottle
 from .capture import ingest_http, read_body
 from .erasure import user_events
-from .validation import BatchError
+from .validation import MAX_BATCH_EVENTS, MAX_NAME, BatchError
 
 
 class HasIngestKey(permissions.BasePermission):
@@ -18,6 +21,40 @@ class HasIngestKey(permissions.BasePermission):
 
     def has_permission(self, request, view):
         return request.auth is not None
+
+
+class IngestEventSerializer(serializers.Serializer):
+    """An analytics event, as its sender writes it (the schema of the request only)."""
+
+    event = serializers.CharField(max_length=MAX_NAME)
+    distinct_id = serializers.CharField(max_length=MAX_NAME)
+    timestamp = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="When it happened; default: when received."
+    )
+    sent_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="When sent, by the same clock: corrects skew."
+    )
+    properties = serializers.DictField(required=False, allow_null=True)
+    context = serializers.DictField(required=False, allow_null=True)
+    message_id = serializers.CharField(
+        max_length=MAX_NAME, required=False, allow_null=True,
+        help_text="Sent again, an event with the same id is not stored twice.",
+    )  # fmt: skip
+
+    class Meta:
+        ref_name = "IngestEvent"
+
+
+class IngestBatchSerializer(serializers.Serializer):
+    batch = serializers.ListField(
+        child=IngestEventSerializer(), min_length=1, max_length=MAX_BATCH_EVENTS
+    )
+    sent_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="For the events that give none."
+    )
+
+    class Meta:
+        ref_name = "IngestBatch"
 
 
 class EventIngestApi(APIView):
@@ -52,10 +89,17 @@ class EventIngestApi(APIView):
             "again (for at least 30 days). Bad events are listed in `errors` by index; the "
             "others are kept. 400 when no event could be kept."
         ),
-        request=inline_serializer("IngestBody", {"batch": serializers.ListField()}),
+        request={
+            "application/json": PolymorphicProxySerializer(
+                component_name="IngestBody",
+                serializers=[IngestEventSerializer, IngestBatchSerializer],
+                resource_type_field_name=None,
+            )
+        },
         responses={
             200: OutputSerializer,
-            413: OpenApiResponse(description="More than 1 MB or 1,000 events."),
+            413: error("More than 1 MB or 1,000 events."),
+            503: error("Not stored; send them again."),
             **errors(400, 401, 403, 429),
         },
     )
@@ -78,6 +122,7 @@ class MyEventListApi(APIView):
     """Everything recorded about the logged-in user, oldest first: their data export."""
 
     permission_classes = [permissions.IsAuthenticated]
+    pagination_class = LimitOffsetPagination
 
     class OutputSerializer(serializers.Serializer):
         event = serializers.CharField()

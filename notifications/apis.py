@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
@@ -37,6 +37,7 @@ class InboxItemOutputSerializer(serializers.Serializer):
 
 class InboxListApi(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = LimitOffsetPagination
 
     class FilterSerializer(serializers.Serializer):
         class Meta:
@@ -55,7 +56,7 @@ class InboxListApi(APIView):
         notifications = selectors.inbox_list(
             user=request.user, unread_only=filters.validated_data["unread"]
         )
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(notifications, request, view=self)
         return paginator.get_paginated_response(
             InboxItemOutputSerializer(selectors.inbox_items(notifications=page), many=True).data
@@ -101,12 +102,22 @@ class NotificationDismissApi(APIView):
         return Response({"unread": selectors.inbox_unread_count(user=request.user)})
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "22:00"}
+)
+class ClockTimeField(serializers.TimeField):
+    """A time of day as "HH:MM", read and written alike: quiet hours have no seconds."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", input_formats=["%H:%M"], **kwargs)
+
+
 class QuietHoursSerializer(serializers.Serializer):
     class Meta:
         ref_name = "QuietHours"
 
-    start = serializers.TimeField(format="%H:%M")
-    end = serializers.TimeField(format="%H:%M")
+    start = ClockTimeField()
+    end = ClockTimeField()
 
 
 def _channels_field(**kwargs):

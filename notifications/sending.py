@@ -1,5 +1,6 @@
 """Notifications sent on request of staff or an API consumer, beside the domain triggers."""
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from mysetlist.core.exceptions import ApplicationError
@@ -34,6 +35,15 @@ def notification_send_schedule(
             f"At most {MAX_USER_IDS} user ids; use artist_id for a larger audience.",
             extra={"fields": {"user_ids": [f"At most {MAX_USER_IDS}."]}},
         )
+    if user_ids is not None:
+        # Refused here: the worker's insert would fail on the first unknown user.
+        found = get_user_model().objects.filter(pk__in=user_ids).values_list("pk", flat=True)
+        unknown = sorted(set(user_ids) - set(found))
+        if unknown:
+            listed = ", ".join(map(str, unknown[:10])) + (", ..." if len(unknown) > 10 else "")
+            raise ApplicationError(
+                "No such users.", extra={"fields": {"user_ids": [f"No user has id {listed}."]}}
+            )
     if artist_id is not None:
         setlists_selectors.artist_get(artist_id=artist_id)  # 404 for an unknown artist
     context_check(category=category, context=context)

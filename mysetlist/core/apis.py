@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .health import health_check
+from .schema import errors
 from .status import status_counts
 
 _STARTED = time.time()
@@ -35,7 +36,20 @@ class StatusApi(APIView):
 
     @extend_schema(
         summary="Version, uptime, backends in use and a few platform counts (staff only)",
-        responses={200: inline_serializer("Status", {"version": serializers.CharField()})},
+        responses={
+            200: inline_serializer(
+                "Status",
+                {
+                    "version": serializers.CharField(),
+                    "uptime_seconds": serializers.IntegerField(),
+                    "database": serializers.CharField(),
+                    "channel_layer": serializers.CharField(),
+                    "broker": serializers.CharField(),
+                    "counts": serializers.DictField(child=serializers.IntegerField()),
+                },
+            ),
+            **errors(401, 403),
+        },
     )
     def get(self, request):
         return Response(

@@ -7,7 +7,8 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
 
 
 def get_paginated_response(*, serializer_class, queryset, request, view):
-    """Paginate a queryset with the API's pagination class and serialize one page."""
-    paginator = LimitOffsetPagination()
+    """Paginate a queryset with the view's pagination class, the one its schema documents,
+    and serialize one page."""
+    paginator = view.pagination_class()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)

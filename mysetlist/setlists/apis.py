@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mysetlist.core.ids import IdField
-from mysetlist.core.pagination import get_paginated_response
+from mysetlist.core.pagination import LimitOffsetPagination, get_paginated_response
 from mysetlist.core.schema import errors
 from mysetlist.core.throttling import ScopedRateThrottle
 
@@ -22,6 +22,8 @@ class ArtistOutputSerializer(serializers.Serializer):
 
 
 class ArtistListApi(APIView):
+    pagination_class = LimitOffsetPagination
+
     class FilterSerializer(serializers.Serializer):
         class Meta:
             ref_name = "ArtistListFilter"
@@ -67,6 +69,8 @@ class ShowOutputSerializer(serializers.Serializer):
 
 
 class ShowListApi(APIView):
+    pagination_class = LimitOffsetPagination
+
     class FilterSerializer(serializers.Serializer):
         class Meta:
             ref_name = "ShowListFilter"
@@ -147,6 +151,8 @@ class SongOutputSerializer(serializers.Serializer):
 
 
 class SongListApi(APIView):
+    pagination_class = LimitOffsetPagination
+
     class FilterSerializer(serializers.Serializer):
         class Meta:
             ref_name = "SongListFilter"
@@ -183,6 +189,7 @@ class TallyOutputSerializer(serializers.Serializer):
 
 class VoteListApi(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = LimitOffsetPagination
 
     class FilterSerializer(serializers.Serializer):
         class Meta:
@@ -258,6 +265,7 @@ class VoteDeleteApi(APIView):
 
 class FollowListApi(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = LimitOffsetPagination
 
     class OutputSerializer(serializers.Serializer):
         class Meta:

@@ -3,9 +3,11 @@
 from .env import env, env_int
 
 REST_FRAMEWORK = {
+    # Token first: DRF answers a client without credentials with the first class's scheme,
+    # 401 and WWW-Authenticate: Token; session authentication names none, which made it 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -30,7 +32,7 @@ REST_FRAMEWORK = {
     # nearest proxy saw, not by an X-Forwarded-For header anyone can write.
     "NUM_PROXIES": env_int("DRF_NUM_PROXIES", default=0),
     "EXCEPTION_HANDLER": "mysetlist.core.exceptions.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "mysetlist.core.schema.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 

@@ -1,6 +1,8 @@
 import pytest
 import yaml
 from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from mysetlist.core import health
 
@@ -46,6 +48,45 @@ def test_status_is_for_staff(api_client, open_show):
     assert body["version"]
     assert body["counts"]["shows_voting_open"] == 1
     assert body["database"] in ("postgresql", "sqlite")
+
+
+def test_anonymous_is_answered_401_naming_the_token_scheme(api_client):
+    response = api_client.get(reverse("setlists-api:vote-list"))
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json() == {
+        "message": "Authentication credentials were not provided.",
+        "extra": {},
+    }
+
+
+def test_a_bad_token_is_answered_401_even_where_anyone_may_read(api_client):
+    response = api_client.get(reverse("setlists-api:artist-list"), HTTP_AUTHORIZATION="Token x")
+
+    assert response.status_code == 401
+    assert response.json()["message"] == "Invalid token."
+
+
+def test_signed_in_but_not_allowed_is_answered_403(api_client, user):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+
+    assert api_client.get(reverse("setlists-api:vote-list")).status_code == 200
+    assert api_client.get(reverse("core-api:status")).status_code == 403
+
+
+def test_a_session_still_signs_in_and_needs_its_csrf_token_to_write(user, open_show):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+
+    listed = client.get(reverse("setlists-api:vote-list"))
+    followed = client.post(
+        reverse("setlists-api:follow-create"), {"artist": open_show.artist_id}, format="json"
+    )
+
+    assert listed.status_code == 200
+    assert followed.status_code == 403
+    assert "CSRF" in followed.json()["message"]
 
 
 def test_openapi_schema_describes_the_api(api_client):

@@ -167,6 +167,8 @@ def test_preferences_read_and_change(user):
             ]
         ),
         ({"quiet_hours": {"start": "25:00", "end": "07:00"}}, "quiet_hours"),
+        # Hours and minutes, as answered: seconds would be kept and never shown.
+        ({"quiet_hours": {"start": "22:00:30", "end": "07:00"}}, "quiet_hours"),
         ({"digest": "hourly"}, "digest"),
         ({"digest_hour": 24}, "digest_hour"),
         ({"daily_cap": -1}, "daily_cap"),
@@ -262,6 +264,20 @@ def test_bad_sends_are_refused(payload, status):
     assert response.status_code == status
     assert response.json()["message"]
     assert not Notification.objects.exists()
+
+
+def test_a_send_to_users_that_do_not_exist_is_refused(django_capture_on_commit_callbacks):
+    fan = UserFactory()
+    payload = {"category": "show_announced", "key": "k", "user_ids": [fan.pk, fan.pk + 1000]}
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client_for(UserFactory(is_staff=True)).post(
+            reverse("notifications-api:send"), payload, format="json"
+        )
+
+    assert response.status_code == 400
+    assert response.json()["extra"]["fields"]["user_ids"] == [f"No user has id {fan.pk + 1000}."]
+    assert not callbacks and not Notification.objects.exists()
 
 
 def test_only_staff_may_send():

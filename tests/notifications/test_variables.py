@@ -9,6 +9,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from mysetlist.core.exceptions import ApplicationError
+from mysetlist.setlists.services import show_create
 from notifications.models import Notification, NotificationTemplate
 from notifications.rendering import DEFAULTS, render
 from notifications.services import notify
@@ -22,7 +23,6 @@ from tests.notifications.test_admin import FORM
 from tests.setlists.factories import (
     ArtistFactory,
     FollowFactory,
-    ShowFactory,
     UserFactory,
     VenueFactory,
 )
@@ -72,7 +72,7 @@ def test_the_send_api_refuses_an_empty_context_with_a_json_400():
 
     response = client.post(
         reverse("notifications-api:send"),
-        {"category": "show_announced", "key": "k", "context": {}, "user_ids": [1]},
+        {"category": "show_announced", "key": "k", "context": {}, "user_ids": [UserFactory().pk]},
         format="json",
     )
 
@@ -149,7 +149,7 @@ def test_the_show_announced_email_names_the_artist_once_then_venue_city_and_date
     fan = FollowFactory(artist=artist).user
 
     with django_capture_on_commit_callbacks(execute=True):
-        ShowFactory(
+        show_create(
             artist=artist,
             venue=VenueFactory(name="Example Hall", city="Chicago"),
             date=dt.date(2030, 12, 1),
@@ -176,7 +176,7 @@ def test_a_show_without_a_venue_is_announced_without_one(django_capture_on_commi
     FollowFactory(artist=artist)
 
     with django_capture_on_commit_callbacks(execute=True):
-        ShowFactory(artist=artist, venue=None, date=dt.date(2030, 12, 1))
+        show_create(artist=artist, venue=None, date=dt.date(2030, 12, 1))
 
     [email] = mail.outbox
     assert email.body.startswith(

@@ -1,9 +1,15 @@
 from django.contrib import admin, messages
 
+from analytics.models import (
+    DistinctIdLink,
+    ErasureRequest,
+    IngestKey,
+    Person,
+    PlatformMetric,
+    RollupRun,
+)
+from analytics.services import ingest_key_create
 from mysetlist.core.admin import ReadOnlyAdminMixin
-
-from .models import DistinctIdLink, ErasureRequest, IngestKey, Person, PlatformMetric, RollupRun
-from .services import ingest_key_create
 
 
 @admin.register(IngestKey)

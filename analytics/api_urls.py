@@ -1,6 +1,8 @@
 from django.urls import path
 
-from . import apis, engagement_apis, metric_apis
+from analytics.ingest import apis
+from analytics.metrics import apis as metric_apis
+from analytics.metrics import live_apis as engagement_apis
 
 app_name = "analytics-api"
 

@@ -6,7 +6,7 @@ class AnalyticsConfig(AppConfig):
     name = "analytics"
 
     def ready(self):
-        from . import signals  # noqa: F401
-        from .timeline import sqlite_functions_register
+        from analytics import signals  # noqa: F401
+        from analytics.rollups.timeline import sqlite_functions_register
 
         connection_created.connect(sqlite_functions_register, dispatch_uid="analytics-sqlite")

@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from .selectors import web_tracker_key_get
+from analytics.selectors import web_tracker_key_get
 
 
 def tracker(request):

@@ -2,10 +2,9 @@ import uuid
 
 from django.conf import settings
 
+from analytics.ingest.validation import is_bot
+from analytics.services import ANONYMOUS_ID, track
 from mysetlist.core.clients import client_ip
-
-from .services import ANONYMOUS_ID, track
-from .validation import is_bot
 
 _SKIPPED_PREFIXES = ("/api/", "/admin/", "/static/", "/ws/")
 

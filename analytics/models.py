@@ -110,7 +110,7 @@ class EventRollup(models.Model):
     `dimension` is "" for all events of the name, or artist_id / show_id / song_id with the
     property's value in `value`. The live pass adds each stored batch's events to `count`
     within seconds; the exact pass recomputes a marked bucket from the raw events and adds
-    the difference, which also brings `persons` up to date (see analytics.rollups).
+    the difference, which also brings `persons` up to date (see analytics.rollups.passes).
     """
 
     granularity = models.CharField(max_length=6, choices=Granularity.choices)
@@ -313,7 +313,7 @@ class PersonFirstEvent(models.Model):
 class TimelineMinute(models.Model):
     """The events of one name in one UTC minute, cut down to who and when: the base of
     sequence funnels. `moments` packs, for each event, the person's number (see
-    analytics.timeline.person_number) and its time in microseconds since the epoch, as
+    analytics.rollups.timeline.person_number) and its time in microseconds since the epoch, as
     big-endian 64-bit integers, 16 bytes an event; a funnel reads a day of them as a few
     thousand rows. Replaced whole when the minute's rollups are recomputed."""
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 import numpy as np
 from django.core.cache import cache
 
-from .buckets import bucket_start
-from .models import DistinctIdLink, IngestKey, TimelineMinute
-from .rollups import person_keys
-from .timeline import micros, moments_unpack, person_number
+from analytics.models import DistinctIdLink, IngestKey, TimelineMinute
+from analytics.rollups.buckets import bucket_start
+from analytics.rollups.passes import person_keys
+from analytics.rollups.timeline import micros, moments_unpack, person_number
 
 _MEMO_SECONDS = 60
 _MEMO_MAX = 10_000

@@ -9,13 +9,9 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from mysetlist.users.models import User
-
-from .json_batch import clean_batch_json
-from .models import DistinctIdLink, IngestKey
-from .selectors import WEB_TRACKER_CACHE_KEY, IngestSource
-from .storage import EventRow, events_write
-from .validation import (
+from analytics.ingest.json_batch import clean_batch_json
+from analytics.ingest.storage import EventRow, events_write
+from analytics.ingest.validation import (
     ACCOUNT,
     CleanBatch,
     CleanEvent,
@@ -24,6 +20,9 @@ from .validation import (
     anonymize_ip,
     clean_batch,
 )
+from analytics.models import DistinctIdLink, IngestKey
+from analytics.selectors import WEB_TRACKER_CACHE_KEY, IngestSource
+from mysetlist.users.models import User
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@ from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
-from .erasure import erasure_request_create
-from .services import distinct_id_link
+from analytics.lifecycle.erasure import erasure_request_create
+from analytics.services import distinct_id_link
 
 
 @receiver(user_logged_in, dispatch_uid="analytics-link-distinct-id")

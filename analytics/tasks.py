@@ -11,7 +11,7 @@ def event_partitions_ensure() -> list[str]:
     from django.conf import settings
     from django.utils import timezone
 
-    from .partitions import event_partitions_ensure as ensure
+    from analytics.lifecycle.partitions import event_partitions_ensure as ensure
 
     return ensure(today=timezone.now().date(), months_ahead=settings.ANALYTICS_PARTITIONS_AHEAD)
 
@@ -23,13 +23,13 @@ def event_partitions_ensure() -> list[str]:
 def retention_apply() -> list[int]:
     from django.utils import timezone
 
-    from .retention import retention_apply as apply
+    from analytics.lifecycle.retention import retention_apply as apply
 
     return [result.rows for result in apply(now=timezone.now())]
 
 
 def _rollups(granularity: str) -> int:
-    from .rollups import rollups_process_due
+    from analytics.rollups.passes import rollups_process_due
 
     return rollups_process_due(granularity=granularity).buckets
 
@@ -37,7 +37,7 @@ def _rollups(granularity: str) -> int:
 # Not acks_late: a lost run is harmless, its batches and marks wait for the next one.
 @shared_task(name="analytics.rollups_live", soft_time_limit=30, time_limit=40, **_TRANSIENT)
 def rollups_live() -> int:
-    from .rollups import rollups_live as live
+    from analytics.rollups.passes import rollups_live as live
 
     return live().buckets
 
@@ -68,13 +68,13 @@ def rollups_process_day() -> int:
     acks_late=True, **_TRANSIENT,
 )  # fmt: skip
 def erasure_process(request_id: int) -> int:
-    from .erasure import erasure_process as process
+    from analytics.lifecycle.erasure import erasure_process as process
 
     return process(request_id=request_id).events_deleted
 
 
 @shared_task(name="analytics.erasures_redrive", soft_time_limit=60, time_limit=90, **_TRANSIENT)
 def erasures_redrive() -> list[int]:
-    from .erasure import erasures_redrive as redrive
+    from analytics.lifecycle.erasure import erasures_redrive as redrive
 
     return redrive()

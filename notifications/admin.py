@@ -4,8 +4,10 @@ from django.template import TemplateSyntaxError, engines
 from django.utils.html import format_html, format_html_join
 
 from mysetlist.core.admin import ReadOnlyAdminMixin
-
-from .models import (
+from notifications.content.rendering import PARTS, render
+from notifications.content.templates import sample_context, template_save_version
+from notifications.content.variables import VARIABLES, template_unknown_variables, variables_of
+from notifications.models import (
     Delivery,
     Notification,
     NotificationPreference,
@@ -14,9 +16,6 @@ from .models import (
     TrackingEvent,
     Trigger,
 )
-from .rendering import PARTS, render
-from .templates import sample_context, template_save_version
-from .variables import VARIABLES, template_unknown_variables, variables_of
 
 
 class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import apis, metric_apis
+from notifications import apis
+from notifications.metrics import apis as metric_apis
 
 app_name = "notifications-api"
 

@@ -9,9 +9,10 @@ from mysetlist.core.ids import IdField
 from mysetlist.core.pagination import LimitOffsetPagination
 from mysetlist.core.schema import errors
 from mysetlist.core.throttling import ScopedRateThrottle
-
-from . import inbox, preferences, push, selectors, sending
-from .models import Category, Channel, NotificationPreference
+from notifications import inbox, preferences, selectors
+from notifications.delivery import push
+from notifications.models import Category, Channel, NotificationPreference
+from notifications.sending import requests as sending
 
 
 class TimeZoneNameField(TimeZoneSerializerField):

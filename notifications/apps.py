@@ -7,7 +7,7 @@ class NotificationsConfig(AppConfig):
     def ready(self):
         from anymail.signals import tracking
 
-        from .tracking import tracking_event_receive
+        from notifications.tracking.providers import tracking_event_receive
 
         tracking.connect(
             tracking_event_receive, dispatch_uid="notifications.tracking_event_receive"

@@ -5,8 +5,8 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from . import inbox
-from .selectors import inbox_unread_count
+from notifications import inbox
+from notifications.selectors import inbox_unread_count
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 from django import forms
 from django.utils import timezone
 
-from . import metrics
-from .models import Category, Channel, NotificationPreference
+from notifications.metrics import queries as metrics
+from notifications.models import Category, Channel, NotificationPreference
 
 UPDATABLE = [
     "quiet_start", "quiet_end", "daily_cap", "digest", "digest_hour", "unsubscribed_all",

@@ -7,9 +7,8 @@ from django.utils import timezone
 from analytics.services import track
 from mysetlist.core.broadcast import broadcast
 from mysetlist.core.exceptions import NotFoundError
-
-from .models import Notification
-from .selectors import inbox_presence_key, inbox_unread_count, inbox_visible
+from notifications.models import Notification
+from notifications.selectors import inbox_presence_key, inbox_unread_count, inbox_visible
 
 # An open inbox socket says so every PRESENCE_REFRESH seconds; the word lasts PRESENCE_TTL.
 PRESENCE_REFRESH = 30

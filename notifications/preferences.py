@@ -7,8 +7,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from mysetlist.core.exceptions import ApplicationError
-
-from .models import Category, Channel, Delivery, NotificationPreference
+from notifications.models import Category, Channel, Delivery, NotificationPreference
 
 PAIRS = [f"{category}:{channel}" for category in Category.values for channel in Channel.values]
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import consumers
+from notifications import consumers
 
 websocket_urlpatterns = [
     path("ws/notifications/inbox/", consumers.InboxConsumer.as_asgi()),

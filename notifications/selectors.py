@@ -5,9 +5,9 @@ from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db.models import Exists, OuterRef, QuerySet
 
-from .links import link_allowed
-from .models import Channel, Delivery, Notification
-from .rendering import render, template_for
+from notifications.content.links import link_allowed
+from notifications.content.rendering import render, template_for
+from notifications.models import Channel, Delivery, Notification
 
 
 def inbox_visible(*, user) -> QuerySet[Notification]:

@@ -12,9 +12,8 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from mysetlist.setlists.public import Show, ShowStatus
-
-from .engagement import conversions_record as conversions_record  # the setlist services' call
-from .models import (
+from notifications.content.variables import context_check
+from notifications.models import (
     Category,
     Delivery,
     Notification,
@@ -22,11 +21,13 @@ from .models import (
     PushSubscription,
     Trigger,
 )
-from .planning import Recipient, plan
-from .policy import INTERRUPTING, POLICIES
-from .preferences import preference_for
-from .rules import next_local_day
-from .variables import context_check
+from notifications.planning.channels import Recipient, plan
+from notifications.planning.policy import INTERRUPTING, POLICIES
+from notifications.planning.timing import next_local_day
+from notifications.preferences import preference_for
+from notifications.tracking.engagement import (
+    conversions_record as conversions_record,  # the setlist services' call
+)
 
 User = get_user_model()
 
@@ -226,7 +227,7 @@ def notify(*, category: str, user_ids: Iterable[int], key: str, context: dict, n
     per user however often the trigger fires, and its deliveries as each user's
     preferences say. Returns how many notifications were new. Workers send them.
     Raise ApplicationError if `context` is not what the category's templates take."""
-    from .tasks import deliveries_dispatch
+    from notifications.tasks import deliveries_dispatch
 
     context_check(category=category, context=context)
     now = now or timezone.now()
@@ -291,7 +292,7 @@ def trigger_record(*, category: str, show: Show) -> Trigger | None:
     """Record that a show's followers are to hear about `category`, in the caller's
     transaction; fan out once it commits. Return the new trigger, or None if this show
     already had one of this category (each is told once)."""
-    from .tasks import trigger_fanout
+    from notifications.tasks import trigger_fanout
 
     trigger, created = Trigger.objects.get_or_create(
         key=f"{category}:{show.pk}", defaults={"category": category, "show": show}

@@ -7,7 +7,7 @@ from mysetlist.core.retries import TRANSIENT_DATABASE_ERRORS
 def deliveries_dispatch() -> int:
     """Hand due deliveries to workers. Beat runs this every few seconds, so a lease that ran
     out (its worker died) is picked up again."""
-    from .delivery import deliveries_dispatch as dispatch
+    from notifications.delivery.outbox import deliveries_dispatch as dispatch
 
     return dispatch(hand=deliveries_send.delay)
 
@@ -19,7 +19,7 @@ def deliveries_dispatch() -> int:
     acks_late=True, reject_on_worker_lost=True, **TRANSIENT_DATABASE_ERRORS,
 )  # fmt: skip
 def deliveries_send(ids: list[int]) -> dict:
-    from .delivery import deliveries_send as send
+    from notifications.delivery.outbox import deliveries_send as send
 
     return send(ids=ids)
 
@@ -29,7 +29,7 @@ def deliveries_send(ids: list[int]) -> dict:
     acks_late=True, reject_on_worker_lost=True, **TRANSIENT_DATABASE_ERRORS,
 )  # fmt: skip
 def trigger_fanout(trigger_id: int) -> int:
-    from .triggers import trigger_fanout as fanout
+    from notifications.sending.triggers import trigger_fanout as fanout
 
     return fanout(trigger_id=trigger_id)
 
@@ -37,7 +37,7 @@ def trigger_fanout(trigger_id: int) -> int:
 @shared_task(name="notifications.triggers_redrive", soft_time_limit=50, time_limit=60)
 def triggers_redrive() -> int:
     """Fan out again the triggers whose fan-out was lost or died."""
-    from .triggers import triggers_redrive as redrive
+    from notifications.sending.triggers import triggers_redrive as redrive
 
     return redrive(hand=trigger_fanout.delay)
 
@@ -47,7 +47,7 @@ def triggers_redrive() -> int:
     **TRANSIENT_DATABASE_ERRORS,
 )  # fmt: skip
 def voting_closing_triggers() -> int:
-    from .triggers import voting_closing_triggers as record
+    from notifications.sending.triggers import voting_closing_triggers as record
 
     return record()
 
@@ -57,7 +57,7 @@ def voting_closing_triggers() -> int:
     **TRANSIENT_DATABASE_ERRORS,
 )  # fmt: skip
 def digests_send() -> int:
-    from .digests import digests_send as send
+    from notifications.sending.digests import digests_send as send
 
     return send()
 
@@ -69,7 +69,7 @@ def digests_send() -> int:
 def notification_send(
     category: str, key: str, context: dict, user_ids: list[int] | None, artist_id: int | None
 ) -> int:
-    from .sending import notification_send as send
+    from notifications.sending.requests import notification_send as send
 
     return send(category=category, key=key, context=context, user_ids=user_ids, artist_id=artist_id)
 
@@ -81,6 +81,6 @@ def notification_send(
 )  # fmt: skip
 def tracking_events_apply(ids: list[int] | None = None) -> int:
     """Apply provider tracking events: those among `ids`, or any still pending."""
-    from .tracking import tracking_events_apply as apply
+    from notifications.tracking.providers import tracking_events_apply as apply
 
     return apply(ids=ids)

@@ -10,15 +10,16 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from mysetlist.core.exceptions import ApplicationError
-
-from . import charts, metrics, selectors
-from .engagement import delivery_click
-from .forms import DashboardFilterForm, PreferenceForm
-from .links import link_allowed
-from .models import Channel
-from .preferences import preference_for, preference_update
-from .push import push_enabled
-from .services import unsubscribe, unsubscribe_user
+from notifications import selectors
+from notifications.content.links import link_allowed
+from notifications.delivery.push import push_enabled
+from notifications.forms import DashboardFilterForm, PreferenceForm
+from notifications.metrics import charts
+from notifications.metrics import queries as metrics
+from notifications.models import Channel
+from notifications.preferences import preference_for, preference_update
+from notifications.services import unsubscribe, unsubscribe_user
+from notifications.tracking.engagement import delivery_click
 
 
 @login_required

@@ -1,6 +1,6 @@
 """The configured email provider's tracking webhook, named as anymail names it."""
 
-from .webhooks import webhook_urlpatterns
+from notifications.tracking.webhooks import webhook_urlpatterns
 
 app_name = "anymail"
 

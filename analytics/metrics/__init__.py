@@ -2,9 +2,9 @@
 needs what rollups do not keep, over bounded ranges). Each function's docstring is the
 metric's definition; the API shows the same words."""
 
-from .engagement import VITALS, paths, session_summary, web_vitals
-from .funnels import funnel, funnel_first_time
-from .live import (
+from analytics.metrics.engagement import VITALS, paths, session_summary, web_vitals
+from analytics.metrics.funnels import funnel, funnel_first_time
+from analytics.metrics.live import (
     TRENDING_KINDS,
     TRENDING_WEIGHTS,
     VOTING_INTERVALS,
@@ -13,8 +13,8 @@ from .live import (
     trending,
     voting_patterns,
 )
-from .people import ActiveUsers, active_users, retention
-from .trends import MAX_POINTS, RAW_BREAKDOWN_MAX_DAYS, Series, trend
+from analytics.metrics.people import ActiveUsers, active_users, retention
+from analytics.metrics.trends import MAX_POINTS, RAW_BREAKDOWN_MAX_DAYS, Series, trend
 
 __all__ = [
     "MAX_POINTS",

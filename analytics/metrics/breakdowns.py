@@ -2,9 +2,8 @@
 
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 
+from analytics.rollups.passes import DIMENSIONS
 from mysetlist.core.exceptions import ApplicationError
-
-from ..rollups import DIMENSIONS
 
 SOURCES = ("properties", "context")
 BREAKDOWN_HELP = (

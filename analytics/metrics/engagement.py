@@ -9,13 +9,18 @@ from django.db.models import F, FloatField, Func, TextField, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 
+from analytics.maths.sessions import (
+    PAGEVIEW,
+    PASSIVE_EVENTS,
+    SESSION_GAP,
+    SessionSummary,
+    sessions_summarize,
+)
+from analytics.models import Event
+from analytics.rollups.passes import events_with_person
+from analytics.rollups.timeline import MICROSECOND, Micros
+from analytics.selectors import timeline_events
 from mysetlist.core.exceptions import ApplicationError
-
-from ..models import Event
-from ..rollups import events_with_person
-from ..selectors import timeline_events
-from ..sessions import PAGEVIEW, PASSIVE_EVENTS, SESSION_GAP, SessionSummary, sessions_summarize
-from ..timeline import MICROSECOND, Micros
 
 # A quarter in one request: sessions unpack every event of the range from the timeline,
 # paths and web vitals have the database read the range's raw events.

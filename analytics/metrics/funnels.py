@@ -6,14 +6,19 @@ from collections import defaultdict
 import numpy as np
 from django.db.models import Count, F, FilteredRelation, Q, Value
 
+from analytics.maths.funnels import (
+    FunnelStep,
+    funnel_steps,
+    sequence_counts,
+    steps_from_counts,
+    steps_reached,
+)
+from analytics.metrics.breakdowns import breakdown_value
+from analytics.models import Event, Person
+from analytics.rollups.passes import events_with_person
+from analytics.rollups.timeline import MICROSECOND, micros
+from analytics.selectors import timeline_events
 from mysetlist.core.exceptions import ApplicationError
-
-from ..funnel import FunnelStep, funnel_steps, sequence_counts, steps_from_counts, steps_reached
-from ..models import Event, Person
-from ..rollups import events_with_person
-from ..selectors import timeline_events
-from ..timeline import MICROSECOND, micros
-from .breakdowns import breakdown_value
 
 
 def _funnel_bounds(

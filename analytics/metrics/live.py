@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
+from analytics.metrics.trends import trend_buckets
+from analytics.models import EventRollup, RollupRun
+from analytics.rollups.buckets import STEP, bucket_start
 from mysetlist.core.exceptions import ApplicationError
 from mysetlist.core.stats import percentile
-
-from ..buckets import STEP, bucket_start
-from ..models import EventRollup, RollupRun
-from .trends import trend_buckets
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,14 @@ from dataclasses import dataclass
 
 from django.db.models import Count
 
-from mysetlist.core.exceptions import ApplicationError
-
-from ..funnel import (
+from analytics.maths.funnels import (
     Cohort,
     period_add,
     period_index,
     period_start,
 )
-from ..models import DailyUserStats, Person, PersonActivity
+from analytics.models import DailyUserStats, Person, PersonActivity
+from mysetlist.core.exceptions import ApplicationError
 
 
 @dataclass(frozen=True)

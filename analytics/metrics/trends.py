@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from django.db.models import Count, Sum
 from django.db.models.functions import Trunc
 
+from analytics.metrics.breakdowns import breakdown_value, rollup_dimension
+from analytics.models import Event, EventRollup, PersonActivity
+from analytics.rollups.buckets import GRANULARITIES, bucket_count, bucket_next, bucket_range
+from analytics.rollups.passes import events_with_person
 from mysetlist.core.exceptions import ApplicationError
-
-from ..buckets import GRANULARITIES, bucket_count, bucket_next, bucket_range
-from ..models import Event, EventRollup, PersonActivity
-from ..rollups import events_with_person
-from .breakdowns import breakdown_value, rollup_dimension
 
 MAX_POINTS = 1000
 RAW_BREAKDOWN_MAX_DAYS = 31

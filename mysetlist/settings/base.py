@@ -198,7 +198,7 @@ ANALYTICS_AGGREGATE_RETENTION_DAYS = {
 # Events arriving later than this after they happened are stored but change no rollup.
 ANALYTICS_ROLLUP_LATENESS_HOURS = env.int("ANALYTICS_ROLLUP_LATENESS_HOURS", default=168)
 # After each run, the exact pass of a granularity rests this many times as long as it took:
-# at most 1 / (1 + rest) of a core each, under load (see analytics.rollups.exact_pass_due).
+# at most 1 / (1 + rest) of a core each, under load (see analytics.rollups.passes.exact_pass_due).
 ANALYTICS_EXACT_PASS_REST = env.float("ANALYTICS_EXACT_PASS_REST", default=3.0)
 # PostgreSQL workers an exact pass's query may add to its own: none, so a background
 # recomputation takes one core, not every core at once.

@@ -33,7 +33,7 @@ BACKENDS = {
     "sendgrid": "anymail.backends.sendgrid.EmailBackend",
     "test": "anymail.backends.test.EmailBackend",
 }
-# Providers whose tracking webhooks feed notifications.tracking.
+# Providers whose tracking webhooks feed notifications.tracking.providers.
 ESPS = {"resend", "amazon_ses", "sendgrid"}
 
 

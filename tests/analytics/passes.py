@@ -6,8 +6,8 @@ from contextlib import contextmanager
 
 from django.db import connection, transaction
 
-from analytics.buckets import GRANULARITIES
-from analytics.rollups import _locked, _process_chunk, rollups_process
+from analytics.rollups.buckets import GRANULARITIES
+from analytics.rollups.passes import _locked, _process_chunk, rollups_process
 
 
 def exact_only(granularity: str) -> None:

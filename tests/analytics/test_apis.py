@@ -5,9 +5,9 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from analytics.authentication import IngestKeyRateThrottle
+from analytics.ingest.authentication import IngestKeyRateThrottle
+from analytics.ingest.ratelimit import window_reset
 from analytics.models import Event, EventMessageKey, IngestKey
-from analytics.ratelimit import window_reset
 from analytics.selectors import ingest_key_forget
 from analytics.services import ingest_key_create
 

@@ -7,11 +7,11 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 
-from analytics.capture import DRAIN_BYTES
+from analytics.ingest.capture import DRAIN_BYTES
+from analytics.ingest.ratelimit import window_reset
+from analytics.ingest.validation import MAX_BODY_BYTES
 from analytics.models import Event, IngestKey
-from analytics.ratelimit import window_reset
 from analytics.services import ingest_key_create
-from analytics.validation import MAX_BODY_BYTES
 from mysetlist.wsgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -232,7 +232,7 @@ def psycopg_connection():
 
 
 def test_a_high_limit_is_counted_locally_between_visits_to_redis(settings):
-    from analytics import ratelimit
+    from analytics.ingest import ratelimit
 
     scope, rate = "test:local", "10000/h"
     window_reset(scope=scope, rate=rate)
@@ -250,7 +250,7 @@ def test_a_high_limit_is_counted_locally_between_visits_to_redis(settings):
 def test_threads_of_one_process_never_pass_the_limit_together(settings):
     import threading
 
-    from analytics import ratelimit
+    from analytics.ingest import ratelimit
 
     scope, rate = "test:threads", "1000/h"
     window_reset(scope=scope, rate=rate)

@@ -9,11 +9,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from analytics.maths.sessions import session_starts
 from analytics.metrics import paths, session_summary, trending, voting_patterns, web_vitals
 from analytics.models import Event
-from analytics.rollups import rollups_process
+from analytics.rollups.passes import rollups_process
 from analytics.services import events_ingest
-from analytics.sessions import session_starts
 from mysetlist.core.stats import percentile
 from mysetlist.setlists.services import vote_cast
 from tests.setlists.factories import ShowFactory, SongFactory, UserFactory

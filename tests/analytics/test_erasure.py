@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics.erasure import erasure_process, erasures_redrive
+from analytics.lifecycle.erasure import erasure_process, erasures_redrive
 from analytics.models import (
     DistinctIdLink,
     ErasureRequest,
@@ -14,9 +14,9 @@ from analytics.models import (
     PersonActivity,
     TimelineMinute,
 )
-from analytics.rollups import rollups_process
+from analytics.rollups.passes import rollups_process
+from analytics.rollups.timeline import moments_unpack, person_number
 from analytics.services import events_ingest, track
-from analytics.timeline import moments_unpack, person_number
 from tests.setlists.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -129,7 +129,7 @@ def test_events_arriving_after_an_erasure_are_swept_for_a_week():
     browser_event("a" * 32, 1)  # a beacon queued in their browser lands afterwards
     browser_event("someone-else", 1)
 
-    from analytics.erasure import erasures_sweep
+    from analytics.lifecycle.erasure import erasures_sweep
 
     assert erasures_sweep() == 1
     assert list(Event.objects.values_list("distinct_id", flat=True)) == ["someone-else"]

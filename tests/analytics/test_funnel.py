@@ -7,7 +7,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from analytics.funnel import sequence_counts, steps_reached
+from analytics.maths.funnels import sequence_counts, steps_reached
 
 
 def test_steps_reached_takes_the_attempt_that_gets_furthest():

@@ -7,12 +7,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics.funnel import period_index, period_start
+from analytics.maths.funnels import period_index, period_start
 from analytics.metrics import funnel, funnel_first_time, retention
 from analytics.models import DistinctIdLink, Person, TimelineMinute
-from analytics.rollups import rollups_process, rollups_rebuild
+from analytics.rollups.passes import rollups_process, rollups_rebuild
+from analytics.rollups.timeline import micros, moments_unpack, person_number
 from analytics.services import distinct_id_link, events_ingest, track
-from analytics.timeline import micros, moments_unpack, person_number
 from mysetlist.core.exceptions import ApplicationError
 from tests.setlists.factories import UserFactory
 

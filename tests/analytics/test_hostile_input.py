@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from analytics.metrics import trending
 from analytics.models import Event, EventRollup, RollupDirty, RollupRun
-from analytics.rollups import rollups_process
+from analytics.rollups.passes import rollups_process
 from analytics.selectors import _memo, ingest_key_get
 from analytics.services import events_ingest
 from tests.setlists.factories import UserFactory

@@ -7,8 +7,8 @@ import random
 import orjson
 import pytest
 
-from analytics.json_batch import clean_batch_json
-from analytics.validation import BatchError, CleanEvent, JSONText, clean_batch
+from analytics.ingest.json_batch import clean_batch_json
+from analytics.ingest.validation import BatchError, CleanEvent, JSONText, clean_batch
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -172,7 +172,7 @@ def json_read(raw):
 
 
 def parsed_read(raw):
-    from analytics.json_batch import parse_body
+    from analytics.ingest.json_batch import parse_body
 
     return clean_batch(parse_body(raw)[0], received_at=NOW, user_agent=FIREFOX, check_values=True)
 

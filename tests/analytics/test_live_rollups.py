@@ -9,9 +9,9 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from analytics.buckets import bucket_start
 from analytics.models import Event, EventRollup, RollupBatch, RollupDirty, RollupRun
-from analytics.rollups import (
+from analytics.rollups.buckets import bucket_start
+from analytics.rollups.passes import (
     _process_chunk,
     exact_pass_due,
     rollups_live,

@@ -6,10 +6,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics.buckets import bucket_range, bucket_start
 from analytics.metrics import active_users, ingestion_lag, trend
 from analytics.models import RollupRun
-from analytics.rollups import rollups_live, rollups_process, rollups_rebuild
+from analytics.rollups.buckets import bucket_range, bucket_start
+from analytics.rollups.passes import rollups_live, rollups_process, rollups_rebuild
 from analytics.services import events_ingest
 from mysetlist.core.exceptions import ApplicationError
 from tests.analytics.generated import breakdown_of, generate, moment_of

@@ -4,9 +4,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from analytics import partitions
+from analytics.lifecycle import partitions
+from analytics.lifecycle.retention import retention_apply
 from analytics.models import Event, EventMessageKey
-from analytics.retention import retention_apply
 from analytics.services import events_ingest
 
 pytestmark = pytest.mark.django_db

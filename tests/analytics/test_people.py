@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from analytics.metrics import funnel, funnel_first_time, retention
 from analytics.models import DistinctIdLink, Person, PersonActivity, PersonFirstEvent
-from analytics.rollups import rollups_process, rollups_rebuild
+from analytics.rollups.passes import rollups_process, rollups_rebuild
 from analytics.services import events_ingest, track
 from tests.setlists.factories import UserFactory
 
@@ -125,8 +125,8 @@ def test_signing_up_the_same_day_as_browsing_is_one_person():
 def test_person_activity_retention_keeps_a_period_that_is_still_within_the_policy(settings):
     """Retention deletes activity rows by their period's *start*: a month (or week) whose
     start is before the cutoff goes whole, though most of its days are still kept elsewhere."""
+    from analytics.lifecycle.retention import retention_apply
     from analytics.models import DailyUserStats
-    from analytics.retention import retention_apply
 
     settings.ANALYTICS_AGGREGATE_RETENTION_DAYS = {"daily_user_stats": 30, "person_activity": 30}
     active_day = dt.date(2026, 3, 20)

@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from analytics.models import EventRollup, Person
-from analytics.rollups import rollups_live, rollups_process, rollups_rebuild
+from analytics.rollups.passes import rollups_live, rollups_process, rollups_rebuild
 from analytics.services import events_ingest
 from tests.analytics.passes import job_running
 

@@ -4,9 +4,9 @@ from collections import defaultdict
 import pytest
 from django.utils import timezone
 
-from analytics.buckets import bucket_start
 from analytics.models import DistinctIdLink, EventRollup, RollupDirty, RollupRun
-from analytics.rollups import DIMENSIONS, rollups_process, rollups_rebuild
+from analytics.rollups.buckets import bucket_start
+from analytics.rollups.passes import DIMENSIONS, rollups_process, rollups_rebuild
 from analytics.services import events_ingest, track
 from tests.analytics.generated import generate
 from tests.setlists.factories import UserFactory
@@ -243,7 +243,7 @@ def test_rollup_rebuild_vacuums_and_analyses_the_tables_it_wrote(capsys):
 def test_inside_a_transaction_the_tables_are_analysed_only():
     from django.db import connection
 
-    from analytics.rollups import rollup_tables_vacuum
+    from analytics.rollups.passes import rollup_tables_vacuum
 
     assert connection.in_atomic_block
     tables = rollup_tables_vacuum(("minute", "day"))

@@ -12,12 +12,12 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from analytics import rollups
-from analytics.buckets import GRANULARITIES, bucket_start
-from analytics.erasure import erasure_process
+from analytics.lifecycle.erasure import erasure_process
 from analytics.metrics.trends import trend
 from analytics.models import ErasureRequest, Event, EventRollup, RollupBatch, RollupDirty, RollupRun
-from analytics.rollups import (
+from analytics.rollups import passes as rollups
+from analytics.rollups.buckets import GRANULARITIES, bucket_start
+from analytics.rollups.passes import (
     DIMENSIONS,
     _process_chunk,
     exact_pass_due,

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from analytics.validation import (
+from analytics.ingest.validation import (
     BatchError,
     anonymize_ip,
     clean_batch,

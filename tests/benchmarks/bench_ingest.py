@@ -229,7 +229,7 @@ def main():
     setup_django(db_url)
     from django.db import connection
 
-    from analytics.partitions import event_partitions_ensure
+    from analytics.lifecycle.partitions import event_partitions_ensure
     from analytics.services import ingest_key_create
 
     with connection.cursor() as cursor:  # every run starts from the same, empty, tables

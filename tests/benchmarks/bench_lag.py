@@ -254,8 +254,8 @@ def main():
     from django.core.management import call_command
     from django.db import connection
 
+    from analytics.lifecycle.partitions import event_partitions_ensure
     from analytics.metrics.live import ingestion_lag
-    from analytics.partitions import event_partitions_ensure
     from analytics.services import ingest_key_create
     from mysetlist.celery import app
 

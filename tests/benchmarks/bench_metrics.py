@@ -63,10 +63,10 @@ def main():
     setup_django(bench_database_url("_bench_metrics"))
     from django.db import connection
 
+    from analytics.lifecycle.partitions import event_partitions_ensure
     from analytics.metrics import funnel, funnel_first_time, retention, trend
     from analytics.models import Event, Person, TimelineMinute
-    from analytics.partitions import event_partitions_ensure
-    from analytics.rollups import rollup_tables_vacuum, rollups_rebuild
+    from analytics.rollups.passes import rollup_tables_vacuum, rollups_rebuild
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM analytics_event WHERE message_id LIKE 'b%%'")

@@ -137,7 +137,7 @@ def tables_reset() -> None:
 
     from django.db import connection
 
-    from analytics.partitions import event_partitions_ensure
+    from analytics.lifecycle.partitions import event_partitions_ensure
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -336,7 +336,7 @@ def floor_render_send(count: int) -> float:
     connection, with no database; return the seconds."""
     from django.core import mail
 
-    from notifications.rendering import render
+    from notifications.content.rendering import render
 
     context = {"artist": "The Bench Notifiers", "show": "Somewhere, 2099-01-01",
                "url": "http://localhost:8000/shows/1/",

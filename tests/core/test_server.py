@@ -14,9 +14,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from analytics.ingest.validation import MAX_BODY_BYTES
 from analytics.models import Event
 from analytics.services import ingest_key_create
-from analytics.validation import MAX_BODY_BYTES
 from tests.benchmarks.common import free_port, start_server, stop
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]

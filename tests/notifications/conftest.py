@@ -1,6 +1,6 @@
 import pytest
 
-from notifications.breaker import circuit_reset
+from notifications.delivery.breaker import circuit_reset
 
 PROVIDERS = [
     "email:django.core.mail.backends.locmem.EmailBackend",

@@ -4,8 +4,8 @@ change page previews it with sample data."""
 import pytest
 from django.urls import reverse
 
+from notifications.content.rendering import template_for
 from notifications.models import NotificationTemplate
-from notifications.rendering import template_for
 from tests.setlists.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from notifications.breaker import THRESHOLD, circuit_open_until
-from notifications.delivery import deliveries_send
+from notifications.delivery.breaker import THRESHOLD, circuit_open_until
+from notifications.delivery.outbox import deliveries_send
 from notifications.models import Delivery
 from notifications.services import notify
 from tests.setlists.factories import UserFactory

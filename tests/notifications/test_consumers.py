@@ -13,7 +13,7 @@ from django.test import Client
 
 from mysetlist.asgi import application
 from notifications import inbox
-from notifications.delivery import deliveries_send
+from notifications.delivery.outbox import deliveries_send
 from notifications.inbox import inbox_group, notification_read
 from notifications.models import Delivery, Notification
 from notifications.selectors import inbox_groups_present

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core import mail
 
-from notifications.digests import digests_send
 from notifications.models import Delivery, Notification, NotificationPreference
+from notifications.sending.digests import digests_send
 from notifications.services import notify
 from tests.setlists.factories import UserFactory
 

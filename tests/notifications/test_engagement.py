@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from analytics.models import Event
 from mysetlist.setlists.services import vote_cast
-from notifications.engagement import click_token
 from notifications.models import Delivery, Notification
 from notifications.services import notify
+from notifications.tracking.engagement import click_token
 from tests.setlists.factories import ShowFactory, SongFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

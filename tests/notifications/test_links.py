@@ -7,11 +7,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from mysetlist.core.exceptions import ApplicationError
-from notifications.engagement import click_token
-from notifications.links import link_problem
+from notifications.content.links import link_problem
 from notifications.models import Delivery, Notification
-from notifications.sending import notification_send
+from notifications.sending.requests import notification_send
 from notifications.services import notify
+from notifications.tracking.engagement import click_token
 from tests.setlists.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

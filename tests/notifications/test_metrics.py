@@ -13,7 +13,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from mysetlist.core.exceptions import ApplicationError
-from notifications import charts, metrics
+from notifications.metrics import charts
+from notifications.metrics import queries as metrics
 from notifications.models import Delivery, Notification
 from tests.setlists.factories import UserFactory
 

@@ -7,9 +7,9 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications.delivery import deliveries_send
-from notifications.digests import digests_send
+from notifications.delivery.outbox import deliveries_send
 from notifications.models import Delivery, NotificationPreference
+from notifications.sending.digests import digests_send
 from notifications.services import notify, unsubscribe_token
 from tests.setlists.factories import UserFactory
 

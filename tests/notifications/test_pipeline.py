@@ -10,7 +10,7 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from notifications.delivery import LEASE, MAX_ATTEMPTS, deliveries_claim, deliveries_send
+from notifications.delivery.outbox import LEASE, MAX_ATTEMPTS, deliveries_claim, deliveries_send
 from notifications.models import Delivery, Notification, NotificationPreference
 from notifications.services import notify, preference_for
 from notifications.tasks import deliveries_dispatch

@@ -27,10 +27,8 @@ from py_vapid import Vapid
 from rest_framework.test import APIClient
 
 from mysetlist.core.exceptions import ApplicationError
-from notifications.delivery import deliveries_send
-from notifications.models import Category, Delivery, PushSubscription
-from notifications.policy import POLICIES
-from notifications.push import (
+from notifications.delivery.outbox import deliveries_send
+from notifications.delivery.push import (
     NoSubscription,
     PushFailed,
     PushReport,
@@ -42,6 +40,8 @@ from notifications.push import (
     push_subscribe,
     push_unsubscribe,
 )
+from notifications.models import Category, Delivery, PushSubscription
+from notifications.planning.policy import POLICIES
 from notifications.services import notify
 from tests.setlists.factories import UserFactory
 

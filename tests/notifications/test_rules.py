@@ -7,8 +7,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from notifications.models import Category, Delivery
-from notifications.planning import Recipient, plan
-from notifications.rules import in_quiet_hours, next_digest, next_local_day, quiet_hours_end
+from notifications.planning.channels import Recipient, plan
+from notifications.planning.timing import (
+    in_quiet_hours,
+    next_digest,
+    next_local_day,
+    quiet_hours_end,
+)
 
 NY, BERLIN, TOKYO = ZoneInfo("America/New_York"), ZoneInfo("Europe/Berlin"), ZoneInfo("Asia/Tokyo")
 UTC = dt.UTC

@@ -6,7 +6,7 @@ import email.policy
 
 import pytest
 
-from notifications.delivery import deliveries_send
+from notifications.delivery.outbox import deliveries_send
 from notifications.models import Delivery
 from notifications.services import notify
 from tests.notifications.smtp import Inbox, smtp_serving

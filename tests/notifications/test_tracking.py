@@ -25,7 +25,7 @@ from mysetlist.schedules import SCHEDULES
 from mysetlist.settings.email import email_settings
 from notifications.models import Delivery, Notification, NotificationPreference, TrackingEvent
 from notifications.tasks import tracking_events_apply as tracking_events_apply_task
-from notifications.tracking import UNMATCHED_GRACE, tracking_events_apply
+from notifications.tracking.providers import UNMATCHED_GRACE, tracking_events_apply
 from tests.notifications.webhooks import webhooks_of
 from tests.setlists.factories import UserFactory
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 from mysetlist.setlists.models import Show
 from mysetlist.setlists.services import show_create, show_transition
 from notifications.models import Notification, Trigger
+from notifications.sending.triggers import REDRIVE_AFTER, trigger_fanout, trigger_record
 from notifications.tasks import triggers_redrive, voting_closing_triggers
-from notifications.triggers import REDRIVE_AFTER, trigger_fanout, trigger_record
 from tests.setlists.factories import ArtistFactory, FollowFactory, ShowFactory, VenueFactory
 
 pytestmark = pytest.mark.django_db

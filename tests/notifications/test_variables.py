@@ -10,15 +10,15 @@ from rest_framework.test import APIClient
 
 from mysetlist.core.exceptions import ApplicationError
 from mysetlist.setlists.services import show_create
-from notifications.models import Notification, NotificationTemplate
-from notifications.rendering import DEFAULTS, render
-from notifications.services import notify
-from notifications.variables import (
+from notifications.content.rendering import DEFAULTS, render
+from notifications.content.variables import (
     VARIABLES,
     context_problems,
     template_unknown_variables,
     template_variables,
 )
+from notifications.models import Notification, NotificationTemplate
+from notifications.services import notify
 from tests.notifications.test_admin import FORM
 from tests.setlists.factories import (
     ArtistFactory,

@@ -12,7 +12,7 @@ from django.urls import Resolver404, resolve, reverse
 
 from mysetlist.settings.email import ESPS
 from notifications.models import TrackingEvent
-from notifications.webhooks import TRACKING_VIEWS, webhook_urlpatterns
+from notifications.tracking.webhooks import TRACKING_VIEWS, webhook_urlpatterns
 from tests.core.test_settings import PRODUCTION, run_manage
 from tests.notifications.test_tracking import basic_auth, svix_headers
 from tests.notifications.webhooks import webhooks_of

@@ -6,7 +6,7 @@ from types import ModuleType
 from django.test import override_settings
 from django.urls import include, path
 
-from notifications.webhooks import webhook_urlpatterns
+from notifications.tracking.webhooks import webhook_urlpatterns
 
 
 def webhook_urlconf() -> ModuleType:

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from analytics.retention import retention_apply
+from analytics.lifecycle.retention import retention_apply
 
 
 class Command(BaseCommand):

@@ -4,9 +4,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from analytics.buckets import GRANULARITIES
 from analytics.models import Event
-from analytics.rollups import rollup_tables_vacuum, rollups_rebuild
+from analytics.rollups.buckets import GRANULARITIES
+from analytics.rollups.passes import rollup_tables_vacuum, rollups_rebuild
 
 
 def _day(value: str) -> dt.datetime:

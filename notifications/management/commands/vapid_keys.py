@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from notifications.push import vapid_key_pair
+from notifications.delivery.push import vapid_key_pair
 
 
 class Command(BaseCommand):

@@ -1,0 +1,65 @@
+"""Digests: the low-priority items a user asked to have batched, gathered into one
+notification when their digest time comes. Held deliveries are rows whose `not_before` is
+the digest time; beat picks them up, never a far-future Celery task."""
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.models import Category, Delivery, Notification
+from notifications.selectors import inbox_texts
+
+USERS_PER_RUN = 500
+
+
+def _items(notifications: list[Notification]) -> list[str]:
+    """The digest's lines: each notification's in-app words, oldest first."""
+    ordered = sorted(notifications, key=lambda n: (n.created_at, n.pk))
+    texts = inbox_texts(notifications=ordered)
+    return [texts[n.pk] for n in ordered]
+
+
+@transaction.atomic
+def digests_send(*, now: dt.datetime | None = None) -> int:
+    """Gather each user's due held deliveries into one digest notification whose
+    deliveries go out now on the channels that were held; return how many digests."""
+    from notifications.tasks import deliveries_dispatch
+
+    now = now or timezone.now()
+    held = list(
+        Delivery.objects.select_for_update(of=("self",), skip_locked=True)
+        .filter(status=Delivery.Status.HELD, not_before__lte=now)
+        .select_related("notification")
+        .order_by("notification__user_id", "pk")[: USERS_PER_RUN * 20]
+    )
+    by_user: dict[int, list[Delivery]] = defaultdict(list)
+    for delivery in held:
+        by_user[delivery.notification.user_id].append(delivery)
+    made = 0
+    for user_id, rows in list(by_user.items())[:USERS_PER_RUN]:
+        notifications = list({row.notification_id: row.notification for row in rows}.values())
+        digest, created = Notification.objects.get_or_create(
+            # The first held row names the digest: a rolled-back run made nothing, and a
+            # committed one took its rows out of the held set.
+            key=f"digest:{user_id}:{rows[0].pk}",
+            defaults={
+                "user_id": user_id,
+                "category": Category.DIGEST,
+                "context": {"items": _items(notifications)},
+                "created_at": now,
+            },
+        )
+        if created:
+            Delivery.objects.bulk_create(
+                Delivery(notification=digest, channel=channel, not_before=now, created_at=now)
+                for channel in sorted({row.channel for row in rows})
+            )
+            made += 1
+        Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(
+            status=Delivery.Status.SKIPPED, digest=digest, response="sent in a digest"
+        )
+    if made:
+        transaction.on_commit(deliveries_dispatch.delay, robust=True)
+    return made

@@ -8,7 +8,7 @@ from django.core.cache import cache
 
 from analytics.models import DistinctIdLink, IngestKey, TimelineMinute
 from analytics.rollups.buckets import bucket_start
-from analytics.rollups.passes import person_keys
+from analytics.rollups.people import person_keys
 from analytics.rollups.timeline import micros, moments_unpack, person_number
 
 _MEMO_SECONDS = 60

@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from analytics.models import DistinctIdLink, ErasureRequest, Event, Person, RollupDirty
 from analytics.rollups.buckets import GRANULARITIES, bucket_start
-from analytics.rollups.passes import live_pass_wait, person_keys
+from analytics.rollups.passes import live_pass_wait
+from analytics.rollups.people import person_keys
 from mysetlist.users.models import User
 
 

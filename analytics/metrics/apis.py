@@ -13,7 +13,7 @@ from analytics import metrics
 from analytics.metrics.breakdowns import BREAKDOWN_HELP
 from analytics.models import RollupRun
 from analytics.rollups.buckets import INTERVALS
-from analytics.rollups.passes import DIMENSIONS
+from analytics.rollups.cells import DIMENSIONS
 from mysetlist.core.schema import errors
 
 

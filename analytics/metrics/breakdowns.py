@@ -2,7 +2,7 @@
 
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 
-from analytics.rollups.passes import DIMENSIONS
+from analytics.rollups.cells import DIMENSIONS
 from mysetlist.core.exceptions import ApplicationError
 
 SOURCES = ("properties", "context")

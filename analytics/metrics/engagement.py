@@ -17,7 +17,7 @@ from analytics.maths.sessions import (
     sessions_summarize,
 )
 from analytics.models import Event
-from analytics.rollups.passes import events_with_person
+from analytics.rollups.people import events_with_person
 from analytics.rollups.timeline import MICROSECOND, Micros
 from analytics.selectors import timeline_events
 from mysetlist.core.exceptions import ApplicationError

@@ -15,7 +15,7 @@ from analytics.maths.funnels import (
 )
 from analytics.metrics.breakdowns import breakdown_value
 from analytics.models import Event, Person
-from analytics.rollups.passes import events_with_person
+from analytics.rollups.people import events_with_person
 from analytics.rollups.timeline import MICROSECOND, micros
 from analytics.selectors import timeline_events
 from mysetlist.core.exceptions import ApplicationError

@@ -10,7 +10,7 @@ from django.db.models.functions import Trunc
 from analytics.metrics.breakdowns import breakdown_value, rollup_dimension
 from analytics.models import Event, EventRollup, PersonActivity
 from analytics.rollups.buckets import GRANULARITIES, bucket_count, bucket_next, bucket_range
-from analytics.rollups.passes import events_with_person
+from analytics.rollups.people import events_with_person
 from mysetlist.core.exceptions import ApplicationError
 
 MAX_POINTS = 1000

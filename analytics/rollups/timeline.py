@@ -15,6 +15,10 @@ import hashlib
 
 import numpy as np
 from django.db.models import Aggregate, BigIntegerField, BinaryField, Func
+from django.db.models.functions import Trunc
+
+from analytics.models import Event, TimelineMinute
+from analytics.rollups.people import events_with_person, insert_select
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MICROSECOND = dt.timedelta(microseconds=1)
@@ -107,3 +111,16 @@ class PackedMoments(Aggregate):
 
     def as_sqlite(self, compiler, connection, **extra):
         return self.as_sql(compiler, connection, function="analytics_pack_moments", **extra)
+
+
+def timeline_replace(start: dt.datetime, end: dt.datetime) -> None:
+    """Replace the timeline rows of [start, end) with those of the stored events."""
+    TimelineMinute.objects.filter(minute__gte=start, minute__lt=end).delete()
+    rows = (
+        events_with_person(Event.objects.filter(timestamp__gte=start, timestamp__lt=end))
+        .annotate(minute=Trunc("timestamp", "minute", tzinfo=dt.UTC))
+        .values("event", "minute")
+        .annotate(moments=PackedMoments(PersonNumber("person"), Micros("timestamp")))
+    )
+    insert_select(TimelineMinute._meta.db_table, "event, minute, moments",
+                   "q.event, q.minute, q.moments", rows)  # fmt: skip

@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from analytics.models import DistinctIdLink, EventRollup, RollupDirty, RollupRun
 from analytics.rollups.buckets import bucket_start
-from analytics.rollups.passes import DIMENSIONS, rollups_process, rollups_rebuild
+from analytics.rollups.cells import DIMENSIONS
+from analytics.rollups.passes import rollups_process, rollups_rebuild
 from analytics.services import events_ingest, track
 from tests.analytics.generated import generate
 from tests.setlists.factories import UserFactory

@@ -17,8 +17,8 @@ from analytics.metrics.trends import trend
 from analytics.models import ErasureRequest, Event, EventRollup, RollupBatch, RollupDirty, RollupRun
 from analytics.rollups import passes as rollups
 from analytics.rollups.buckets import GRANULARITIES, bucket_start
+from analytics.rollups.cells import DIMENSIONS
 from analytics.rollups.passes import (
-    DIMENSIONS,
     _process_chunk,
     exact_pass_due,
     rollups_live,
@@ -84,7 +84,7 @@ def pause_live_pass(monkeypatch, *, before_adding: bool):
     """Make the live pass stop, once it has read its batches' events, before or after adding
     them to the cells, until `resume` is set; `paused` is set when it stops."""
     paused, resume = threading.Event(), threading.Event()
-    increment = rollups._increment
+    increment = rollups.cells_increment
 
     def stopping(counts_by_cell):
         if not before_adding:
@@ -94,7 +94,7 @@ def pause_live_pass(monkeypatch, *, before_adding: bool):
         if before_adding:
             increment(counts_by_cell)
 
-    monkeypatch.setattr(rollups, "_increment", stopping)
+    monkeypatch.setattr(rollups, "cells_increment", stopping)
     return paused, resume
 
 

@@ -28,28 +28,17 @@ import datetime as dt
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-import orjson
 from django.conf import settings
-from django.core import mail
 from django.db import connection, transaction
-from django.db.models import F, Q
-from django.urls import reverse
+from django.db.models import Q
 from django.utils import timezone
 
-from analytics.services import AccountEvent, track_many
-from mysetlist.core.broadcast import broadcast_many
-from notifications.content.rendering import PARTS, Rendered, render, template_for
-from notifications.delivery.breaker import circuit_failure, circuit_open_until, circuit_success
-from notifications.delivery.push import NoSubscription, push_deliver, push_payload
-from notifications.inbox import inbox_group
+from notifications.delivery.breaker import circuit_failure, circuit_success
+from notifications.delivery.channels import Batch, PermanentError, Sent, send_one
+from notifications.delivery.records import live_events_publish, outcomes_record
 from notifications.models import Channel, Delivery, Notification
-from notifications.planning.policy import POLICIES
-from notifications.selectors import inbox_groups_present
-from notifications.services import id_list, unsubscribe_token
-from notifications.tracking.engagement import click_token
+from notifications.services import id_list
 
 logger = logging.getLogger(__name__)
 
@@ -60,39 +49,6 @@ CLAIM = 2000  # rows leased in one transaction by the dispatch loop
 RECORD_EVERY = 200  # outcomes recorded in one transaction, at most
 RECORD_WITHIN = 1.0  # seconds the oldest unrecorded outcome waits, at most
 SLOW_SEND = 0.05  # seconds: a send that took this long is recorded before the next one
-
-# The parts of a notification's words each channel shows; only those are rendered.
-CHANNEL_PARTS = {
-    Channel.EMAIL: ("subject", "text", "html"),
-    Channel.IN_APP: ("in_app_text",),
-    Channel.PUSH: ("push_title", "push_body"),
-    Channel.SMS: ("push_body",),
-}
-
-
-class PermanentError(Exception):
-    """Retrying cannot help (no address, refused recipient)."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: str
-    provider: str = ""
-    message_id: str = ""
-    response: str = ""
-    live: tuple[str, str, dict] | None = None  # group, event type, payload: sent once recorded
-
-
-@dataclass(frozen=True)
-class Sent:
-    delivery: Delivery
-    outcome: Outcome
-    words: Rendered
-    at: dt.datetime
-
-    @property
-    def latency_ms(self) -> int:
-        return max(0, int((self.at - self.delivery.not_before).total_seconds() * 1000))
 
 
 _CLAIM_SQL = """
@@ -130,272 +86,18 @@ def deliveries_claim(*, now: dt.datetime, limit: int = 500) -> list[int]:
     return ids
 
 
-class Batch:
-    """What the deliveries of one batch share: templates, the site's links, one open mail
-    connection, and the outcomes waiting to be recorded."""
-
-    TOKEN = "__token__"  # reverse() leaves it as it is (it would escape braces)
-
-    def __init__(self):
-        site = settings.SITE_URL.rstrip("/")
-        self.preferences_url = site + reverse("notifications:preferences")
-        self.unsubscribe_url = site + reverse("notifications:unsubscribe", args=[self.TOKEN])
-        self.domain = urlsplit(site).hostname or "localhost"
-        self.site = site + "/"
-        self.click_prefix = site + reverse("notifications:click", args=[self.TOKEN])
-        self.circuits: dict[str, dt.datetime | None] = {}
-        self.templates: dict[str, object] = {}
-        self._links: dict[int, dict] = {}
-        self._connection = None
-        self.waiting: list[Sent] = []
-        self.oldest = 0.0  # when the oldest waiting outcome's send began (time.monotonic)
-
-    def template(self, category: str):
-        if category not in self.templates:
-            self.templates[category] = template_for(category)
-        return self.templates[category]
-
-    def links(self, user_id: int) -> dict:
-        if user_id not in self._links:
-            head, _, tail = self.unsubscribe_url.rpartition(self.TOKEN)
-            self._links[user_id] = {
-                "preferences_url": self.preferences_url,
-                "unsubscribe_url": head + unsubscribe_token(user_id) + tail,
-            }
-        return self._links[user_id]
-
-    def click_url(self, delivery_id: int) -> str:
-        head, _, tail = self.click_prefix.rpartition(self.TOKEN)
-        return head + click_token(delivery_id) + tail
-
-    def circuit(self, provider: str) -> dt.datetime | None:
-        """Until when `provider`'s circuit is open, asked once a batch (and after a failure)."""
-        if provider not in self.circuits:
-            self.circuits[provider] = circuit_open_until(provider=provider)
-        return self.circuits[provider]
-
-    def mail_connection(self):
-        """The batch's connection to the email provider, opened on first use: a provider
-        that cannot be reached fails each email (retried), not the batch."""
-        if self._connection is None:
-            opened = mail.get_connection()
-            opened.open()
-            self._connection = opened
-        return self._connection
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-
-
-def _send_email(delivery: Delivery, words: Rendered, links: dict, batch: Batch) -> Outcome:
-    user = delivery.notification.user
-    if not user.email:
-        raise PermanentError("The user has no email address.")
-    message = mail.EmailMultiAlternatives(
-        subject=words.subject,
-        body=words.text,
-        to=[user.email],  # one recipient a message: tracking events name it unambiguously
-        connection=batch.mail_connection(),
-        headers={
-            # The same on a resend, so the receiving side drops it as a copy.
-            "Message-ID": f"<delivery.{delivery.pk}@{batch.domain}>",
-            "List-Unsubscribe": f"<{links['unsubscribe_url']}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-    )
-    message.attach_alternative(words.html, "text/html")
-    message.send()
-    status = getattr(message, "anymail_status", None)
-    message_id = str(status.message_id or "") if status else ""
-    return Outcome(Delivery.Status.SENT, settings.EMAIL_BACKEND.rsplit(".", 2)[-2], message_id)
-
-
-def _send_in_app(delivery: Delivery, words: Rendered) -> Outcome:
-    notification = delivery.notification
-    payload = {
-        "id": notification.pk,
-        "category": notification.category,
-        "text": words.in_app_text,
-        "created_at": notification.created_at.isoformat(),
-    }
-    # The inbox row is the record: stored and shown is delivered. Open pages hear of it
-    # once that is committed.
-    live = (inbox_group(notification.user_id), "inbox.notification", payload)
-    return Outcome(Delivery.Status.DELIVERED, "inbox", live=live)
-
-
-def _send_push(delivery: Delivery, words: Rendered, url: str) -> Outcome:
-    notification = delivery.notification
-    policy = POLICIES[notification.category]
-    payload = push_payload(
-        title=words.push_title, body=words.push_body, url=url,
-        tag=f"notification-{notification.pk}", category=notification.category,
-    )  # fmt: skip
-    try:
-        report = push_deliver(
-            user_id=notification.user_id, payload=payload, ttl=policy.push_ttl,
-            urgency=policy.push_urgency,
-        )  # fmt: skip
-    except NoSubscription as error:
-        raise PermanentError(str(error) or "The user has no push subscription left.") from error
-    return Outcome(Delivery.Status.SENT, "webpush", response=report.response)
-
-
-def _send_sms(delivery: Delivery, words: Rendered, number: str) -> Outcome:
-    if not number:
-        raise PermanentError("The user has no SMS number.")
-    # Only the console backend exists: a provider plugs in here.
-    logger.info("SMS to %s: %s", number, words.push_body)
-    return Outcome(Delivery.Status.SENT, "console")
-
-
-def _send_one(delivery: Delivery, batch: Batch) -> tuple[Outcome, Rendered]:
-    """Render one delivery and hand it to its channel; raise on failure."""
-    notification = delivery.notification
-    user = notification.user
-    links = batch.links(user.pk)
-    context = notification.context | links | {"user": user.get_username()}
-    if delivery.channel in (Channel.EMAIL, Channel.PUSH) and context.get("url"):
-        # Through the tracked link: the click is recorded, then the user lands on the url.
-        context["url"] = batch.click_url(delivery.pk)
-    parts = CHANNEL_PARTS.get(delivery.channel, PARTS)
-    words = render(notification.category, context, batch.template(notification.category), parts)
-    if delivery.channel == Channel.EMAIL:
-        return _send_email(delivery, words, links, batch), words
-    if delivery.channel == Channel.IN_APP:
-        return _send_in_app(delivery, words), words
-    if delivery.channel == Channel.PUSH:
-        return _send_push(delivery, words, context.get("url", batch.site)), words
-    if delivery.channel == Channel.SMS:
-        preference = getattr(user, "notification_preference", None)
-        return _send_sms(delivery, words, preference.sms_number if preference else ""), words
-    raise PermanentError(f"No sender for the {delivery.channel} channel yet.")
-
-
-def _event(sent: Sent) -> AccountEvent:
-    delivery, outcome = sent.delivery, sent.outcome
-    notification = delivery.notification
-    name = (
-        "notification_delivered"
-        if outcome.status == Delivery.Status.DELIVERED
-        else "notification_sent"
-    )
-    return AccountEvent(
-        event=name,
-        user_id=notification.user_id,
-        timestamp=sent.at,
-        properties={
-            "notification_id": notification.pk,
-            "delivery_id": delivery.pk,
-            "channel": delivery.channel,
-            "category": notification.category,
-            "provider": outcome.provider,
-            "template_version": sent.words.version,
-            "latency_ms": sent.latency_ms,
-        },
-    )
-
-
-_RECORD_SQL = """
-UPDATE {table} AS d SET
-    status = v.status, attempts = d.attempts + 1, claimed_until = NULL, sent_at = v.at,
-    delivered_at = CASE WHEN v.status = %s THEN v.at ELSE d.delivered_at END,
-    provider = v.provider, provider_message_id = v.message_id, response = v.response,
-    template_version = v.version, render_ms = v.render_ms, latency_ms = v.latency_ms
-FROM json_to_recordset(%s::json) AS v(
-    id bigint, status text, at timestamptz, provider text, message_id text, response text,
-    version integer, render_ms float8, latency_ms integer
-)
-WHERE d.id = v.id AND CASE WHEN d.status = %s THEN true END
-RETURNING d.id
-"""
 # The outcomes go as one JSON document: quoting arrays of them took longer than the update.
 # The CASE keeps the partial index of queued rows out of the plan. Statistics lag a big
 # fan-out (autoanalyze comes late, or never on a big table), and a planner that thinks few
 # rows are queued would read every queued row to find these; by primary key it reads these.
 
 
-def _record_postgresql(sent: list[Sent]) -> set[int]:
-    outcomes = orjson.dumps(
-        [
-            {
-                "id": s.delivery.pk,
-                "status": s.outcome.status,
-                "at": s.at,
-                "provider": s.outcome.provider,
-                "message_id": s.outcome.message_id,
-                "response": s.outcome.response,
-                "version": s.words.version,
-                "render_ms": s.words.render_ms,
-                "latency_ms": s.latency_ms,
-            }
-            for s in sent
-        ]  # fmt: skip
-    ).decode()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _RECORD_SQL.format(table=Delivery._meta.db_table),
-            [Delivery.Status.DELIVERED, outcomes, Delivery.Status.QUEUED],
-        )
-        return {row[0] for row in cursor.fetchall()}
-
-
-def _record_one(sent: Sent) -> bool:
-    fields = {
-        "status": sent.outcome.status,
-        "sent_at": sent.at,
-        "attempts": F("attempts") + 1,
-        "claimed_until": None,
-        "provider": sent.outcome.provider,
-        "provider_message_id": sent.outcome.message_id,
-        "response": sent.outcome.response,
-        "template_version": sent.words.version,
-        "render_ms": sent.words.render_ms,
-        "latency_ms": sent.latency_ms,
-    }
-    if sent.outcome.status == Delivery.Status.DELIVERED:
-        fields["delivered_at"] = sent.at
-    return bool(
-        Delivery.objects.filter(pk=sent.delivery.pk, status=Delivery.Status.QUEUED).update(**fields)
-    )
-
-
-def _record(sent: list[Sent]) -> set[int]:
-    """Record the outcomes of rows still queued, and their analytics events, in one
-    transaction; return the ids recorded."""
-    if not sent:
-        return set()
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            recorded = _record_postgresql(sent)
-        else:
-            recorded = {s.delivery.pk for s in sent if _record_one(s)}
-        track_many(events=[_event(s) for s in sent if s.delivery.pk in recorded])
-    return recorded
-
-
-def _publish(events: list[tuple[str, str, dict]]) -> None:
-    """Send recorded deliveries' live events, in one event loop and only to users with a page
-    open; failing, they are logged, never raised: the stored row is what the inbox shows."""
-    if not events:
-        return
-    try:
-        present = inbox_groups_present(groups=[group for group, _, _ in events])
-    except Exception:
-        logger.exception("asking which of %s inboxes are open failed", len(events))
-        present = None
-    if present is not None:
-        events = [event for event in events if event[0] in present]
-    broadcast_many(events=events)
-
-
 def _flush(batch: Batch) -> Counter[str]:
     """Record what the batch has sent, then tell open pages; return the statuses recorded."""
     sent, batch.waiting = batch.waiting, []
-    recorded = _record(sent)
+    recorded = outcomes_record(sent)
     mine = [s for s in sent if s.delivery.pk in recorded]
-    _publish([s.outcome.live for s in mine if s.outcome.live])
+    live_events_publish([s.outcome.live for s in mine if s.outcome.live])
     return Counter(s.outcome.status for s in mine)
 
 
@@ -463,7 +165,7 @@ def deliveries_send(*, ids: list[int]) -> dict[str, int]:
                 counts["postponed"] += 1
                 continue
             try:
-                outcome, words = _send_one(delivery, batch)
+                outcome, words = send_one(delivery, batch)
             except PermanentError as error:
                 _failed(delivery, error, timezone.now(), permanent=True)
                 counts["failed"] += 1

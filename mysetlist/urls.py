@@ -19,8 +19,6 @@ api_urlpatterns = [
     path("", include("mysetlist.setlists.api_urls")),
     path("analytics/", include("analytics.api_urls")),
     path("notifications/", include("notifications.api_urls")),
-    path("experiments/", include("experiments.api_urls")),
-    path("predictions/", include("predictions.api_urls")),
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
@@ -31,10 +29,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_urlpatterns)),
     path("accounts/", include("mysetlist.users.urls")),
-    path("analytics/", include("analytics.urls")),
     path("notifications/", include("notifications.urls")),
-    path("experiments/", include("experiments.urls")),
-    path("predictions/", include("predictions.urls")),
     path("anymail/", include("notifications.webhook_urls")),  # the EMAIL_PROVIDER's only
     path("", include("mysetlist.setlists.urls")),
 ]

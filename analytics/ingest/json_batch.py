@@ -41,6 +41,7 @@ from analytics.ingest.validation import (
     gather,
     parse_timestamp,
 )
+from mysetlist.core.json_depth import MAX_DEPTH, brackets
 
 NUL = b"\\u0000"  # a NUL can only arrive escaped in JSON
 
@@ -167,7 +168,10 @@ def _plain(fields: _Event, clock: tuple, public: bool) -> CleanEvent | None:
 def _clean(index: int, raw: msgspec.Raw | bytes, clock: tuple, suspect: bool, public: bool):
     """Clean one event of a body msgspec read; `suspect` when the body may hold a NUL or a
     number past a double's range (the event is then read the parsed way if it does)."""
-    if not (suspect and (NUL in bytes(raw) or _past_a_double(bytes(raw)))):
+    text = bytes(raw)
+    # Nested deeper than the plain shape allows, or holding what cannot be stored: the parsed
+    # way decides, and refuses this event alone.
+    if brackets(text) <= MAX_DEPTH and not (suspect and (NUL in text or _past_a_double(text))):
         try:
             fields = _EVENT.decode(raw)
         except (msgspec.DecodeError, RecursionError):
@@ -177,10 +181,10 @@ def _clean(index: int, raw: msgspec.Raw | bytes, clock: tuple, suspect: bool, pu
             if event is not None:
                 return event
     try:
-        parsed, loose = loads(bytes(raw))
+        parsed, loose = loads(text)
     except orjson.JSONDecodeError as exc:
         return Rejection(index, f"the event is not valid JSON: {exc}")
-    return clean_parsed(index, parsed, clock, loose or (suspect and NUL in bytes(raw)), public)
+    return clean_parsed(index, parsed, clock, loose or (suspect and NUL in text), public)
 
 
 def clean_batch_json(

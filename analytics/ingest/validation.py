@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from mysetlist.core.json_depth import MAX_DEPTH, nesting_exceeds
+
 MAX_BATCH_EVENTS = 1000
 MAX_BODY_BYTES = 1_000_000
 FUTURE_LIMIT = dt.timedelta(hours=23)
@@ -302,6 +304,8 @@ def clean_parsed(
     sent_at or None). `check_values` looks for what cannot be stored (see unstorable)."""
     received_at, batch_sent_at = clock
     try:
+        if nesting_exceeds(raw, None, MAX_DEPTH):
+            raise ValueError(f"the event nests lists and objects deeper than {MAX_DEPTH} levels")
         if check_values and (reason := unstorable(raw)):
             raise ValueError(reason)
         return clean_event(raw, received_at=received_at, batch_sent_at=batch_sent_at, public=public)

@@ -6,10 +6,7 @@ import orjson
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-# No request of the API nests past a few levels. orjson stops at 1,024 itself, but a body
-# nearly that deep still reaches code that recurses in Python (json.dumps for a JSONField,
-# validation), whose limit is 1,000 frames less the stack already in use.
-MAX_DEPTH = 64
+from mysetlist.core.json_depth import MAX_DEPTH, nesting_exceeds
 
 
 class JSONParser(parsers.JSONParser):
@@ -31,22 +28,3 @@ class JSONParser(parsers.JSONParser):
         if nesting_exceeds(data, raw, MAX_DEPTH):
             raise ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels.")
         return data
-
-
-def nesting_exceeds(data, raw: bytes | str, limit: int) -> bool:
-    """Return whether parsed JSON `data` nests lists and objects more than `limit` deep.
-
-    A body with no more than `limit` brackets cannot, so most bodies are settled by counting
-    them in `raw`; the others are walked without recursion.
-    """
-    brackets = (b"[", b"{") if isinstance(raw, bytes) else ("[", "{")
-    if raw.count(brackets[0]) + raw.count(brackets[1]) <= limit:
-        return False
-    stack = [(data, 1)] if isinstance(data, dict | list) else []
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False

@@ -215,3 +215,40 @@ def test_a_single_unstorable_event_is_a_400_that_says_why(client, ingest_secret)
     [error] = response.json()["extra"]["errors"]
     assert error["message_id"] is None  # not repeated: JSON cannot hold it
     assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize("depth", [65, 1000])
+@pytest.mark.parametrize("where", ["properties", "context"])
+def test_an_event_nested_too_deep_is_refused_alone(client, ingest_secret, where, depth, caplog):
+    deep = {"event": "e", "distinct_id": "d", "message_id": "deep"}
+    nested = "[" * (depth - 1) + "]" * (depth - 1)  # with the event and `where`: depth + 1
+    body = json.dumps({"batch": [good(1), deep, good(2)]}).replace(
+        '"message_id": "deep"}', f'"message_id": "deep", "{where}": {{"k": {nested}}}}}'
+    )
+
+    response = client.post(
+        reverse("analytics-api:event-ingest"), body, content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {ingest_secret}", HTTP_USER_AGENT=FIREFOX,
+    )  # fmt: skip
+
+    assert response.status_code == 200, response.content
+    assert response.json()["accepted"] == 2
+    [error] = response.json()["errors"]
+    assert error["index"] == 1 and "deeper than 64 levels" in error["message"]
+    assert sorted(Event.objects.values_list("message_id", flat=True)) == ["good-1", "good-2"]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_an_event_nested_to_the_limit_is_kept(client, ingest_secret):
+    nested = "[" * 62 + "]" * 62  # under the event and its properties: 64 levels in all
+    body = (
+        json.dumps({"event": "e", "distinct_id": "d"})[:-1] + f', "properties": {{"k": {nested}}}}}'
+    )
+
+    response = client.post(
+        reverse("analytics-api:event-ingest"), body, content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {ingest_secret}", HTTP_USER_AGENT=FIREFOX,
+    )  # fmt: skip
+
+    assert response.status_code == 200, response.content
+    assert Event.objects.count() == 1

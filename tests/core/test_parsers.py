@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from mysetlist.core.parsers import MAX_DEPTH, nesting_exceeds
+from mysetlist.core.json_depth import MAX_DEPTH, nesting_exceeds
 
 pytestmark = pytest.mark.django_db
 

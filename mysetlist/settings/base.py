@@ -167,8 +167,8 @@ VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:admin@localhost")
 # machine (loopback, http too): for development and tests, never production.
 PUSH_ALLOW_LOCAL_ENDPOINTS = env.bool("PUSH_ALLOW_LOCAL_ENDPOINTS", default=False)
 
-# Log-in and sign-up forms: attempts per client address; the admin log-in: failed attempts
-# per address and per username (django-ratelimit, mysetlist/users/throttles.py).
+# Log-in and sign-up forms: attempts per client address; the admin log-in: attempts per
+# address and per username (django-ratelimit, mysetlist/users/throttles.py).
 LOGIN_RATE = env("LOGIN_RATE", default="10/m")
 RATELIMIT_VIEW = "mysetlist.core.views.rate_limited"
 RATELIMIT_IP_META_KEY = "mysetlist.core.clients.client_ip"

@@ -6,7 +6,7 @@ from mysetlist.core.exceptions import ApplicationError
 
 from .forms import SignUpForm
 from .services import user_create
-from .throttles import failed_logins_limited
+from .throttles import logins_limited
 
 
 def signup(request):
@@ -26,5 +26,5 @@ def signup(request):
     return render(request, "users/signup.html", {"form": form})
 
 
-# The admin's own log-in page, its failed attempts limited like the site's log-in.
-admin_login = failed_logins_limited(admin.site.login, group="admin-login")
+# The admin's own log-in page, its attempts limited like the site's log-in, per username too.
+admin_login = logins_limited(admin.site.login, group="admin-login")

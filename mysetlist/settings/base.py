@@ -2,10 +2,10 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import BASE_DIR, env, env_int
+from .env import BASE_DIR, env, env_bool, env_int
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-local-only-key-change-me")
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
+DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -81,7 +81,7 @@ if env("DATABASE_URL", default=""):
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     _startup = []
     # Metric queries run for tens of milliseconds; compiling them with JIT costs more.
-    if env.bool("DATABASE_JIT_OFF", default=True):
+    if env_bool("DATABASE_JIT_OFF", True):
         _startup.append("-c jit=off")
     # A server that retires idle threads (granian does) leaves their connections open, so
     # PostgreSQL closes a session idle for longer than CONN_MAX_AGE: by then, a live thread's
@@ -97,7 +97,7 @@ if env("DATABASE_URL", default=""):
         _startup.append(f"-c idle_session_timeout={_idle_timeout}s")
     # Sent as startup options, which PgBouncer refuses unless told to ignore them:
     # DATABASE_STARTUP_OPTIONS=false sends none.
-    if _startup and env.bool("DATABASE_STARTUP_OPTIONS", default=True):
+    if _startup and env_bool("DATABASE_STARTUP_OPTIONS", True):
         DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(_startup)
 else:
     DATABASES = {
@@ -165,7 +165,7 @@ VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", default="")
 VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:admin@localhost")
 # Push endpoints must be https on public addresses; this also takes a push service on this
 # machine (loopback, http too): for development and tests, never production.
-PUSH_ALLOW_LOCAL_ENDPOINTS = env.bool("PUSH_ALLOW_LOCAL_ENDPOINTS", default=False)
+PUSH_ALLOW_LOCAL_ENDPOINTS = env_bool("PUSH_ALLOW_LOCAL_ENDPOINTS", False)
 
 # Log-in and sign-up forms: attempts per client address; the admin log-in: attempts per
 # address and per username (django-ratelimit, mysetlist/users/throttles.py).

@@ -4,7 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 from .base import REST_FRAMEWORK, STORAGES
-from .env import env, env_int
+from .env import env, env_bool, env_int
 
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 DEBUG = False
@@ -25,7 +25,7 @@ PUSH_ALLOW_LOCAL_ENDPOINTS = False
 REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": env_int("DRF_NUM_PROXIES", default=1)}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

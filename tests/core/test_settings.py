@@ -148,3 +148,21 @@ def test_the_rollup_passes_have_queues_that_every_documented_worker_line_serves(
     readme = (ROOT / "README.md").read_text()
     for queue in ("celery", "live", "rollups"):
         assert f"worker --queues={queue} " in readme
+
+
+def test_a_boolean_left_empty_in_env_takes_its_default():
+    """.env.example leaves DJANGO_DEBUG and PUSH_ALLOW_LOCAL_ENDPOINTS empty; a copy of it must
+    not turn off what make run needs (empty read as false had DEBUG off)."""
+    show = "from django.conf import settings as s; print(s.DEBUG, s.PUSH_ALLOW_LOCAL_ENDPOINTS)"
+    empty = {"DJANGO_SETTINGS_MODULE": "mysetlist.settings.local", "DJANGO_DEBUG": "",
+             "PUSH_ALLOW_LOCAL_ENDPOINTS": ""}  # fmt: skip
+    off = {**empty, "DJANGO_DEBUG": "false", "PUSH_ALLOW_LOCAL_ENDPOINTS": "0"}
+
+    assert run_manage("shell", "--no-imports", "-c", show, env=empty).stdout.split() == [
+        "True",
+        "True",
+    ]
+    assert run_manage("shell", "--no-imports", "-c", show, env=off).stdout.split() == [
+        "False",
+        "False",
+    ]

@@ -45,3 +45,21 @@ def test_make_run_passes_its_port_on_to_every_process():
     assert result.returncode == 0, result.stderr
     [start] = [line for line in result.stdout.splitlines() if "honcho" in line]
     assert start.startswith("WEB_PORT=9000 ") and "-p 9000" in start
+
+
+def test_make_runs_web_server_takes_makes_port_over_a_port_in_env(tmp_path):
+    """honcho lets a .env's PORT override its -p: daphne listens on WEB_PORT, which make
+    sets, so a PORT left in .env changes nothing."""
+    (web,) = [
+        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
+    ]
+    (tmp_path / "Procfile").write_text(web.replace(".venv/bin/daphne", "echo daphne") + "\n")
+    (tmp_path / ".env").write_text("PORT=8000\n")
+
+    result = subprocess.run(
+        [ROOT / ".venv" / "bin" / "honcho", "-f", "Procfile", "-e", ".env", "start", "-p", "9000"],
+        cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "WEB_PORT": "9000"},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert "daphne -b 127.0.0.1 -p 9000 " in result.stdout, result.stdout + result.stderr

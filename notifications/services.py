@@ -4,6 +4,7 @@ import datetime as dt
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.core import signing
@@ -11,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from mysetlist.setlists.public import Show, ShowStatus
+from mysetlist.setlists.public import ShowStatus
 from notifications.content.variables import context_check
 from notifications.models import (
     Category,
@@ -28,6 +29,9 @@ from notifications.preferences import preference_for
 from notifications.tracking.engagement import (
     conversions_record as conversions_record,  # the setlist services' call
 )
+
+if TYPE_CHECKING:
+    from mysetlist.setlists.models import Show
 
 User = get_user_model()
 
@@ -288,7 +292,7 @@ STATUS_CATEGORIES = {
 }
 
 
-def trigger_record(*, category: str, show: Show) -> Trigger | None:
+def trigger_record(*, category: str, show: "Show") -> Trigger | None:
     """Record that a show's followers are to hear about `category`, in the caller's
     transaction; fan out once it commits. Return the new trigger, or None if this show
     already had one of this category (each is told once)."""
@@ -303,7 +307,7 @@ def trigger_record(*, category: str, show: Show) -> Trigger | None:
     return trigger
 
 
-def trigger_record_show_created(*, show: Show) -> Trigger | None:
+def trigger_record_show_created(*, show: "Show") -> Trigger | None:
     """Record the announcement of a new upcoming show to its artist's followers; a past one
     (imported, say) is history, not news."""
     if show.status == ShowStatus.ANNOUNCED and show.date >= timezone.now().date():
@@ -311,7 +315,7 @@ def trigger_record_show_created(*, show: Show) -> Trigger | None:
     return None
 
 
-def trigger_record_show_status(*, show: Show, status: str) -> Trigger | None:
+def trigger_record_show_status(*, show: "Show", status: str) -> Trigger | None:
     """Record what a show's followers hear of its new status, if anything."""
     category = STATUS_CATEGORIES.get(status)
     return trigger_record(category=category, show=show) if category else None

@@ -1,9 +1,9 @@
-"""What other apps may name of the setlist domain besides its services and selectors: the Show
-model as a type (an object a service hands them) and its statuses. Reads and writes of shows
-still go through selectors and services."""
+"""What other apps may name of the setlist domain besides its services and selectors: the
+statuses a show goes through. A show itself reaches them from a service, as an object to read
+(its type, for hints, imported under TYPE_CHECKING alone); they never query or save it."""
 
 from mysetlist.setlists.models import Show
 
 ShowStatus = Show.Status
 
-__all__ = ["Show", "ShowStatus"]
+__all__ = ["ShowStatus"]

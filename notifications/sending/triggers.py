@@ -9,15 +9,18 @@ who was missed.
 
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from mysetlist.setlists import selectors as setlists_selectors
-from mysetlist.setlists.public import Show
 from notifications.models import Category, Trigger
 from notifications.services import notify, trigger_record
+
+if TYPE_CHECKING:
+    from mysetlist.setlists.models import Show
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +28,7 @@ CLOSING_SOON = dt.timedelta(hours=24)
 REDRIVE_AFTER = dt.timedelta(minutes=2)
 
 
-def _context(show: Show) -> dict:
+def _context(show: "Show") -> dict:
     venue = show.venue
     where = ", ".join(part for part in (venue.name, venue.city) if part) if venue else ""
     return {

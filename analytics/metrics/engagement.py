@@ -21,6 +21,7 @@ from analytics.rollups.people import events_with_person
 from analytics.rollups.timeline import MICROSECOND, Micros
 from analytics.selectors import timeline_events
 from mysetlist.core.exceptions import ApplicationError
+from mysetlist.core.stats import percentile_between, percentile_ranks
 
 # A quarter in one request: sessions unpack every event of the range from the timeline,
 # paths and web vitals have the database read the range's raw events.
@@ -143,7 +144,8 @@ class JSONNumber(Func):
 
 
 # Per vital and page, the two values around the 75th percentile's rank, 0.75 (n - 1) counted
-# from 0: the database sends those alone, and Python goes between them.
+# from 0 (as percentile_ranks finds it): the database sends those alone, and Python goes
+# between them as mysetlist.core.stats.percentile does.
 VITALS_P75 = """
 WITH v AS ({samples})
 SELECT vital, page, n, k, value FROM (
@@ -176,15 +178,17 @@ def web_vitals(*, start: dt.datetime, end: dt.datetime) -> list[dict]:
     pages: dict[str, dict] = {}
     with connection.cursor() as cursor:
         cursor.execute(VITALS_P75.format(samples=sql, union=union), params)
-        around = cursor.fetchall()
-    for vital, page, n, k, value in sorted(around, key=lambda r: (r[0], r[1], r[3])):
+        rows = cursor.fetchall()
+    around: dict[tuple[str, str], dict[int, float]] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for vital, page, n, k, value in rows:
+        around.setdefault((vital, page), {})[k] = float(value)
+        counts[(vital, page)] = n
+    for (vital, page), values in sorted(around.items()):
         row = pages.setdefault(page, {"path": page, "samples": 0})
-        row["samples"] = max(row["samples"], n)
-        rank = 0.75 * (n - 1)
-        if k == int(rank):
-            row[f"{vital}_p75"] = float(value)
-        else:  # the next value up: go the rank's fraction of the way to it
-            row[f"{vital}_p75"] += (rank - int(rank)) * (float(value) - row[f"{vital}_p75"])
+        row["samples"] = max(row["samples"], counts[(vital, page)])
+        lower, upper, fraction = percentile_ranks(counts[(vital, page)], 0.75)
+        row[f"{vital}_p75"] = percentile_between(values[lower], values[upper], fraction)
     return [
         {"path": page, "samples": pages[page]["samples"],
          **{f"{vital}_p75": pages[page].get(f"{vital}_p75") for vital in VITALS}}

@@ -3,7 +3,7 @@ import statistics
 
 import pytest
 
-from mysetlist.core.stats import percentile
+from mysetlist.core.stats import percentile, percentile_between, percentile_ranks
 
 
 def test_percentile_of_nothing_is_none():
@@ -39,3 +39,15 @@ def test_percentile_agrees_with_inclusive_quantiles():
         assert percentile(values, 0.5) == pytest.approx(statistics.median(values))
         assert percentile(values, 0.9) == pytest.approx(cuts[89])
         assert percentile(values, 0.99) == pytest.approx(cuts[98])
+
+
+def test_percentile_from_the_two_values_around_it_equals_percentile():
+    rng = random.Random(5)
+    for size in (1, 2, 3, 4, 7, 100, 1001):
+        values = sorted(rng.uniform(0, 5000) for _ in range(size))
+        for share in (0.0, 0.25, 0.5, 0.75, 0.99, 1.0):
+            lower, upper, fraction = percentile_ranks(size, share)
+
+            assert percentile_between(values[lower], values[upper], fraction) == percentile(
+                values, share
+            )

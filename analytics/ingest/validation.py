@@ -186,13 +186,14 @@ ACCOUNT = "user:"  # a distinct id of the form user:<id> is that account
 
 # Events that say an anonymous distinct id is the account sending them, and where each names
 # that id (in its properties, or beside them): PostHog's $identify ($anon_distinct_id) and
-# $create_alias (alias), Segment's identify (anonymousId) and alias (previousId).
+# $create_alias (alias), Segment's identify (anonymousId, as its HTTP API names it, or
+# anonymous_id) and alias (previousId or previous_id).
 LINK_FIELDS = {
-    "$identify": ("$anon_distinct_id", "anonymous_id"),
-    "identify": ("anonymous_id", "$anon_distinct_id"),
-    "signed_up": ("$anon_distinct_id", "anonymous_id"),
-    "$create_alias": ("alias", "previous_id"),
-    "alias": ("previous_id", "alias"),
+    "$identify": ("$anon_distinct_id", "anonymous_id", "anonymousId"),
+    "identify": ("anonymous_id", "anonymousId", "$anon_distinct_id"),
+    "signed_up": ("$anon_distinct_id", "anonymous_id", "anonymousId"),
+    "$create_alias": ("alias", "previous_id", "previousId"),
+    "alias": ("previous_id", "previousId", "alias"),
 }
 PUBLIC_ACCOUNT = (
     "a public key cannot send events as an account (user:<id>): the site records a signed-in"

@@ -101,12 +101,21 @@ def test_a_secret_key_sends_events_as_an_account(client, ingest_secret):
         {"event": "identify", "anonymous_id": "8a1c7c52-3f0e-4c1e-9b7a-1f2e3d4c5b6a"},  # Segment
         {"event": "$identify", "properties": {"$anon_distinct_id": "8a1c7c52-3f0e-4c1e"}},
         {"event": "alias", "previous_id": "8a1c7c52-3f0e"},
+        {"event": "identify", "anonymousId": "4f0d2b9e-0c41-4d55-a1de-54f1a2b3c4d5"},
+        {"event": "alias", "previousId": "4f0d2b9e-0c41"},
     ],
-    ids=["segment identify", "posthog identify", "segment alias"],
+    ids=[
+        "segment identify",
+        "posthog identify",
+        "segment alias",
+        "segment identify camelCase",
+        "segment alias camelCase",
+    ],
 )
 def test_a_sign_up_funnel_fed_through_the_api_converts(client, ingest_secret, identify):
     fan = UserFactory()
-    anonymous = identify.get("anonymous_id") or identify.get("previous_id")
+    named = ("anonymous_id", "previous_id", "anonymousId", "previousId")
+    anonymous = next((identify[k] for k in named if k in identify), None)
     anonymous = anonymous or identify["properties"]["$anon_distinct_id"]
     account = f"user:{fan.pk}"
     browsing = [

@@ -219,8 +219,13 @@ def test_a_single_unstorable_event_is_a_400_that_says_why(client, ingest_secret)
 
 @pytest.mark.parametrize("depth", [65, 1000])
 @pytest.mark.parametrize("where", ["properties", "context"])
-def test_an_event_nested_too_deep_is_refused_alone(client, ingest_secret, where, depth, caplog):
-    deep = {"event": "e", "distinct_id": "d", "message_id": "deep"}
+@pytest.mark.parametrize("parsed", [False, True], ids=["plain", "parsed"])
+def test_an_event_nested_too_deep_is_refused_alone(
+    client, ingest_secret, where, depth, parsed, caplog
+):
+    # With `n`, a shape the plain path leaves to the parsed one.
+    deep = {"event": "e", "distinct_id": "d", **({"n": 1e100} if parsed else {})}
+    deep["message_id"] = "deep"  # last: the nesting goes after it
     nested = "[" * (depth - 1) + "]" * (depth - 1)  # with the event and `where`: depth + 1
     body = json.dumps({"batch": [good(1), deep, good(2)]}).replace(
         '"message_id": "deep"}', f'"message_id": "deep", "{where}": {{"k": {nested}}}}}'

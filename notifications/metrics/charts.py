@@ -5,8 +5,8 @@ tested without a database and drawn in the page by one static script."""
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # for the annotations only: `metrics` reads the database
-    from notifications.metrics.queries import DayVolume
+if TYPE_CHECKING:  # for the annotations only
+    from notifications.metrics.results import DayVolume
 
 # One colour per channel, the same on every chart; a channel not listed gets grey.
 CHANNEL_COLOURS = {"email": "#1f77b4", "push": "#ff7f0e", "in_app": "#2ca02c", "sms": "#9467bd"}

@@ -13,7 +13,20 @@ class Unresolved(Exception):
     """The endpoint's host name did not resolve now (perhaps for a while): no verdict."""
 
 
-def _addresses(host: str, port: int) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# IPv6 addresses that carry an IPv4 address a gateway forwards to: NAT64's well-known prefix
+# (RFC 6052) and the deprecated IPv4-compatible and SIIT-translated forms keep it in the
+# last 32 bits; 6to4 and Teredo have ipaddress's .sixtofour and .teredo.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+# A network's own NAT64 translators (RFC 8215), never global, where Python before 3.12.4
+# calls them so; where in the address the IPv4 address sits is the network's choice.
+LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+def _addresses(host: str, port: int) -> set[Address]:
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
@@ -27,14 +40,39 @@ def _addresses(host: str, port: int) -> set[ipaddress.IPv4Address | ipaddress.IP
     return addresses
 
 
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    embedded = []
+    if address.sixtofour:
+        embedded.append(address.sixtofour)
+    if address.teredo:
+        embedded.extend(address.teredo)  # the Teredo server and the client
+    if any(address in network for network in (NAT64, IPV4_COMPATIBLE, IPV4_TRANSLATED)):
+        embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return embedded
+
+
+def _is_public(address: Address) -> bool:
+    """Return whether `address` is routed on the public internet, and so is any IPv4
+    address it carries (64:ff9b::a00:1 reaches 10.0.0.1 through a NAT64 gateway)."""
+    if not address.is_global or address.is_multicast:
+        return False
+    if address.version == 4:
+        return True
+    if address in LOCAL_NAT64:
+        return False
+    return all(_is_public(embedded) for embedded in _embedded_ipv4(address))
+
+
 def push_endpoint_problem(endpoint: str, *, allow_local: bool) -> str | None:
     """Return why web push may not be sent to `endpoint`, or None if it may.
 
     A push service is somewhere on the internet: an https URL whose host resolves only to
     global addresses, never to this machine, a private network, link-local addresses (cloud
-    metadata) or anything else not routed on the internet, so that a subscription cannot
-    make the server post to its own neighbours. With `allow_local` (development and tests),
-    a push service on this machine (loopback addresses only) is taken over http or https.
+    metadata), an IPv6 address that carries one of those (NAT64, 6to4, Teredo) or anything
+    else not routed on the internet, so that a subscription cannot make the server post to
+    its own neighbours; on port 443, where push services listen, never another service's
+    port. With `allow_local` (development and tests), a push service on this machine
+    (loopback addresses only) is taken over http or https on any port.
     Raise Unresolved if the host name does not resolve: no verdict, as it may later.
     """
     if len(endpoint) > PushSubscription._meta.get_field("endpoint").max_length:
@@ -51,7 +89,7 @@ def push_endpoint_problem(endpoint: str, *, allow_local: bool) -> str | None:
         raise Unresolved(f"The endpoint's host {host} has no address.")
     if allow_local and all(address.is_loopback for address in addresses):
         return None
-    refused = sorted(str(a) for a in addresses if not a.is_global or a.is_multicast)
+    refused = sorted(str(address) for address in addresses if not _is_public(address))
     if refused:
         return (
             f"The endpoint's host {host} is not on the public internet "
@@ -59,4 +97,6 @@ def push_endpoint_problem(endpoint: str, *, allow_local: bool) -> str | None:
         )
     if parts.scheme != "https":
         return "The endpoint must be an https URL."
+    if port not in (None, 443):
+        return "The endpoint must be on port 443, where push services listen."
     return None

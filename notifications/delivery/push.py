@@ -22,7 +22,7 @@ from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
 
 from mysetlist.core.exceptions import ApplicationError
-from notifications.delivery.endpoints import Unresolved, push_endpoint_problem
+from notifications.delivery.endpoints import EndpointSession, Unresolved, push_endpoint_problem
 from notifications.models import PushSubscription
 
 logger = logging.getLogger(__name__)
@@ -181,13 +181,12 @@ def push_deliver(*, user_id: int, payload: dict, ttl: int, urgency: str) -> Push
     vapid = _vapid(settings.VAPID_PRIVATE_KEY)
     data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     sent, gone, failed, answers = 0, [], 0, []
-    with requests.Session() as session:
-        # A redirect could lead anywhere the endpoint check refuses: none is followed.
-        session.max_redirects = 0
+    with EndpointSession() as session:
         for subscription in subscriptions:
             # Checked again: a host name may resolve to a private address since subscribing.
+            # The push goes to the address checked, not to what the name resolves to next.
             try:
-                problem = push_endpoint_problem(
+                problem = session.check(
                     subscription.endpoint, allow_local=settings.PUSH_ALLOW_LOCAL_ENDPOINTS
                 )
             except Unresolved:

@@ -41,6 +41,7 @@ from notifications.delivery.push import (
 from notifications.models import Category, Delivery, PushSubscription
 from notifications.planning.policy import POLICIES
 from notifications.services import notify
+from tests.notifications.servers import serve
 from tests.notifications.test_endpoints import PRODUCTION_REFUSED
 from tests.setlists.factories import UserFactory
 
@@ -301,6 +302,29 @@ def test_push_deliver_raises_for_a_retry_when_the_service_fails(push_on, push_se
         deliver(fan)
 
     assert PushSubscription.objects.filter(user=fan).count() == 1
+
+
+def test_push_deliver_sends_to_the_address_it_checked_when_the_name_rebinds(
+    push_on, push_service, fake_dns
+):
+    port = urlsplit(push_service.origin).port
+    fake_dns.answer("push.test", "127.0.0.1", "127.0.0.2")  # checked, then a neighbour's
+    fan = UserFactory()
+    browser = new_browser()
+    PushSubscription.objects.create(
+        user=fan, endpoint=f"http://push.test:{port}/push/fan", p256dh=browser.p256dh,
+        auth=browser.auth,
+    )  # fmt: skip
+
+    with serve("127.0.0.2", port) as neighbour:
+        report = deliver(fan)
+
+    assert report.sent == 1
+    assert neighbour.received == []
+    [push] = push_service.received
+    assert push.headers["Host"] == f"push.test:{port}"
+    assert browser.decrypt(push.body) == PAYLOAD
+    assert fake_dns.lookups == ["push.test"]  # once, by the check
 
 
 def test_push_deliver_raises_for_a_retry_when_the_service_is_unreachable(push_on):

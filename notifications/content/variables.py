@@ -7,12 +7,14 @@ template is checked when staff save it, so `{{ user.username }}` or a misspelt n
 error at once instead of an empty space in every message.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.template import engines
-from django.template.base import FilterExpression, Node, Variable
-from django.template.defaulttags import ForNode, WithNode
+from django.template.base import FilterExpression, Node, TokenType, Variable
+from django.template.defaulttags import FilterNode, ForNode, RegroupNode, WithNode
+from django.template.loader_tags import BlockNode
 from django.template.smartif import TokenBase
+from django.templatetags.i18n import BlockTranslateNode
 
 from mysetlist.core.exceptions import ApplicationError
 from notifications.content.links import link_problem
@@ -121,6 +123,34 @@ def context_check(*, category: str, context) -> None:
 
 # Reading a template's variables
 
+# Where tags that bind a name "as" they are written keep it: {% now %}, {% firstof %},
+# {% url %}, {% widthratio %}, {% translate %} and {% blocktranslate %} (asvar), {% cycle %}
+# (variable_name), {% regroup %} (var_name), i18n's and tz's {% get_… as x %} (variable),
+# {% static %} (varname) and simple tags (target_var). The name is bound after the tag.
+BINDING_ATTRIBUTES = ("asvar", "variable_name", "var_name", "variable", "varname", "target_var")
+# Tags that push a context of their own for their body: what it binds ends with it.
+SCOPED = (ForNode, WithNode, BlockNode)
+
+
+@dataclass
+class _Reading:
+    found: set[str] = field(default_factory=set)  # the variables read, as written
+    # those written where only a whole variable renders (a blocktranslate body), with a
+    # look-up or filter that renders nothing
+    broken: set[str] = field(default_factory=set)
+
+    def read(self, written: str, scope: set[str]) -> None:
+        if written.split(".", 1)[0] not in scope:
+            self.found.add(written)
+
+    def read_whole(self, written: str, scope: set[str]) -> None:
+        # blocktranslate looks its placeholders up as context keys, dots and bars included
+        if not written.isidentifier():
+            self.found.add(written)
+            self.broken.add(written)
+        elif written not in scope:
+            self.found.add(written)
+
 
 def _expressions(value):
     """Yield the filter expressions in a template node's attribute (a tag's arguments)."""
@@ -137,52 +167,86 @@ def _expressions(value):
             yield from _expressions(getattr(value, part, None))
 
 
-def _read(nodelist, bound: frozenset[str], found: set[str]) -> None:
-    """Add to `found` the variables the nodes read that are not `bound` by an enclosing
-    {% for %} or {% with %}."""
+def _written(expression: FilterExpression, *, subject: bool = True):
+    """Yield the variables a filter expression reads, as written: its subject (unless
+    `subject` is false) and its filters' variable arguments."""
+    variables = [expression.var] if subject else []
+    variables += [
+        argument for _, arguments in expression.filters
+        for is_variable, argument in arguments if is_variable
+    ]  # fmt: skip
+    for variable in variables:
+        if isinstance(variable, Variable) and variable.lookups:
+            yield ".".join(variable.lookups)
+
+
+def _arguments(node: Node, scope: set[str], reading: _Reading) -> None:
+    for name, value in vars(node).items():
+        if name in ("token", "origin") or name.startswith("nodelist"):
+            continue
+        if isinstance(node, RegroupNode) and name == "expression":
+            continue  # {% regroup items by x as g %}: x is looked up in each item
+        for expression in _expressions(value):
+            # {% filter upper %} filters its body, which Django names "var" in the expression
+            subject = not (isinstance(node, FilterNode) and expression is node.filter_expr)
+            for written in _written(expression, subject=subject):
+                reading.read(written, scope)
+
+
+def _read(nodelist, scope: set[str], reading: _Reading) -> None:
+    """Note in `reading` the variables the nodes read that are not in `scope`, the names
+    enclosing and earlier tags bound; add to `scope` the names the nodes bind for those after
+    them, as Django's context would hold them."""
     for node in nodelist:
         if not isinstance(node, Node):
             continue
-        # A tag's own arguments are read in the enclosing scope; its body in its own.
-        for name, value in vars(node).items():
-            if name in ("token", "origin") or name.startswith("nodelist"):
-                continue
-            for expression in _expressions(value):
-                variables = [expression.var] + [
-                    argument for _, arguments in expression.filters
-                    for is_variable, argument in arguments if is_variable
-                ]  # fmt: skip
-                for variable in variables:
-                    if isinstance(variable, Variable) and variable.lookups:
-                        if variable.lookups[0] not in bound:
-                            found.add(".".join(variable.lookups))
-        inner = bound
-        if isinstance(node, ForNode):
-            inner = bound | set(node.loopvars) | {"forloop"}
-        elif isinstance(node, WithNode):
-            inner = bound | set(node.extra_context)
+        _arguments(node, scope, reading)  # a tag's arguments are read before it binds
+        if isinstance(node, BlockTranslateNode):
+            inner = scope | set(node.extra_context)  # {% blocktranslate with x=… %}
+            if node.countervar:  # {% blocktranslate count n=… %}
+                inner.add(node.countervar)
+            for token in [*node.singular, *(node.plural or [])]:
+                if token.token_type == TokenType.VAR:
+                    reading.read_whole(token.contents.strip(), inner)
         for attribute in node.child_nodelists:
-            _read(getattr(node, attribute, None) or [], inner, found)
+            inner = set(scope)
+            if isinstance(node, ForNode) and attribute == "nodelist_loop":
+                inner |= set(node.loopvars) | {"forloop"}
+            elif isinstance(node, WithNode):
+                inner |= set(node.extra_context)
+            _read(getattr(node, attribute, None) or [], inner, reading)
+            if not isinstance(node, SCOPED):  # {% if %}: a name bound within stays bound
+                scope |= inner
+        for attribute in BINDING_ATTRIBUTES:
+            if isinstance(bound := getattr(node, attribute, None), str):
+                scope.add(bound)
+
+
+def _reading(source: str) -> _Reading:
+    reading = _Reading()
+    template = engines["django"].from_string(source).template
+    _read(template.nodelist, set(), reading)
+    return reading
 
 
 def template_variables(source: str) -> set[str]:
     """Return the context variables a template source reads, as written (`show`,
-    `user.username`); names its own tags bind ({% for item in items %}) are left out."""
-    found: set[str] = set()
-    template = engines["django"].from_string(source).template
-    _read(template.nodelist, frozenset(), found)
-    return found
+    `user.username`); names its own tags bind ({% for item in items %}, {% with %},
+    {% blocktranslate with %} and `count`, `as` names after their tag) are left out."""
+    return _reading(source).found
 
 
 def template_unknown_variables(*, category: str, source: str) -> list[str]:
     """Return the variables a template source of `category` reads that no context of it
-    has: an undeclared name, or a look-up into a text or number (`user.username`)."""
+    has: an undeclared name, a look-up into a text or number (`user.username`), or a
+    look-up or filter inside {% blocktranslate %}, which reads whole variables only."""
     declared = {v.name: v for v in variables_of(category)}
+    reading = _reading(source)
     unknown = []
-    for written in sorted(template_variables(source)):
+    for written in sorted(reading.found):
         name, _, rest = written.partition(".")
         variable = declared.get(name)
-        if variable is None:
+        if variable is None or written in reading.broken:
             unknown.append(written)
         elif rest and not (variable.kind is list and rest.split(".")[0].isdigit()):
             unknown.append(written)

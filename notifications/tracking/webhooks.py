@@ -2,8 +2,9 @@
 
 Only the configured provider's URL is mounted (none for console, smtp and test), so nobody
 can post events as another provider, and only behind anymail's basic auth. A body the
-provider's parser cannot read (not JSON, a list where an object belongs, a missing field)
-is answered 400: a 500 would have the provider post it again and again.
+provider's parser cannot read (not JSON, JSON nested past Python's recursion limit, a list
+where an object belongs, a missing field) is answered 400: a 500 would have the provider post
+it again and again.
 """
 
 import json
@@ -25,9 +26,18 @@ TRACKING_VIEWS = {
     "amazon_ses": AmazonSESTrackingWebhookView,
     "sendgrid": SendGridTrackingWebhookView,
 }
-# What a parser raises on a body of the wrong shape. Anything else (the database, the
+# What a parser raises on a body of the wrong shape; json.loads (anymail's, svix's, ours)
+# raises RecursionError on JSON nested a few thousand deep. Anything else (the database, the
 # broker) stays a 500, which the provider retries.
-UNREADABLE = (AnymailError, ValueError, TypeError, KeyError, IndexError, AttributeError)
+UNREADABLE = (
+    AnymailError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    RecursionError,
+)
 
 
 class UnreadableBody(Exception):

@@ -32,10 +32,8 @@ from notifications.delivery.push import (
     NoSubscription,
     PushFailed,
     PushReport,
-    Unresolved,
     push_deliver,
     push_enabled,
-    push_endpoint_problem,
     push_payload,
     push_subscribe,
     push_unsubscribe,
@@ -43,6 +41,8 @@ from notifications.delivery.push import (
 from notifications.models import Category, Delivery, PushSubscription
 from notifications.planning.policy import POLICIES
 from notifications.services import notify
+from tests.notifications.servers import serve
+from tests.notifications.test_endpoints import PRODUCTION_REFUSED
 from tests.setlists.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -304,6 +304,29 @@ def test_push_deliver_raises_for_a_retry_when_the_service_fails(push_on, push_se
     assert PushSubscription.objects.filter(user=fan).count() == 1
 
 
+def test_push_deliver_sends_to_the_address_it_checked_when_the_name_rebinds(
+    push_on, push_service, fake_dns
+):
+    port = urlsplit(push_service.origin).port
+    fake_dns.answer("push.test", "127.0.0.1", "127.0.0.2")  # checked, then a neighbour's
+    fan = UserFactory()
+    browser = new_browser()
+    PushSubscription.objects.create(
+        user=fan, endpoint=f"http://push.test:{port}/push/fan", p256dh=browser.p256dh,
+        auth=browser.auth,
+    )  # fmt: skip
+
+    with serve("127.0.0.2", port) as neighbour:
+        report = deliver(fan)
+
+    assert report.sent == 1
+    assert neighbour.received == []
+    [push] = push_service.received
+    assert push.headers["Host"] == f"push.test:{port}"
+    assert browser.decrypt(push.body) == PAYLOAD
+    assert fake_dns.lookups == ["push.test"]  # once, by the check
+
+
 def test_push_deliver_raises_for_a_retry_when_the_service_is_unreachable(push_on):
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
@@ -397,61 +420,7 @@ def test_push_subscribe_in_debug_takes_no_plain_http_to_another_host(settings):
         subscribe(UserFactory(), "http://8.8.8.8/send/abc")
 
 
-# Where a push may go: https to the public internet only, checked on subscribing and sending
-
-PRODUCTION_REFUSED = [
-    "http://127.0.0.1:6379/",
-    "https://127.0.0.1/push/abc",
-    "https://169.254.169.254/latest/meta-data/",
-    "https://10.0.0.1/push/abc",
-    "https://172.16.5.4/push/abc",
-    "https://192.168.1.1/push/abc",
-    "https://100.64.0.1/push/abc",  # carrier-grade NAT
-    "https://0.0.0.0/push/abc",
-    "https://[::1]/push/abc",
-    "https://[fe80::1]/push/abc",
-    "https://[fd00::1]/push/abc",
-    "https://[::ffff:10.0.0.1]/push/abc",  # a private address written as IPv6
-    "https://localhost/push/abc",  # a name that resolves to loopback
-    "https://224.0.0.1/push/abc",
-    "http://8.8.8.8/push/abc",  # public, but not https
-    "https://user:secret@8.8.8.8/push/abc",
-    "ftp://8.8.8.8/push/abc",
-    "https:///push/abc",
-]
-
-
-@pytest.mark.parametrize("endpoint", PRODUCTION_REFUSED)
-def test_push_endpoint_problem_refuses_all_but_https_to_public_addresses(endpoint):
-    assert push_endpoint_problem(endpoint, allow_local=False)
-
-
-@pytest.mark.parametrize(
-    "endpoint", ["https://8.8.8.8/push/abc", "https://[2001:4860:4860::8888]:8443/push/abc"]
-)
-def test_push_endpoint_problem_takes_https_to_a_public_address(endpoint):
-    assert push_endpoint_problem(endpoint, allow_local=False) is None
-    assert push_endpoint_problem(endpoint, allow_local=True) is None
-
-
-@pytest.mark.parametrize(
-    ("endpoint", "allowed"),
-    [
-        ("http://127.0.0.1:6379/", True),
-        ("https://localhost/push/abc", True),
-        ("https://[::1]/push/abc", True),
-        ("https://10.0.0.1/push/abc", False),  # this machine only, not its network
-        ("https://169.254.169.254/latest/meta-data/", False),
-        ("http://8.8.8.8/push/abc", False),
-    ],
-)
-def test_push_endpoint_problem_with_local_endpoints_allowed_takes_loopback_only(endpoint, allowed):
-    assert (push_endpoint_problem(endpoint, allow_local=True) is None) is allowed
-
-
-def test_push_endpoint_problem_gives_no_verdict_on_a_name_that_does_not_resolve():
-    with pytest.raises(Unresolved):
-        push_endpoint_problem("https://push.invalid/push/abc", allow_local=False)
+# Where a push may go, as the subscribe API answers (the rules are in test_endpoints.py)
 
 
 @pytest.mark.parametrize("endpoint", PRODUCTION_REFUSED[:-2])  # the last two are no URLs

@@ -155,7 +155,7 @@ def post_raw(client, provider: str, body: str):
     if provider == "amazon_ses":
         try:
             parsed = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = None
         if isinstance(parsed, dict):  # headers that match, so the body reaches the parser
             headers |= {
@@ -177,6 +177,22 @@ def test_a_body_the_provider_parser_cannot_read_is_a_400(client, provider, body)
 
     assert response.status_code == 400
     assert "tracking webhook body" in response.json()["message"]
+    assert not TrackingEvent.objects.exists()
+
+
+# Nested past Python's recursion limit: json.loads raises RecursionError, not ValueError.
+DEEP = ["[" * 5000, "[" * 5000 + "]" * 5000, '{"a": ' * 5000]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_body_nested_thousands_deep_is_a_400(client, provider):
+    bodies = DEEP + ([sns(body) for body in DEEP] if provider == "amazon_ses" else [])
+
+    for body in bodies:
+        response = post_raw(client, provider, body)
+
+        assert response.status_code == 400
+        assert "tracking webhook body" in response.json()["message"]
     assert not TrackingEvent.objects.exists()
 
 

@@ -167,8 +167,7 @@ VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:admin@localhost")
 # machine (loopback, http too): for development and tests, never production.
 PUSH_ALLOW_LOCAL_ENDPOINTS = env_bool("PUSH_ALLOW_LOCAL_ENDPOINTS", False)
 
-# Log-in and sign-up forms: attempts per client address; the admin log-in: attempts per
-# address and per username (django-ratelimit, mysetlist/users/throttles.py).
+# Log-in, sign-up and admin log-in forms: attempts per client address (django-ratelimit).
 LOGIN_RATE = env("LOGIN_RATE", default="10/m")
 RATELIMIT_VIEW = "mysetlist.core.views.rate_limited"
 RATELIMIT_IP_META_KEY = "mysetlist.core.clients.client_ip"

@@ -1,26 +1,20 @@
-from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path
 from django_ratelimit.decorators import ratelimit
 
 from . import views
 
-
-def _login_rate(group, request):
-    return settings.LOGIN_RATE
-
-
 app_name = "users"
 
 urlpatterns = [
     path(
         "signup/",
-        ratelimit(key="ip", rate=_login_rate, method="POST", block=True)(views.signup),
+        ratelimit(key="ip", rate=views.login_rate, method="POST", block=True)(views.signup),
         name="signup",
     ),
     path(
         "login/",
-        ratelimit(key="ip", rate=_login_rate, method="POST", block=True)(
+        ratelimit(key="ip", rate=views.login_rate, method="POST", block=True)(
             auth_views.LoginView.as_view()
         ),
         name="login",

@@ -18,7 +18,7 @@ RIGHT = "correct horse battery"
 
 @pytest.fixture
 def clock(monkeypatch, settings):
-    """Three failures a minute, on a clock the test moves (django-ratelimit's windows)."""
+    """Three attempts a minute, on a clock the test moves (django-ratelimit's windows)."""
     settings.LOGIN_RATE = "3/m"
     now = [float(ratelimit_core.time.time())]
 
@@ -66,14 +66,13 @@ def test_admin_login_refuses_even_the_right_password_after_the_failures_until_th
     assert client.session["_auth_user_id"] == str(staff.pk)
 
 
-def test_admin_login_failures_count_per_username_from_any_address(client, clock, staff):
-    codes = [attempt(client, staff.username, "wrong", **address()).status_code for _ in range(3)]
+def test_guesses_from_other_addresses_do_not_lock_the_admin_out(client, clock, staff):
+    codes = [attempt(client, staff.username, "wrong", **address()).status_code for _ in range(6)]
 
-    refused = attempt(client, staff.username.upper(), RIGHT, **address())
-    refused_exact = attempt(client, staff.username, RIGHT, **address())
+    mine = attempt(client, staff.username, RIGHT, **address())
 
-    assert codes == [200, 200, 200]
-    assert (refused.status_code, refused_exact.status_code) == (429, 429)
+    assert codes == [200] * 6
+    assert mine.status_code == 302
 
 
 def test_admin_login_failures_count_per_address_for_any_username(client, clock, staff):
@@ -99,10 +98,8 @@ def test_admin_logins_that_succeed_count_too(client, clock, staff):
 
 @pytest.mark.django_db(transaction=True)
 def test_parallel_guesses_reach_the_password_check_no_more_often_than_the_limit(settings):
-    """Sixteen clients guess at once: no more than LOGIN_RATE guesses get an answer, the rest
-    429 (counting the failures after checking each let 18 of 48 through at 10/m). An attempt
-    counts against its address and its username one after the other, so two racing attempts
-    can each be refused by the other's count: at most the limit, not always all of it."""
+    """Sixteen clients guess at once: exactly LOGIN_RATE guesses get an answer, the rest 429
+    (counting the failures after checking each let 18 of 48 through at 10/m)."""
     settings.LOGIN_RATE = "10/m"
     staff = UserFactory(username=f"staff-{secrets.token_hex(4)}", is_staff=True)
     me = address()
@@ -118,8 +115,7 @@ def test_parallel_guesses_reach_the_password_check_no_more_often_than_the_limit(
     with ThreadPoolExecutor(16) as pool:
         codes = Counter(code for codes in pool.map(guess, range(16)) for code in codes)
 
-    assert set(codes) == {200, 429} and sum(codes.values()) == 48
-    assert 1 <= codes[200] <= 10
+    assert codes == {200: 10, 429: 38}
 
 
 def test_a_fan_signed_in_on_the_site_is_limited_at_the_admin_too(client, clock):

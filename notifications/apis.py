@@ -187,8 +187,8 @@ class PreferenceApi(APIView):
         digest_hour = serializers.IntegerField(required=False, min_value=0, max_value=23)
         unsubscribed_all = serializers.BooleanField(required=False)
         sms_number = serializers.RegexField(
-            r"^(\+[1-9][0-9]{6,14})?$", required=False, allow_blank=True,
-            error_messages={"invalid": "An international number: + and 7 to 15 digits."},
+            preferences.SMS_NUMBER_PATTERN, required=False, allow_blank=True,
+            error_messages={"invalid": preferences.SMS_NUMBER_RULE},
         )  # fmt: skip
 
     @extend_schema(responses={200: PreferenceOutputSerializer, **errors(401)})

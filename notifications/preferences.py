@@ -1,6 +1,7 @@
 """A user's own changes to what they are sent."""
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -28,6 +29,9 @@ def enabled_pairs(preference: NotificationPreference) -> dict[str, dict[str, boo
 
 
 _UNSET = object()
+# An SMS number in international form, or none: the API's schema gives the same pattern.
+SMS_NUMBER_PATTERN = r"^(\+[1-9][0-9]{6,14})?$"
+SMS_NUMBER_RULE = "An international number: + and 7 to 15 digits."
 
 
 @transaction.atomic
@@ -79,6 +83,8 @@ def preference_update(
     }.items():
         if value is not None:
             setattr(preference, name, value)
+    if sms_number is not None and not re.fullmatch(SMS_NUMBER_PATTERN, sms_number):
+        raise ApplicationError(SMS_NUMBER_RULE, extra={"fields": {"sms_number": [SMS_NUMBER_RULE]}})
     if (preference.quiet_start is None) != (preference.quiet_end is None):
         raise ApplicationError(
             "Give quiet hours both a start and an end, or neither.",

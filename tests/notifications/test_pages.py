@@ -95,6 +95,20 @@ def test_bad_input_is_refused_with_a_message_and_saves_nothing(client):
     assert NotificationPreference.objects.get(user=fan).quiet_start is None
 
 
+def test_the_page_refuses_an_sms_number_the_api_refuses(client):
+    fan = UserFactory()
+    client.force_login(fan)
+
+    response = client.post(
+        reverse("notifications:preferences"),
+        {"digest": "off", "digest_hour": "9", "sms_number": "0049 30 1234"},
+    )
+
+    assert response.status_code == 200
+    assert "international number" in response.content.decode()
+    assert NotificationPreference.objects.get(user=fan).sms_number == ""
+
+
 def test_one_click_unsubscribe_needs_no_session_and_drops_waiting_email(client):
     fan = UserFactory()
     NotificationPreference.objects.create(user=fan, digest="weekly")

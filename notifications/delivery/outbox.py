@@ -86,12 +86,6 @@ def deliveries_claim(*, now: dt.datetime, limit: int = 500) -> list[int]:
     return ids
 
 
-# The outcomes go as one JSON document: quoting arrays of them took longer than the update.
-# The CASE keeps the partial index of queued rows out of the plan. Statistics lag a big
-# fan-out (autoanalyze comes late, or never on a big table), and a planner that thinks few
-# rows are queued would read every queued row to find these; by primary key it reads these.
-
-
 def _flush(batch: Batch) -> Counter[str]:
     """Record what the batch has sent, then tell open pages; return the statuses recorded."""
     sent, batch.waiting = batch.waiting, []

@@ -55,6 +55,12 @@ RETURNING d.id
 """
 
 
+# The outcomes go as one JSON document: quoting arrays of them took longer than the update.
+# The CASE keeps the partial index of queued rows out of the plan. Statistics lag a big
+# fan-out (autoanalyze comes late, or never on a big table), and a planner that thinks few
+# rows are queued would read every queued row to find these; by primary key it reads these.
+
+
 def _record_postgresql(sent: list[Sent]) -> set[int]:
     outcomes = orjson.dumps(
         [

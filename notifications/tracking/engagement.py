@@ -1,5 +1,5 @@
 """What people do with what they were sent: clicks through a tracked link, and votes that
-follow a click (conversions). Email opens and provider events come from tracking.py."""
+follow a click (conversions). Email opens and provider events come from tracking/providers.py."""
 
 import datetime as dt
 

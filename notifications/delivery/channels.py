@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from notifications.content.rendering import PARTS, Rendered, render, template_for
 from notifications.delivery.breaker import circuit_open_until
+from notifications.delivery.endpoints import EndpointSession
 from notifications.delivery.push import NoSubscription, push_deliver, push_payload
 from notifications.inbox import inbox_group
 from notifications.models import Channel, Delivery
@@ -73,6 +74,7 @@ class Batch:
         self.templates: dict[str, object] = {}
         self._links: dict[int, dict] = {}
         self._connection = None
+        self._push_session: EndpointSession | None = None
         self.waiting: list[Sent] = []
         self.oldest = 0.0  # when the oldest waiting outcome's send began (time.monotonic)
 
@@ -109,9 +111,18 @@ class Batch:
             self._connection = opened
         return self._connection
 
+    def push_session(self) -> EndpointSession:
+        """The batch's session to push services: each host resolved and checked once a
+        batch, its connections kept (see EndpointSession)."""
+        if self._push_session is None:
+            self._push_session = EndpointSession()
+        return self._push_session
+
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
+        if self._push_session is not None:
+            self._push_session.close()
 
 
 def _send_email(delivery: Delivery, words: Rendered, links: dict, batch: Batch) -> Outcome:
@@ -151,7 +162,7 @@ def _send_in_app(delivery: Delivery, words: Rendered) -> Outcome:
     return Outcome(Delivery.Status.DELIVERED, "inbox", live=live)
 
 
-def _send_push(delivery: Delivery, words: Rendered, url: str) -> Outcome:
+def _send_push(delivery: Delivery, words: Rendered, url: str, batch: Batch) -> Outcome:
     notification = delivery.notification
     policy = POLICIES[notification.category]
     payload = push_payload(
@@ -161,7 +172,7 @@ def _send_push(delivery: Delivery, words: Rendered, url: str) -> Outcome:
     try:
         report = push_deliver(
             user_id=notification.user_id, payload=payload, ttl=policy.push_ttl,
-            urgency=policy.push_urgency,
+            urgency=policy.push_urgency, session=batch.push_session(),
         )  # fmt: skip
     except NoSubscription as error:
         raise PermanentError(str(error) or "The user has no push subscription left.") from error
@@ -192,7 +203,7 @@ def send_one(delivery: Delivery, batch: Batch) -> tuple[Outcome, Rendered]:
     if delivery.channel == Channel.IN_APP:
         return _send_in_app(delivery, words), words
     if delivery.channel == Channel.PUSH:
-        return _send_push(delivery, words, context.get("url", batch.site)), words
+        return _send_push(delivery, words, context.get("url", batch.site), batch), words
     if delivery.channel == Channel.SMS:
         preference = getattr(user, "notification_preference", None)
         return _send_sms(delivery, words, preference.sms_number if preference else ""), words

@@ -75,7 +75,7 @@ class Verdict:
     address: Address | None = None  # where to connect if it may: all the host's were checked
 
 
-def endpoint_check(endpoint: str, *, allow_local: bool) -> Verdict:
+def endpoint_check(endpoint: str, *, allow_local: bool, resolve=None) -> Verdict:
     """Return whether web push may be sent to `endpoint`, and the address to send it to.
 
     A push service is somewhere on the internet: an https URL whose host resolves only to
@@ -86,6 +86,7 @@ def endpoint_check(endpoint: str, *, allow_local: bool) -> Verdict:
     port. With `allow_local` (development and tests), a push service on this machine
     (loopback addresses only) is taken over http or https on any port.
     Raise Unresolved if the host name does not resolve: no verdict, as it may later.
+    `resolve(host, port)` gives the addresses (the resolver's, by default).
     """
     if len(endpoint) > PushSubscription._meta.get_field("endpoint").max_length:
         return Verdict("The endpoint is too long.")
@@ -96,7 +97,7 @@ def endpoint_check(endpoint: str, *, allow_local: bool) -> Verdict:
         return Verdict("The endpoint is not a URL.")
     if not host or parts.scheme not in ("https", "http") or parts.username or parts.password:
         return Verdict("The endpoint must be an https URL.")
-    addresses = _addresses(host, port or (443 if parts.scheme == "https" else 80))
+    addresses = (resolve or _addresses)(host, port or (443 if parts.scheme == "https" else 80))
     if not addresses:
         raise Unresolved(f"The endpoint's host {host} has no address.")
     if allow_local and all(address.is_loopback for address in addresses):
@@ -167,6 +168,9 @@ class EndpointSession(requests.Session):
         super().__init__()
         self.max_redirects = 0
         self._pinned = _PinnedAdapter()
+        # Each host resolved once a session: a batch of pushes to one service asks the
+        # resolver once and posts over the connections it keeps to the address checked.
+        self._resolved: dict[tuple[str, int], list[Address]] = {}
         self.mount("http://", self._pinned)
         self.mount("https://", self._pinned)
 
@@ -174,7 +178,7 @@ class EndpointSession(requests.Session):
         """Return why no push may go to `endpoint` (see endpoint_check), or None, and then
         let this session post to it, at the address just checked. Raise Unresolved if the
         host name does not resolve."""
-        verdict = endpoint_check(endpoint, allow_local=allow_local)
+        verdict = endpoint_check(endpoint, allow_local=allow_local, resolve=self._resolve)
         if verdict.problem is None:
             try:  # the origin as the request will name it (an international name in ASCII)
                 url = requests.Request("POST", endpoint).prepare().url
@@ -182,3 +186,8 @@ class EndpointSession(requests.Session):
                 url = endpoint  # the post fails alike
             self._pinned.pins[_origin(url)] = verdict.address
         return verdict.problem
+
+    def _resolve(self, host: str, port: int) -> list[Address]:
+        if (host, port) not in self._resolved:
+            self._resolved[(host, port)] = _addresses(host, port)
+        return self._resolved[(host, port)]

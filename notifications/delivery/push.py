@@ -6,6 +6,7 @@ The service worker (static/js/push-sw.js) expects the JSON that `push_payload` b
 
 import base64
 import binascii
+import contextlib
 import functools
 import json
 import logging
@@ -164,7 +165,14 @@ def _origin(endpoint: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def push_deliver(*, user_id: int, payload: dict, ttl: int, urgency: str) -> PushReport:
+def push_deliver(
+    *,
+    user_id: int,
+    payload: dict,
+    ttl: int,
+    urgency: str,
+    session: EndpointSession | None = None,
+) -> PushReport:
     """Send `payload` to every push subscription of the user; return what happened.
 
     Subscriptions their push service calls gone (404, 410), and those whose endpoint is
@@ -172,6 +180,7 @@ def push_deliver(*, user_id: int, payload: dict, ttl: int, urgency: str) -> Push
     if the user has none (left), so the delivery fails for good; raise PushFailed if none
     took the push and one failed for a passing reason, so the delivery is retried. A push
     that reached at least one browser is not retried, lest that browser show it twice.
+    Through `session`, which a batch of deliveries shares, or a session of its own.
     """
     if not push_enabled():
         raise ImproperlyConfigured("Web push needs VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY.")
@@ -181,7 +190,7 @@ def push_deliver(*, user_id: int, payload: dict, ttl: int, urgency: str) -> Push
     vapid = _vapid(settings.VAPID_PRIVATE_KEY)
     data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     sent, gone, failed, answers = 0, [], 0, []
-    with EndpointSession() as session:
+    with contextlib.nullcontext(session) if session else EndpointSession() as session:
         for subscription in subscriptions:
             # Checked again: a host name may resolve to a private address since subscribing.
             # The push goes to the address checked, not to what the name resolves to next.

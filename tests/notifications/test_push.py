@@ -626,3 +626,29 @@ def test_a_push_endpoint_that_no_longer_resolves_is_retried_and_kept(push_on):
         deliver(fan)
 
     assert PushSubscription.objects.filter(user=fan).exists()
+
+
+def test_a_batch_of_pushes_to_one_service_resolves_it_once_and_keeps_its_connection(
+    push_on, push_service, fake_dns
+):
+    port = urlsplit(push_service.origin).port
+    fake_dns.answer("push.test", "127.0.0.1")
+    fans = UserFactory.create_batch(3)
+    for fan in fans:
+        browser = new_browser()
+        PushSubscription.objects.create(
+            user=fan, endpoint=f"http://push.test:{port}/push/{fan.pk}", p256dh=browser.p256dh,
+            auth=browser.auth,
+        )  # fmt: skip
+    notify(
+        category=Category.VOTING_CLOSING, user_ids=[fan.pk for fan in fans],
+        key="voting_closing:1", context={"show": "Chicago", "url": "/shows/1/"},
+    )  # fmt: skip
+    pushes = list(Delivery.objects.filter(channel="push").values_list("pk", flat=True))
+
+    counts = deliveries_send(ids=pushes)
+
+    assert counts == {"sent": 3}
+    assert fake_dns.lookups == ["push.test"]  # each push checked, its host resolved once
+    assert len(push_service.received) == 3
+    assert len({push.client_port for push in push_service.received}) == 1  # one connection

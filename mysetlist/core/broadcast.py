@@ -23,9 +23,17 @@ def broadcast_many(*, events: Iterable[tuple[str, str, dict]]) -> None:
     if layer is None or not events:
         return
 
+    sends = [
+        (group, {"type": event_type, "payload": payload}) for group, event_type, payload in events
+    ]
+
     async def send_all():
-        for group, event_type, payload in events:
-            await layer.group_send(group, {"type": event_type, "payload": payload})
+        send_many = getattr(layer, "group_send_many", None)  # the embedded layer's: one relay
+        if send_many is not None:
+            await send_many(sends)
+            return
+        for group, message in sends:
+            await layer.group_send(group, message)
 
     try:
         async_to_sync(send_all)()

@@ -16,7 +16,10 @@ import pytest
 import websockets
 from django.core import signing
 
+from mysetlist.core.live_bridge import MAX_BODY, RelayedChannelLayer
+
 pytestmark = pytest.mark.slow
+SALT = "mysetlist.live-bridge"
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -168,10 +171,54 @@ def test_a_relay_needs_the_signature(embedded):
 
 def test_a_relay_is_taken_only_over_the_unix_socket(embedded):
     env, port = embedded
-    signed = signing.dumps({"group": "inbox.1", "message": {}}, salt="mysetlist.live-bridge")
+    signed = signing.dumps(
+        {"sends": [["inbox.1", {"type": "inbox.count", "unread": 0}]]}, salt=SALT
+    )
     with socket.create_connection(("127.0.0.1", port)) as connection:
         # Django's own answer: over TCP the path is just a page that does not exist.
         assert relay_status(connection, signed.encode()) == b"404"
     with socket.socket(socket.AF_UNIX) as connection:
         connection.connect(env["CHANNELS_RELAY_SOCKET"])
         assert relay_status(connection, signed.encode()) == b"204"
+
+
+def test_a_relay_larger_than_the_limit_is_refused_unread(embedded):
+    env, _ = embedded
+    with socket.socket(socket.AF_UNIX) as connection:
+        connection.connect(env["CHANNELS_RELAY_SOCKET"])
+        assert relay_status(connection, b"x" * (MAX_BODY + 1)) == b"413"
+
+
+def test_a_relay_of_another_shape_is_a_400(embedded):
+    env, _ = embedded
+    signed = signing.dumps({"group": "inbox.1", "message": {}}, salt=SALT)
+    with socket.socket(socket.AF_UNIX) as connection:
+        connection.connect(env["CHANNELS_RELAY_SOCKET"])
+        assert relay_status(connection, signed.encode()) == b"400"
+
+
+def test_a_batch_of_group_sends_is_relayed_in_one_request(tmp_path):
+    """The outbox publishes a batch's live events together: one request, not one each."""
+    path = str(tmp_path / "live.sock")
+    requests = []
+
+    async def web_server(reader, writer):
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        requests.append(signing.loads((await reader.readexactly(length)).decode(), salt=SALT))
+        writer.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def main():
+        server = await asyncio.start_unix_server(web_server, path)
+        async with server:
+            layer = RelayedChannelLayer(socket=path)
+            sends = [(f"inbox.{n}", {"type": "inbox.count", "unread": n}) for n in range(3)]
+            await layer.group_send_many(sends)
+
+    asyncio.run(main())
+
+    assert requests == [
+        {"sends": [[f"inbox.{n}", {"type": "inbox.count", "unread": n}] for n in range(3)]}
+    ]

@@ -13,6 +13,7 @@ from analytics.ingest.json_batch import clean_batch_json
 from analytics.ingest.storage import EventRow, events_write
 from analytics.ingest.validation import (
     ACCOUNT,
+    MAX_NAME,
     CleanBatch,
     CleanEvent,
     Rejection,
@@ -119,10 +120,9 @@ def track(
     if distinct_id is None:
         if user is None:
             raise ValueError("track() needs a user or a distinct_id")
-        distinct_id = f"user:{user.pk}"
+        distinct_id = f"{ACCOUNT}{user.pk}"
     now = timezone.now()
-    clean = CleanEvent(uuid.uuid4().hex, event, distinct_id, now, properties or {}, context or {})
-    row = EventRow(event=clean, user_id=user.pk if user else None, ip=anonymize_ip(ip))
+    row = _own_event(event, distinct_id, user.pk if user else None, now, properties, context, ip)
     events_write(rows=[row], received_at=now)
 
 
@@ -140,16 +140,18 @@ def track_many(*, events: list[AccountEvent]) -> int:
     """Record many events the platform itself saw accounts do, at once (one COPY on
     PostgreSQL), inside the caller's transaction; return how many were stored."""
     rows = [
-        EventRow(
-            event=CleanEvent(
-                uuid.uuid4().hex, e.event, f"user:{e.user_id}", e.timestamp, e.properties, {}
-            ),
-            user_id=e.user_id,
-            ip=None,
-        )
+        _own_event(e.event, f"{ACCOUNT}{e.user_id}", e.user_id, e.timestamp, e.properties)
         for e in events
     ]
     return events_write(rows=rows, received_at=timezone.now())
+
+
+def _own_event(event, distinct_id, user_id, timestamp, properties, context=None, ip=None):
+    """A row of an event the platform itself saw: no validation, as nobody else wrote it."""
+    clean = CleanEvent(
+        uuid.uuid4().hex, event, distinct_id, timestamp, properties or {}, context or {}
+    )
+    return EventRow(event=clean, user_id=user_id, ip=anonymize_ip(ip))
 
 
 @transaction.atomic
@@ -186,7 +188,7 @@ def distinct_id_link(
     """
     if not isinstance(distinct_id, str) or distinct_id.startswith(ACCOUNT):
         return None
-    if not (trusted and 0 < len(distinct_id) <= 200) and not ANONYMOUS_ID.match(distinct_id):
+    if not (trusted and 0 < len(distinct_id) <= MAX_NAME) and not ANONYMOUS_ID.match(distinct_id):
         return None
     try:
         with transaction.atomic():

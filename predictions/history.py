@@ -1,21 +1,19 @@
 """Past shows read from JSON lines in the shared historical format, for backtests.
 
-Pure: imports nothing from Django. The rules are the importer's
-(`mysetlist.setlists.importing.setlists_parse`: artist and date required, songs a list of
-objects, set markers 1-5, e, e2, e3 or null, nameless songs skipped), kept minimal here
-because that parser lives beside the ORM and another app may not import it. Titles are
+Pure: imports nothing from Django. Each line is read by the importer's own rules
+(`mysetlist.setlists.lines`, the format's one reader), nameless songs left out. Titles are
 case-folded so that "Tweezer" and "tweezer" are one song, as the baselines count them.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-SET_MARKERS = frozenset({"1", "2", "3", "4", "5", "e", "e2", "e3", None})
+from mysetlist.setlists.lines import show_line_parse
+
 _MAX_ERRORS = 20
 
 
@@ -45,51 +43,15 @@ class PastShow:
         return tuple(dict.fromkeys(song.title for song in self.songs))
 
 
-def _text(record: dict, key: str) -> str | None:
-    value = record.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{key!r} must be a string, not {type(value).__name__}")
-    return value.strip()
-
-
 def _show(number: int, raw: str) -> PastShow:
-    try:
-        record = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
-    if not isinstance(record, dict):
-        raise ValueError("each line must be a JSON object")
-    artist = _text(record, "artist")
-    if artist is None:
-        raise ValueError("'artist' is required")
-    try:
-        date = datetime.date.fromisoformat(_text(record, "date") or "")
-    except ValueError as exc:
-        raise ValueError(f"'date' must be YYYY-MM-DD ({exc})") from exc
-    raw_songs = record.get("songs", [])
-    if not isinstance(raw_songs, list):
-        raise ValueError("'songs' must be a list")
-    songs = []
-    for index, song in enumerate(raw_songs, start=1):
-        if not isinstance(song, dict):
-            raise ValueError(f"song {index} must be an object with a title")
-        try:
-            title = _text(song, "title")
-        except ValueError as exc:
-            raise ValueError(f"song {index}: {exc}") from exc
-        if song.get("set") not in SET_MARKERS:
-            raise ValueError(f"song {index}: unknown set marker {song.get('set')!r}")
-        if title is not None:  # nameless songs are skipped, as the importer skips them
-            songs.append(PlayedSong(title=title.casefold(), set=song.get("set")))
+    line = show_line_parse(number, raw, [])
     return PastShow(
-        artist=artist,
-        date=date,
-        venue=_text(record, "venue"),
-        city=_text(record, "city"),
-        tour=_text(record, "tour"),
-        songs=tuple(songs),
+        artist=line.artist,
+        date=line.date,
+        venue=line.venue,
+        city=line.city or None,
+        tour=line.tour,
+        songs=tuple(PlayedSong(title=title.casefold(), set=marker) for title, marker in line.songs),
         line=number,
     )
 

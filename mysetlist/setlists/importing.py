@@ -7,8 +7,6 @@ Re-running with the same file changes nothing.
 """
 
 import datetime
-import hashlib
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from django.utils.text import slugify
 from mysetlist.core.exceptions import ApplicationError
 from notifications import services as notifications_services
 
+from .lines import show_line_parse
 from .models import Artist, SetlistEntry, Show, Song, Tour, Venue
 
 _SET_MARKERS = {str(n): (SetlistEntry.SetMarker.MAIN, n) for n in range(1, 6)} | {
@@ -63,73 +62,13 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _text(record: dict, key: str, *, required: bool = False, limit: int = 200) -> str | None:
-    value = record.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise ValueError(f"{key!r} is required")
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{key!r} must be a string, not {type(value).__name__}")
-    value = value.strip()
-    if len(value) > limit:
-        raise ValueError(f"{key!r} is longer than {limit} characters")
-    return value
-
-
 def _parse_line(number: int, raw: str, warnings: list[str]) -> ShowRecord:
-    try:
-        record = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
-    if not isinstance(record, dict):
-        raise ValueError("each line must be a JSON object")
-    artist = _text(record, "artist", required=True)
-    try:
-        date = datetime.date.fromisoformat(_text(record, "date", required=True))
-    except ValueError as exc:
-        raise ValueError(f"'date' must be YYYY-MM-DD ({exc})") from exc
-    raw_songs = record.get("songs", [])
-    if not isinstance(raw_songs, list):
-        raise ValueError("'songs' must be a list")
-    songs = []
-    for index, song in enumerate(raw_songs, start=1):
-        if not isinstance(song, dict):
-            raise ValueError(f"song {index} must be an object with a title")
-        try:
-            title = _text(song, "title", limit=300)
-        except ValueError as exc:
-            raise ValueError(f"song {index}: {exc}") from exc
-        if title is None:
-            # Sources leave a title out now and then; nobody can vote for a nameless song.
-            warnings.append(f"line {number}: song {index} has no title and was skipped")
-            continue
-        marker = song.get("set")
-        if marker not in _SET_MARKERS:
-            raise ValueError(f"song {index}: unknown set marker {marker!r}")
-        songs.append((title, *_SET_MARKERS[marker]))
-    source = _text(record, "source", limit=50) or "import"
-    source_id = record.get("source_id")
-    if isinstance(source_id, int):
-        source_id = str(source_id)
-    elif source_id is not None and not isinstance(source_id, str):
-        raise ValueError("'source_id' must be a string or a number")
-    if not source_id:
-        # No id of its own: the show is known by who, when and where.
-        key = f"{artist}|{date}|{record.get('venue')}|{record.get('city')}"
-        source_id = hashlib.sha1(key.encode()).hexdigest()[:40]
+    line = show_line_parse(number, raw, warnings)
     return ShowRecord(
-        line=number,
-        artist=artist,
-        date=date,
-        venue=_text(record, "venue"),
-        city=_text(record, "city") or "",
-        country=_text(record, "country", limit=100) or "",
-        tour=_text(record, "tour"),
-        songs=tuple(songs),
-        source=source,
-        source_id=source_id[:100],
-    )
+        line=line.line, artist=line.artist, date=line.date, venue=line.venue, city=line.city,
+        country=line.country, tour=line.tour, source=line.source, source_id=line.source_id,
+        songs=tuple((title, *_SET_MARKERS[marker]) for title, marker in line.songs),
+    )  # fmt: skip
 
 
 def setlists_parse(*, lines: Iterable[str], warnings: list[str]) -> list[ShowRecord]:

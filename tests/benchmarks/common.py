@@ -6,7 +6,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -79,23 +81,32 @@ def start_server(
         **env,
     }
     command = [part.format(port=port, workers=workers, threads=threads) for part in SERVERS[kind]]
+    log = tempfile.TemporaryFile()  # the server's output, shown if it never answers
     process = subprocess.Popen(
         [sys.executable, *command],
         cwd=ROOT,
         env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so that stop() ends its workers too
     )
-    deadline = time.monotonic() + 30  # Django's start takes seconds on a busy machine
+    # Django's first request imports every URL module: seconds on a busy machine, so each
+    # probe waits long, and any HTTP answer (a 503 from a failing check too) means it is up.
+    deadline = time.monotonic() + 60
+    last_error: Exception | None = None
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=10)
             return process
-        except OSError:
-            time.sleep(0.1)
+        except urllib.error.HTTPError:
+            return process
+        except OSError as exc:
+            last_error = exc
+            time.sleep(0.2)
     stop(process)
-    sys.exit(f"{kind} did not start")
+    log.seek(0)
+    output = log.read().decode(errors="replace")[-4000:]
+    sys.exit(f"{kind} did not start (exit {process.returncode}, {last_error!r}):\n{output}")
 
 
 def stop(*processes: subprocess.Popen) -> None:

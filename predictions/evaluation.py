@@ -29,6 +29,25 @@ MIN_SONGS = 8  # as the shared data's README evaluates
 
 
 @dataclass(frozen=True)
+class ArtistPredictor:
+    """A predictor prepared once per artist (a fitted model reading the artist's history).
+
+    `for_artist(shows)` is given every show of the artist and returns `predict(cutoff,
+    target)`, which must use only `shows[:cutoff]`, the shows strictly before the target's
+    date: the backtest's tests check that a model's answer does not change when the later
+    shows are taken away.
+    """
+
+    for_artist: Callable[[Sequence[PastShow]], Callable[[int, PastShow], Prediction]]
+
+
+def _prepared(predictor, history: Sequence[PastShow]) -> Callable[[int, PastShow], Prediction]:
+    if isinstance(predictor, ArtistPredictor):
+        return predictor.for_artist(history)
+    return lambda cutoff, target: predictor(history[:cutoff], target.date)
+
+
+@dataclass(frozen=True)
 class ShowScore:
     r_precision: float
     recall_at_25: float
@@ -143,7 +162,7 @@ def evaluation_targets(shows: Sequence[PastShow], *, last: int, min_songs: int) 
 
 def walk_forward(
     shows: Iterable[PastShow],
-    predictors: Mapping[str, Baseline],
+    predictors: Mapping[str, Baseline | ArtistPredictor],
     *,
     last: int = 200,
     min_songs: int = MIN_SONGS,
@@ -160,6 +179,7 @@ def walk_forward(
         history = list(group)
         dates = [show.date for show in history]
         scores = per_show[artist] = {name: [] for name in predictors}
+        prepared = {name: _prepared(p, history) for name, p in predictors.items()}
         universe: set[str] = set()  # every song played before the target's date
         seen = 0
         for index in evaluation_targets(history, last=last, min_songs=min_songs):
@@ -168,11 +188,10 @@ def walk_forward(
             for show in history[seen:cutoff]:
                 universe.update(show.titles)
             seen = cutoff
-            earlier = history[:cutoff]
             played = set(target.titles)
             songs = universe | played
-            for name, predictor in predictors.items():
-                prediction = predictor(earlier, target.date)
+            for name, predict in prepared.items():
+                prediction = predict(cutoff, target)
                 scores[name].append(show_score(prediction, played, universe))
                 for title in songs:
                     bins[name].add(prediction.probability(title), title in played)

@@ -14,6 +14,18 @@ class Schedule:
 
 SCHEDULES = [
     Schedule(
+        name="Predict upcoming shows again where votes, the model or settings moved",
+        task="predictions.predictions_refresh",
+        crontab={"minute": "*"},  # every minute: a vote burst costs one prediction a minute
+        expires=90,
+    ),
+    Schedule(
+        name="Score predictions of shows whose setlists arrived",
+        task="predictions.predictions_score_pending",
+        crontab={"minute": "*/5"},  # every five minutes (imports are scored at once)
+        expires=450,
+    ),
+    Schedule(
         name="Lock voting on shows whose date has passed",
         task="setlists.shows_lock_past_due",
         crontab={"minute": "*/5"},  # every five minutes

@@ -19,6 +19,7 @@ api_urlpatterns = [
     path("", include("mysetlist.setlists.api_urls")),
     path("analytics/", include("analytics.api_urls")),
     path("notifications/", include("notifications.api_urls")),
+    path("predictions/", include("predictions.api_urls")),
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -1,1 +1,70 @@
-"""Admin of the predictions app; filled in by its own issue."""
+from django.contrib import admin, messages
+
+from . import services
+from .models import BacktestRun, ModelVersion, PredictionSettings, ShowPrediction
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "created_at", "is_active", "rows", "fit_seconds", "sklearn_version"]
+    readonly_fields = [
+        "created_at", "created_by", "is_active", "features", "parameters", "training_window",
+        "evaluation", "sklearn_version", "rows", "fit_seconds",
+    ]  # fmt: skip
+    actions = ["activate"]
+
+    def has_add_permission(self, request):
+        return False  # models are fitted by `manage.py fit_predictions`
+
+    @admin.action(description="Make the selected model the active one")
+    def activate(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one model.", messages.ERROR)
+            return
+        version = services.model_activate(version=queryset.get())
+        self.message_user(request, f"{version} is active; predictions follow within a minute.")
+
+
+@admin.register(PredictionSettings)
+class PredictionSettingsAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "vote_weight", "min_history", "updated_at", "updated_by"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+    def has_add_permission(self, request):
+        return not PredictionSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        services.prediction_settings_update(
+            user=request.user,
+            data={name: form.cleaned_data[name] for name in ("vote_weight", "min_history")},
+        )
+
+
+@admin.register(ShowPrediction)
+class ShowPredictionAdmin(admin.ModelAdmin):
+    list_display = [
+        "show_id", "created_at", "model_version", "expected_length", "note", "r_precision",
+        "recall_at_25", "brier",
+    ]  # fmt: skip
+    list_filter = ["model_version", ("scored_at", admin.EmptyFieldListFilter)]
+    search_fields = ["show__id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BacktestRun)
+class BacktestRunAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "last", "seconds", "fit_seconds"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

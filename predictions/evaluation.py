@@ -17,8 +17,9 @@ in the shared data's README.
 from __future__ import annotations
 
 import bisect
+import datetime
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import groupby
 
 from .baselines import Baseline, Prediction
@@ -77,6 +78,8 @@ class CalibrationBin:
 class Report:
     summaries: dict[str, dict[str, Summary]]  # artist (and OVERALL) -> predictor -> summary
     calibration: dict[str, tuple[CalibrationBin, ...]]  # predictor -> bins, all artists
+    # artist -> [(date, {predictor: R-precision})], each show evaluated, oldest first
+    shows: dict[str, list[tuple[datetime.date, dict[str, float]]]] = field(default_factory=dict)
 
 
 def show_score(prediction: Prediction, played: Iterable[str], universe: Iterable[str]) -> ShowScore:
@@ -175,11 +178,13 @@ def walk_forward(
     ordered = sorted(shows, key=lambda show: (show.artist, show.date))
     per_show: dict[str, dict[str, list[ShowScore]]] = {}
     bins = {name: _Bins(10) for name in predictors}
+    dated: dict[str, list[tuple[datetime.date, dict[str, float]]]] = {}
     for artist, group in groupby(ordered, key=lambda show: show.artist):
         history = list(group)
         dates = [show.date for show in history]
         scores = per_show[artist] = {name: [] for name in predictors}
         prepared = {name: _prepared(p, history) for name, p in predictors.items()}
+        dated[artist] = []
         universe: set[str] = set()  # every song played before the target's date
         seen = 0
         for index in evaluation_targets(history, last=last, min_songs=min_songs):
@@ -195,6 +200,9 @@ def walk_forward(
                 scores[name].append(show_score(prediction, played, universe))
                 for title in songs:
                     bins[name].add(prediction.probability(title), title in played)
+            dated[artist].append(
+                (target.date, {name: scores[name][-1].r_precision for name in predictors})
+            )
             progress(1)
     summaries = {
         artist: {name: summarize(s) for name, s in scores.items()}
@@ -205,4 +213,4 @@ def walk_forward(
         for name in predictors
     }
     calibration = {name: counts.table() for name, counts in bins.items()}
-    return Report(summaries=summaries, calibration=calibration)
+    return Report(summaries=summaries, calibration=calibration, shows=dated)

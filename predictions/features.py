@@ -136,7 +136,7 @@ class ArtistHistory:
         self.last = np.concatenate(
             [np.full((1, s), -1, dtype=np.int32), np.maximum.accumulate(marks, axis=0)]
         )
-        first = np.where(played.any(axis=0), played.argmax(axis=0), n)
+        first = np.where(played.any(axis=0), played.argmax(axis=0) if n else 0, n)
         self.first = first.astype(np.int32)
         self._venues = [_key(show.venue) for show in self.shows]
         self._cities = [_key(show.city) for show in self.shows]

@@ -3,7 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, QuerySet, Sum
 
 from mysetlist.core.exceptions import ApplicationError, NotFoundError
 from mysetlist.users.models import User
@@ -179,3 +179,101 @@ def vote_tally_top(*, show_id: int, limit: int = 10) -> list[dict]:
 
 def show_voter_count(*, show_id: int) -> int:
     return Vote.objects.filter(show_id=show_id).values("user_id").distinct().count()
+
+
+@dataclass(frozen=True)
+class PlayedShow:
+    """A show with its setlist, as plain data for readers outside the domain (predictions)."""
+
+    show_id: int
+    date: datetime.date
+    venue: str | None
+    city: str | None
+    tour: str | None
+    songs: tuple[tuple[int, str, str | None], ...]  # song id, title, set marker as in lines
+
+
+def _marker(set_marker: str, set_number: int | None) -> str | None:
+    if set_marker == SetlistEntry.SetMarker.ENCORE:
+        return "e" if (set_number or 1) == 1 else f"e{set_number}"
+    return str(set_number) if set_number else None
+
+
+def artist_played_shows(*, artist_id: int, before: datetime.date | None = None) -> list[PlayedShow]:
+    """Return the artist's shows that have a setlist (dated before `before`, if given),
+    oldest first, in two queries whatever their number."""
+    shows = Show.objects.filter(artist_id=artist_id, setlist_entries__isnull=False).distinct()
+    if before is not None:
+        shows = shows.filter(date__lt=before)
+    heads = {
+        pk: (date, venue, city, tour)
+        for pk, date, venue, city, tour in shows.values_list(
+            "pk", "date", "venue__name", "venue__city", "tour__name"
+        )
+    }
+    songs: dict[int, list] = {pk: [] for pk in heads}
+    entries = SetlistEntry.objects.filter(show_id__in=shows.values("pk")).order_by(
+        "show_id", "position"
+    )
+    for show_id, song_id, title, set_marker, set_number in entries.values_list(
+        "show_id", "song_id", "song__title", "set_marker", "set_number"
+    ):
+        songs[show_id].append((song_id, title, _marker(set_marker, set_number)))
+    ordered = sorted(heads, key=lambda pk: (heads[pk][0], pk))
+    return [
+        PlayedShow(
+            show_id=pk,
+            date=heads[pk][0],
+            venue=heads[pk][1],
+            city=heads[pk][2] or None,
+            tour=heads[pk][3],
+            songs=tuple(songs[pk]),
+        )
+        for pk in ordered
+    ]
+
+
+def show_vote_scores(*, show_id: int) -> dict[int, int]:
+    """Return each voted song's net score (up minus down) at a show."""
+    return {
+        song_id: up - down
+        for song_id, up, down in VoteTally.objects.filter(show_id=show_id).values_list(
+            "song_id", "upvotes", "downvotes"
+        )
+    }
+
+
+def shows_votes_version(*, show_ids: list[int]) -> dict[int, int]:
+    """Return, per show that has votes, a number that grows with every vote change there
+    (the sum of its tallies' versions)."""
+    rows = (
+        VoteTally.objects.filter(show_id__in=show_ids)
+        .values("show_id")
+        .annotate(total=Sum("version"))
+        .values_list("show_id", "total")
+    )
+    return dict(rows)
+
+
+def shows_with_setlist(*, show_ids: list[int]) -> list[int]:
+    """Return those of the shows that have a setlist."""
+    return list(
+        SetlistEntry.objects.filter(show_id__in=show_ids)
+        .values_list("show_id", flat=True)
+        .distinct()
+        .order_by("show_id")
+    )
+
+
+def shows_describe(*, show_ids: list[int]) -> dict[int, dict]:
+    """Return each show's artist name and date, for pages listing other apps' rows."""
+    return {
+        pk: {"artist": artist, "date": date}
+        for pk, artist, date in Show.objects.filter(pk__in=show_ids).values_list(
+            "pk", "artist__name", "date"
+        )
+    }
+
+
+def song_titles(*, song_ids: list[int]) -> dict[int, str]:
+    return dict(Song.objects.filter(pk__in=song_ids).values_list("pk", "title"))

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 from analytics.public import page_about
 from mysetlist.core.exceptions import ApplicationError
 from mysetlist.core.ids import parse_id
+from predictions import selectors as predictions_selectors
 
 from . import selectors, services
 from .models import Show
@@ -47,8 +48,18 @@ def show_detail(request, pk):
             "show": show,
             "ballot": selectors.show_ballot(show=show, user=request.user),
             "setlist": selectors.setlist_get(show=show),
+            "prediction": _prediction(show),
         },
     )
+
+
+def _prediction(show):
+    """Return the show's latest prediction to show; pages only read (beat predicts upcoming
+    shows within a minute of a change, the API on demand)."""
+    prediction = predictions_selectors.show_prediction_get(show_id=show.pk)
+    if prediction is None:
+        return None
+    return predictions_selectors.prediction_view(prediction=prediction)
 
 
 @require_POST

@@ -1,3 +1,5 @@
+import datetime
+
 import pytest
 from django.urls import reverse
 
@@ -30,9 +32,9 @@ def test_show_page_renders_ballot_with_counts(
     vote_cast(user=UserFactory(), show_id=open_show.pk, song_id=song.pk, value=1)
     client.force_login(UserFactory())
 
-    # 8 for the page, up to 5 for recording the page view and its rollup marks (one
-    # statement on PostgreSQL); none grow with the ballot's size.
-    with django_assert_max_num_queries(13):
+    # 9 for the page (one reads the show's prediction), up to 6 for recording the page view
+    # and its rollup marks (one statement on PostgreSQL); none grow with the ballot's size.
+    with django_assert_max_num_queries(15):
         response = client.get(open_show.get_absolute_url())
 
     assert response.status_code == 200
@@ -117,3 +119,32 @@ def test_follow_toggle(client, open_show):
     assert Follow.objects.filter(user=user, artist=open_show.artist).exists()
     client.post(url)
     assert not Follow.objects.filter(user=user).exists()
+
+
+def test_show_page_shows_the_predicted_setlist_beside_the_ballot(client):
+    from predictions import services as predictions_services
+    from tests.predictions.factories import band_import
+
+    band_import()
+    predictions_services.model_fit(histories=predictions_services.imported_histories(), last=10)
+    artist = Show.objects.filter(artist__name="Made-up Band").first().artist
+    show = ShowFactory(
+        artist=artist,
+        date=artist.shows.order_by("date").last().date + datetime.timedelta(days=3),
+        status=Show.Status.VOTING_OPEN,
+    )
+    page = client.get(reverse("setlists:show-detail", args=[show.pk])).content.decode()
+    assert "No prediction yet" in page  # pages only read; beat makes them
+    predictions_services.predictions_refresh(today=show.date)
+    page = client.get(reverse("setlists:show-detail", args=[show.pk])).content.decode()
+    assert "Predicted setlist" in page and "About 17 songs" in page
+    assert page.index('id="prediction"') < page.index('id="ballot"')
+    assert "Core 1" in page and "played at 10 of the last 10 shows" in page
+
+
+def test_show_page_of_a_newcomer_says_why_there_is_no_prediction(client, open_show):
+    from predictions import services as predictions_services
+
+    predictions_services.prediction_generate(show_id=open_show.pk)
+    page = client.get(reverse("setlists:show-detail", args=[open_show.pk])).content.decode()
+    assert "No prediction: no model has been fitted yet." in page

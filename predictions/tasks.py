@@ -1,0 +1,31 @@
+from celery import shared_task
+
+
+@shared_task(
+    name="predictions.predictions_refresh", soft_time_limit=240, time_limit=300, acks_late=True
+)
+def predictions_refresh() -> list[int]:
+    from .services import predictions_refresh
+
+    return predictions_refresh()
+
+
+@shared_task(
+    name="predictions.predictions_score_pending",
+    soft_time_limit=240,
+    time_limit=300,
+    acks_late=True,
+)
+def predictions_score_pending() -> list[int]:
+    from .services import predictions_score_pending
+
+    return predictions_score_pending()
+
+
+@shared_task(
+    name="predictions.predictions_score_shows", soft_time_limit=60, time_limit=90, acks_late=True
+)
+def predictions_score_shows(show_ids: list[int]) -> list[int]:
+    from .services import prediction_score
+
+    return [pk for pk in show_ids if prediction_score(show_id=pk) is not None]

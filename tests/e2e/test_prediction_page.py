@@ -1,0 +1,53 @@
+"""What a fan sees of a prediction: the predicted setlist beside the ballot, readable at a
+phone's width and at a desktop's, without sideways scrolling of the prediction."""
+
+import datetime
+import os
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from mysetlist.setlists.models import Show
+from predictions import services
+from tests.predictions.factories import CORE, band_import
+from tests.setlists.factories import ShowFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture
+def predicted_show(transactional_db):
+    band_import()
+    services.model_fit(histories=services.imported_histories(), last=10)
+    artist = Show.objects.filter(artist__name="Made-up Band").first().artist
+    show = ShowFactory(
+        artist=artist,
+        date=artist.shows.order_by("date").last().date + datetime.timedelta(days=3),
+        status=Show.Status.VOTING_OPEN,
+    )
+    services.predictions_refresh(today=show.date)
+    return show
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_predicted_setlist_shows_beside_the_ballot(live_daphne, browser, predicted_show, width):
+    driver = browser()
+    driver.set_window_size(width, 900)
+    driver.get(f"{live_daphne}/shows/{predicted_show.pk}/")
+    panel = driver.find_element(By.ID, "prediction")
+    items = panel.find_elements(By.CSS_SELECTOR, "ol.predicted-setlist li .song")
+    assert [item.text for item in items][:5] == CORE[:5]
+    assert len(panel.find_elements(By.CSS_SELECTOR, "ol.predicted-setlist li")) == 17
+    assert "About 17 songs" in panel.text
+    reason = panel.find_element(By.CSS_SELECTOR, "li .reason").text
+    assert "played at 10 of the last 10 shows" in reason
+    ballot = driver.find_element(By.ID, "ballot")
+    # The panel fits the window; on a desktop it sits beside the ballot, on a phone above it.
+    assert panel.rect["x"] >= 0 and panel.rect["x"] + panel.rect["width"] <= width
+    if width >= 1000:
+        assert abs(panel.rect["y"] - ballot.rect["y"]) < 200 and panel.rect["x"] < ballot.rect["x"]
+    else:
+        assert panel.rect["y"] < ballot.rect["y"]
+    shots = os.environ.get("MYSETLIST_SCREENSHOTS")
+    if shots:
+        driver.save_screenshot(os.path.join(shots, f"prediction-{width}.png"))

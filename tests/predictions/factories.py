@@ -1,0 +1,43 @@
+"""A made-up band's history in the shared format, and a fitted model on it, for the tests
+that need the database: ten songs every night in one order, six of twenty-four in rotation,
+an encore that alternates."""
+
+import datetime
+import json
+
+from mysetlist.setlists.importing import setlists_import, setlists_parse
+
+CORE = [f"Core {i}" for i in range(1, 11)]
+ROTATION = [f"Rare {i}" for i in range(1, 25)]
+ENCORES = ["Closer A", "Closer B"]
+
+
+def band_lines(artist: str = "Made-up Band", shows: int = 60, start="2024-01-01") -> list[str]:
+    first = datetime.date.fromisoformat(start)
+    lines = []
+    for i in range(shows):
+        rotating = [ROTATION[(3 * i + j) % len(ROTATION)] for j in range(6)]
+        songs = [{"title": t, "set": "1"} for t in CORE[:5] + rotating[:3]]
+        songs += [{"title": t, "set": "2"} for t in rotating[3:] + CORE[5:]]
+        songs.append({"title": ENCORES[i % 2], "set": "e"})
+        lines.append(
+            json.dumps(
+                {
+                    "artist": artist,
+                    "date": (first + datetime.timedelta(days=3 * i)).isoformat(),
+                    "venue": f"Hall {i % 7}",
+                    "city": f"City {i % 7}",
+                    "country": "USA",
+                    "tour": None,
+                    "songs": songs,
+                    "source": "test",
+                    "source_id": f"{artist}-{i}",
+                }
+            )
+        )
+    return lines
+
+
+def band_import(**kwargs):
+    warnings: list[str] = []
+    return setlists_import(records=setlists_parse(lines=band_lines(**kwargs), warnings=warnings))

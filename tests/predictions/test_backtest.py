@@ -1,0 +1,42 @@
+"""The honest backtest on real setlists (the shared data, read in place): the model, fitted
+only on shows before each artist's evaluation window, beats every baseline there."""
+
+import pytest
+
+from predictions.backtest import MODEL, backtest
+from predictions.history import shows_read
+
+pytestmark = pytest.mark.slow
+
+LAST = 40  # the last 40 shows of each of the four artists: a slice CI runs in seconds
+CALIBRATION_TOLERANCE = 0.06  # |mean predicted - observed| in bins of 300 songs or more
+
+
+@pytest.fixture(scope="module")
+def result(shared_shows_file):
+    return backtest(shows_read(shared_shows_file), last=LAST)
+
+
+def test_the_model_beats_every_baseline_for_every_artist(result):
+    for artist, by_name in result.report.summaries.items():
+        model = by_name[MODEL]
+        assert model.shows == (LAST * 4 if artist == "overall" else LAST)
+        for name, baseline in by_name.items():
+            if name == MODEL:
+                continue
+            assert model.r_precision > baseline.r_precision, (artist, name)
+            assert model.recall_at_25 > baseline.recall_at_25, (artist, name)
+            assert model.brier < baseline.brier, (artist, name)
+
+
+def test_the_models_probabilities_are_calibrated(result):
+    bins = [b for b in result.report.calibration[MODEL] if b.count >= 300]
+    assert len(bins) >= 5
+    for b in bins:
+        assert abs(b.mean_predicted - b.observed) <= CALIBRATION_TOLERANCE, b
+
+
+def test_the_model_was_fitted_only_before_each_artists_window(result):
+    for artist, (first, last, shows) in result.windows.items():
+        assert first <= last
+        assert last < result.evaluated_from[artist] and shows > 0

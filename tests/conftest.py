@@ -25,7 +25,7 @@ def fresh_channel_layer():
     channel_layers.backends.clear()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_shows_file() -> Path:
     """The shared historical setlists; CI must have them, a laptop may not."""
     path = SHARED_SETLISTS / "shows.jsonl"

@@ -5,7 +5,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .PHONY: run test lint format venv venv-dev clean bench-broadcast bench-ingest bench-lag bench-metrics \
-	bench-notify
+	bench-notify bench-predictions
 
 # The virtualenv is rebuilt when a requirements file changes.
 $(VENV)/.runtime: requirements.txt
@@ -27,6 +27,7 @@ run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py sync_schedules
 	$(PY) manage.py seed_demo
+	$(PY) manage.py fit_predictions --if-missing --last 20 --no-progress
 	$(PY) manage.py ingest_key web --public --if-missing
 	@$(PY) manage.py demo_user
 	@echo "MySetlist is starting at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
@@ -59,6 +60,10 @@ bench-notify: venv-dev
 ## make bench-metrics: trend, funnel and retention latency over 10 million events.
 bench-metrics: venv-dev
 	$(PY) tests/benchmarks/bench_metrics.py
+
+## make bench-predictions: the whole setlist backtest (fit + walk-forward) beside the baselines.
+bench-predictions: venv-dev
+	$(PY) tests/benchmarks/bench_predictions.py
 
 lint: venv-dev
 	$(VENV)/bin/ruff check .

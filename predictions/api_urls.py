@@ -12,4 +12,5 @@ urlpatterns = [
         name="show-prediction-generate",
     ),
     path("settings", apis.PredictionSettingsApi.as_view(), name="settings"),
+    path("recommendations", apis.RecommendationsApi.as_view(), name="recommendations"),
 ]

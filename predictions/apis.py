@@ -1,6 +1,6 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -132,3 +132,57 @@ class PredictionSettingsApi(APIView):
         data.is_valid(raise_exception=True)
         current = services.prediction_settings_update(user=request.user, data=data.validated_data)
         return Response(self._payload(current))
+
+
+class RecommendedArtistSerializer(serializers.Serializer):
+    artist_id = serializers.IntegerField()
+    name = serializers.CharField()
+    score = serializers.FloatField()
+    reason = serializers.CharField()
+
+
+class RecommendedShowSerializer(serializers.Serializer):
+    show_id = serializers.IntegerField()
+    artist = serializers.CharField()
+    date = serializers.DateField()
+    venue = serializers.CharField(allow_null=True)
+    city = serializers.CharField(allow_null=True)
+    reason = serializers.CharField()
+
+
+class RecommendationsApi(APIView):
+    """Artists and upcoming shows recommended to the signed-in fan, each with a reason."""
+
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        strategy = serializers.ChoiceField(
+            choices=["collaborative", "trending"],
+            help_text="trending: the fan follows and voted on nothing yet (cold start).",
+        )
+        artists = RecommendedArtistSerializer(many=True)
+        shows = RecommendedShowSerializer(many=True)
+
+    @extend_schema(responses={200: OutputSerializer, **errors(401)})
+    def get(self, request):
+        found = selectors.recommendations_for(user_id=request.user.pk)
+        artists = [
+            {"artist_id": r.artist_id, "name": artist.name, "score": r.score, "reason": r.reason}
+            for r, artist in found.artists
+        ]
+        shows = [
+            {
+                "show_id": s.show.pk,
+                "artist": s.show.artist.name,
+                "date": s.show.date,
+                "venue": s.show.venue.name if s.show.venue_id else None,
+                "city": (s.show.venue.city or None) if s.show.venue_id else None,
+                "reason": s.reason,
+            }
+            for s in found.shows
+        ]
+        return Response(
+            self.OutputSerializer(
+                {"strategy": found.strategy, "artists": artists, "shows": shows}
+            ).data
+        )

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.utils import timezone
 
 from mysetlist.core.exceptions import NotFoundError
 from mysetlist.setlists import selectors as setlists_selectors
 
 from .model import loads
 from .models import BacktestRun, ModelVersion, PredictionSettings, ShowPrediction
+from .recommending import ArtistGraph, Recommendation, artists_recommend, fan_weights, graph_build
 
 _classifiers: dict[int, object] = {}  # a process loads each model version once
 
@@ -161,4 +166,89 @@ def prediction_view(*, prediction: ShowPrediction, limit: int = 50) -> Predictio
         songs=tuple(by_id[i] for i in ids[:limit] if i in by_id),
         main_set=tuple(by_id[i] for i in prediction.main_set if i in by_id),
         encore=tuple(by_id[i] for i in prediction.encore if i in by_id),
+    )
+
+
+GRAPH_CACHE_KEY = "predictions:artist-graph:v1"
+GRAPH_SECONDS = 15 * 60  # fans' follows move slowly: the graph is rebuilt every 15 minutes
+TRENDING_DAYS = 7
+
+
+def artist_graph_get() -> ArtistGraph:
+    """Return the artist graph recommendations read, built at most every 15 minutes."""
+
+    def build() -> ArtistGraph:
+        since = timezone.now() - datetime.timedelta(days=TRENDING_DAYS)
+        return graph_build(
+            names=setlists_selectors.artist_names(),
+            weights=fan_weights(
+                setlists_selectors.follow_pairs(), setlists_selectors.voted_show_counts()
+            ),
+            catalogues=setlists_selectors.artist_catalogues(),
+            recent_votes=setlists_selectors.artist_recent_votes(since=since),
+        )
+
+    return cache.get_or_set(GRAPH_CACHE_KEY, build, GRAPH_SECONDS)
+
+
+@dataclass(frozen=True)
+class ShowRecommendation:
+    show: object  # a setlists Show, to read
+    reason: str
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    strategy: str  # "collaborative" or "trending"
+    artists: tuple[tuple[Recommendation, object], ...]  # with the setlists Artist, to read
+    shows: tuple[ShowRecommendation, ...]
+
+
+def recommendations_for(*, user_id: int, limit: int = 5) -> Recommendations:
+    """Return artists and upcoming shows to recommend to a fan: collaborative filtering on
+    follows and votes blended with repertoire, place and trending; trending alone for a fan
+    with no follows or votes yet."""
+    graph = artist_graph_get()
+    followed = {artist for user, artist in setlists_selectors.follow_pairs() if user == user_id}
+    mine = fan_weights(
+        [(user_id, artist) for artist in followed],
+        setlists_selectors.voted_show_counts(user_id=user_id),
+    ).get(user_id, {})
+    cities = setlists_selectors.user_cities(user_id=user_id)
+    upcoming = setlists_selectors.shows_upcoming(today=timezone.localdate())
+    nearby = {
+        show.artist_id
+        for show in upcoming
+        if show.venue_id and show.venue.city and show.venue.city.casefold() in cities
+    }
+    strategy, artists = artists_recommend(graph, mine, nearby=nearby, limit=limit)
+    picked = {r.artist_id: r for r in artists}
+    since = timezone.now() - datetime.timedelta(days=TRENDING_DAYS)
+    recent = setlists_selectors.show_recent_votes(
+        show_ids=[show.pk for show in upcoming], since=since
+    )
+    scored = []
+    for show in upcoming:
+        in_city = bool(show.venue_id and show.venue.city and show.venue.city.casefold() in cities)
+        if show.artist_id in followed:
+            score, reason = 2.0, f"you follow {show.artist.name}"
+        elif recent.get(show.pk) and strategy == "trending":
+            votes = recent[show.pk]
+            score = 0.5 + picked[show.artist_id].score if show.artist_id in picked else 0.5
+            reason = f"trending: {votes} vote{'s' if votes != 1 else ''} this week"
+        elif show.artist_id in picked:
+            score, reason = 1.0 + picked[show.artist_id].score, picked[show.artist_id].reason
+        else:
+            continue
+        if in_city:
+            score, reason = score + 0.5, f"{reason}; in {show.venue.city}"
+        scored.append((score + min(recent.get(show.pk, 0), 100) / 1000, show, reason))
+    scored.sort(key=lambda item: (-item[0], item[1].date, item[1].pk))
+    objects = {
+        artist.pk: artist for artist in setlists_selectors.artist_list().filter(pk__in=list(picked))
+    }
+    return Recommendations(
+        strategy=strategy,
+        artists=tuple((r, objects[r.artist_id]) for r in artists if r.artist_id in objects),
+        shows=tuple(ShowRecommendation(show=s, reason=r) for _, s, r in scored[:limit]),
     )

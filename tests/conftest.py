@@ -15,6 +15,16 @@ def pytest_runtest_setup(item):
         pytest.skip(f"needs PostgreSQL; this run uses {connection.vendor} (set DATABASE_URL)")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_openmp_thread():
+    """pytest -n 2 already keeps both cores busy: a model fit's OpenMP threads on top would
+    only wait on each other."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def fresh_channel_layer():
     """A channel layer per test: each async test runs in an event loop of its own, and the

@@ -277,3 +277,69 @@ def shows_describe(*, show_ids: list[int]) -> dict[int, dict]:
 
 def song_titles(*, song_ids: list[int]) -> dict[int, str]:
     return dict(Song.objects.filter(pk__in=song_ids).values_list("pk", "title"))
+
+
+def follow_pairs() -> list[tuple[int, int]]:
+    """Return every (user id, artist id) follow."""
+    return list(Follow.objects.values_list("user_id", "artist_id"))
+
+
+def voted_show_counts(*, user_id: int | None = None) -> list[tuple[int, int, int]]:
+    """Return (user id, artist id, shows of the artist voted on) for every user (or one)."""
+    votes = Vote.objects.all() if user_id is None else Vote.objects.filter(user_id=user_id)
+    return list(
+        votes.values("user_id", "show__artist_id")
+        .annotate(shows=Count("show_id", distinct=True))
+        .values_list("user_id", "show__artist_id", "shows")
+    )
+
+
+def artist_catalogues() -> dict[int, set[str]]:
+    """Return each artist's song titles, case-folded."""
+    catalogues: dict[int, set[str]] = {}
+    for artist_id, title in Song.objects.values_list("artist_id", "title").iterator():
+        catalogues.setdefault(artist_id, set()).add(title.casefold())
+    return catalogues
+
+
+def artist_names() -> dict[int, str]:
+    return dict(Artist.objects.values_list("pk", "name"))
+
+
+def artist_recent_votes(*, since: datetime.datetime) -> dict[int, int]:
+    """Return the votes cast since `since` on each artist's shows."""
+    return dict(
+        Vote.objects.filter(updated_at__gte=since)
+        .values("show__artist_id")
+        .annotate(n=Count("id"))
+        .values_list("show__artist_id", "n")
+    )
+
+
+def user_cities(*, user_id: int) -> set[str]:
+    """Return the cities of the shows a user voted on (case-folded)."""
+    return {
+        city.casefold()
+        for city in Vote.objects.filter(user_id=user_id, show__venue__isnull=False)
+        .values_list("show__venue__city", flat=True)
+        .distinct()
+        if city
+    }
+
+
+def shows_upcoming(*, today: datetime.date, limit: int = 500) -> list[Show]:
+    """Return shows not played yet from `today` on, soonest first, with artist and venue."""
+    return list(
+        Show.objects.select_related("artist", "venue")
+        .filter(status__in=[Show.Status.ANNOUNCED, Show.Status.VOTING_OPEN], date__gte=today)
+        .order_by("date", "id")[:limit]
+    )
+
+
+def show_recent_votes(*, show_ids: list[int], since: datetime.datetime) -> dict[int, int]:
+    return dict(
+        Vote.objects.filter(show_id__in=show_ids, updated_at__gte=since)
+        .values("show_id")
+        .annotate(n=Count("id"))
+        .values_list("show_id", "n")
+    )

@@ -14,8 +14,13 @@ from .models import Show
 
 def artist_list(request):
     artists = selectors.artist_list(filters={"name": request.GET.get("q", "")})
+    recommended = None
+    if request.user.is_authenticated and not request.GET.get("q"):
+        recommended = predictions_selectors.recommendations_for(user_id=request.user.pk)
     return render(
-        request, "setlists/artist_list.html", {"artists": artists, "q": request.GET.get("q", "")}
+        request,
+        "setlists/artist_list.html",
+        {"artists": artists, "q": request.GET.get("q", ""), "recommended": recommended},
     )
 
 

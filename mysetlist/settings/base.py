@@ -1,5 +1,8 @@
 """Settings shared by every environment; the environment files only override."""
 
+import importlib.util
+from pathlib import Path
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import BASE_DIR, env, env_bool, env_int
@@ -145,7 +148,11 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# plotly.js comes inside the plotly package: served from there as static/plotly/, no CDN.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("plotly", Path(importlib.util.find_spec("plotly").origin).parent / "package_data"),
+]
 STATIC_ROOT = env("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "var" / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

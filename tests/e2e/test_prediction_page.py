@@ -10,7 +10,7 @@ from selenium.webdriver.common.by import By
 from mysetlist.setlists.models import Show
 from predictions import services
 from tests.predictions.factories import CORE, band_import
-from tests.setlists.factories import ShowFactory
+from tests.setlists.factories import ShowFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -51,3 +51,32 @@ def test_the_predicted_setlist_shows_beside_the_ballot(live_daphne, browser, pre
     shots = os.environ.get("MYSETLIST_SCREENSHOTS")
     if shots:
         driver.save_screenshot(os.path.join(shots, f"prediction-{width}.png"))
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_staff_see_the_backtest_with_plotly_charts(live_daphne, browser, transactional_db, width):
+    from django.core.management import call_command
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    band_import()
+    call_command("evaluate_predictions", "--last", "10", "--no-progress")
+    UserFactory(username="staffer", is_staff=True)
+    driver = browser()
+    driver.set_window_size(width, 900)
+    driver.get(f"{live_daphne}/accounts/login/?next=/predictions/staff/")
+    driver.find_element(By.NAME, "username").send_keys("staffer")
+    driver.find_element(By.NAME, "password").send_keys("correct horse battery")
+    driver.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
+    WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith("/predictions/staff/"))
+    for chart in ("accuracy-chart", "calibration-chart"):
+        WebDriverWait(driver, 20).until(
+            lambda d, c=chart: "js-plotly-plot" in d.find_element(By.ID, c).get_attribute("class")
+        )
+        lines = driver.find_elements(By.CSS_SELECTOR, f"#{chart} .scatterlayer .trace")
+        assert len(lines) >= 2  # the model and a baseline (or the diagonal)
+    assert "Made-up Band" in driver.find_element(By.ID, "backtest").text
+    chart = driver.find_element(By.ID, "calibration-chart").rect
+    assert chart["x"] >= 0 and chart["x"] + chart["width"] <= width
+    shots = os.environ.get("MYSETLIST_SCREENSHOTS")
+    if shots:
+        driver.save_screenshot(os.path.join(shots, f"staff-{width}.png"))

@@ -99,3 +99,49 @@ def test_settings_refuse_bad_values_with_a_json_error(staff_client, upcoming):
     response = staff_client.patch(url("settings"), {"min_history": "many"}, format="json")
     assert response.status_code == 400
     assert staff_client.get(url("settings")).json()["min_history"] == 5
+
+
+def test_recommendations_need_a_signed_in_fan(api_client):
+    assert api_client.get(url("recommendations")).status_code in (401, 403)
+
+
+def test_recommendations_follow_fans_with_the_same_artists(user_client, user):
+    from django.core.cache import cache
+
+    from mysetlist.setlists.models import Follow
+    from tests.setlists.factories import ArtistFactory
+
+    alpha, beta, gamma = (ArtistFactory(name=n) for n in ("Alpha", "Beta", "Gamma"))
+    for _ in range(3):
+        fan = UserFactory()
+        Follow.objects.create(user=fan, artist=alpha)
+        Follow.objects.create(user=fan, artist=beta)
+    Follow.objects.create(user=UserFactory(), artist=gamma)
+    Follow.objects.create(user=user, artist=alpha)
+    beta_show = ShowFactory(artist=beta, status=Show.Status.VOTING_OPEN)
+    alpha_show = ShowFactory(artist=alpha, status=Show.Status.VOTING_OPEN)
+    cache.clear()
+    body = user_client.get(url("recommendations")).json()
+    assert body["strategy"] == "collaborative"
+    assert [a["name"] for a in body["artists"]] == ["Beta"]
+    assert body["artists"][0]["reason"].startswith("fans of Alpha")
+    shows = {s["show_id"]: s for s in body["shows"]}
+    assert shows[alpha_show.pk]["reason"] == "you follow Alpha"
+    assert beta_show.pk in shows and body["shows"][0]["show_id"] == alpha_show.pk
+
+
+def test_recommendations_for_a_new_fan_are_whats_trending(user_client):
+    from django.core.cache import cache
+
+    from mysetlist.setlists.services import vote_cast
+    from tests.setlists.factories import SongFactory
+
+    show = ShowFactory(status=Show.Status.VOTING_OPEN)
+    song = SongFactory(artist=show.artist)
+    vote_cast(user=UserFactory(), show_id=show.pk, song_id=song.pk, value=1)
+    cache.clear()
+    body = user_client.get(url("recommendations")).json()
+    assert body["strategy"] == "trending"
+    assert [a["artist_id"] for a in body["artists"]] == [show.artist_id]
+    assert body["shows"][0]["show_id"] == show.pk
+    assert body["shows"][0]["reason"] == "trending: 1 vote this week"

@@ -148,3 +148,22 @@ def test_show_page_of_a_newcomer_says_why_there_is_no_prediction(client, open_sh
     predictions_services.prediction_generate(show_id=open_show.pk)
     page = client.get(reverse("setlists:show-detail", args=[open_show.pk])).content.decode()
     assert "No prediction: no model has been fitted yet." in page
+
+
+def test_home_page_recommends_to_a_signed_in_fan(client):
+    from django.core.cache import cache
+
+    alpha, beta = ArtistFactory(name="Alpha"), ArtistFactory(name="Beta")
+    for _ in range(2):
+        fan = UserFactory()
+        Follow.objects.create(user=fan, artist=alpha)
+        Follow.objects.create(user=fan, artist=beta)
+    me = UserFactory()
+    Follow.objects.create(user=me, artist=alpha)
+    ShowFactory(artist=beta, status=Show.Status.VOTING_OPEN)
+    cache.clear()
+    assert "Recommended for you" not in client.get("/").content.decode()  # signed out
+    client.force_login(me)
+    page = client.get("/").content.decode()
+    assert "Recommended for you" in page and "fans of Alpha follow and vote for them too" in page
+    assert page.index('id="recommended"') < page.index("<h1>Artists</h1>")

@@ -5,6 +5,8 @@ from django.views.decorators.http import require_GET
 from mysetlist.core.ids import parse_id
 
 from . import charts, selectors
+from .baselines import BASELINES
+from .evaluation import OVERALL
 
 
 @staff_member_required
@@ -26,14 +28,22 @@ def staff_page(request):
         "scored": selectors.prediction_scored_list(limit=50),
     }
     if run is not None:
+        # Stored JSON keeps no key order: artists by name, all of them last, baselines as
+        # the table's columns.
+        artists = sorted(a for a in run.summaries if a != OVERALL) + [OVERALL]
+        context["baseline_names"] = list(BASELINES)
         context["rows"] = [
             {
-                "artist": artist,
-                "model": figures.get("model"),
-                "baselines": {k: v for k, v in figures.items() if k != "model"},
+                "artist": "All artists" if artist == OVERALL else artist,
+                "model": run.summaries[artist].get("model"),
+                "baselines": [
+                    (name, run.summaries[artist].get(name, {}).get("r_precision"))
+                    for name in BASELINES
+                ],
                 "best": charts.best_baseline(run.summaries, artist),
             }
-            for artist, figures in run.summaries.items()
+            for artist in artists
+            if artist in run.summaries
         ]
         context["accuracy_figure"] = charts.accuracy_figure(run.shows, run.summaries)
         context["calibration_figure"] = charts.calibration_figure(run.calibration)

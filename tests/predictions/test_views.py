@@ -34,7 +34,10 @@ def test_staff_page_shows_the_latest_backtest_with_its_charts(client):
     assert "imported history, the last 10 shows of each artist" in page
     assert 'id="accuracy-figure"' in page and 'id="calibration-figure"' in page
     assert "Made-up Band" in page and "plotly/plotly.min.js" in page
-    assert response.context["rows"][0]["model"]["shows"] == 10
+    rows = response.context["rows"]
+    assert [r["artist"] for r in rows] == ["Made-up Band", "All artists"]
+    assert rows[0]["model"]["shows"] == 10
+    assert [name for name, _ in rows[0]["baselines"]] == ["freq10", "freq50", "notebook", "prev"]
 
 
 def test_staff_page_of_an_unknown_run_is_a_404(client):

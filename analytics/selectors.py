@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.core.cache import cache
 
-from analytics.models import DistinctIdLink, IngestKey, TimelineMinute
+from analytics.models import DailyUserStats, DistinctIdLink, IngestKey, TimelineMinute
 from analytics.rollups.buckets import bucket_start
 from analytics.rollups.people import person_keys
 from analytics.rollups.timeline import micros, moments_unpack, person_number
@@ -130,3 +130,28 @@ def timeline_events(
         found = np.isin(person, browsers)
         person[found] = accounts[np.searchsorted(browsers, person[found])]
     return TimelineEvents(names, person, at, code)
+
+
+@dataclass(frozen=True)
+class AccountDay:
+    user_id: int
+    day: dt.date
+    events: int
+    pageviews: int
+    votes: int
+
+
+def account_daily_activity(*, start: dt.date, end: dt.date) -> list[AccountDay]:
+    """Return what each signed-in account did on each UTC day from start to end, inclusive
+    (from the day rollups; browsers not linked to an account are left out)."""
+    rows = (
+        DailyUserStats.objects.filter(day__gte=start, day__lte=end, person__startswith="u:")
+        .values_list("person", "day", "events", "pageviews", "votes")
+        .iterator(chunk_size=5000)
+    )
+    out = []
+    for person, day, events, pageviews, votes in rows:
+        user = person[2:]
+        if user.isdigit():
+            out.append(AccountDay(int(user), day, events, pageviews, votes))
+    return out

@@ -20,6 +20,12 @@ SCHEDULES = [
         expires=90,
     ),
     Schedule(
+        name="Fit the churn model and score fans' engagement",
+        task="predictions.engagement_refresh",
+        crontab={"minute": "37", "hour": "4"},  # daily at 04:37, after the day rollups
+        expires=60 * 60 * 36,
+    ),
+    Schedule(
         name="Score predictions of shows whose setlists arrived",
         task="predictions.predictions_score_pending",
         crontab={"minute": "*/5"},  # every five minutes (imports are scored at once)

@@ -1,7 +1,14 @@
 from django.contrib import admin, messages
 
 from . import services
-from .models import BacktestRun, ModelVersion, PredictionSettings, ShowPrediction
+from .models import (
+    BacktestRun,
+    ChurnModel,
+    FanEngagement,
+    ModelVersion,
+    PredictionSettings,
+    ShowPrediction,
+)
 
 
 @admin.register(ModelVersion)
@@ -62,6 +69,31 @@ class ShowPredictionAdmin(admin.ModelAdmin):
 @admin.register(BacktestRun)
 class BacktestRunAdmin(admin.ModelAdmin):
     list_display = ["__str__", "last", "seconds", "fit_seconds"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ChurnModel)
+class ChurnModelAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "created_at", "auc", "churn_rate", "fitted_users", "evaluated_users"]
+
+    def has_add_permission(self, request):
+        return False  # fitted by `manage.py fit_engagement` and daily by beat
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FanEngagement)
+class FanEngagementAdmin(admin.ModelAdmin):
+    list_display = ["user", "engagement", "churn_risk", "days_since_active", "computed_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__email"]
+    ordering = ["-churn_risk"]
 
     def has_add_permission(self, request):
         return False

@@ -117,3 +117,47 @@ class BacktestRun(models.Model):
 
     def __str__(self):
         return f"backtest of {self.source} ({self.created_at or 'unsaved'})"
+
+
+class ChurnModel(models.Model):
+    """One fitted churn model: its weights and its evaluation on a later date (time split)."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    horizon_days = models.PositiveSmallIntegerField()
+    fitted_as_of = models.DateField()
+    evaluated_as_of = models.DateField()
+    fitted_users = models.PositiveIntegerField()
+    evaluated_users = models.PositiveIntegerField()
+    auc = models.FloatField(null=True, blank=True)
+    churn_rate = models.FloatField(help_text="The share of fans who churned in the evaluation.")
+    # feature -> weight on the standardised feature; a positive weight raises the churn risk
+    weights = models.JSONField(default=dict, blank=True)
+    intercept = models.FloatField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        auc = f"{self.auc:.3f}" if self.auc is not None else "n/a"
+        return f"churn model {self.fitted_as_of} (AUC {auc})"
+
+
+class FanEngagement(models.Model):
+    """A fan's engagement (0-100, their rank among active fans) and churn risk, refreshed
+    daily for the fans active in the last 90 days."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    engagement = models.FloatField()
+    churn_risk = models.FloatField()
+    days_since_active = models.PositiveIntegerField()
+    model = models.ForeignKey(ChurnModel, on_delete=models.SET_NULL, null=True, related_name="+")
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-churn_risk"]
+        indexes = [models.Index(fields=["churn_risk"], name="fan_engagement_risk_idx")]
+
+    def __str__(self):
+        return f"{self.user_id}: engagement {self.engagement:.0f}, churn risk {self.churn_risk:.0%}"

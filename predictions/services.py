@@ -10,6 +10,7 @@ import sklearn
 from django.db import transaction
 from django.utils import timezone
 
+from analytics import selectors as analytics_selectors
 from mysetlist.core.exceptions import ApplicationError
 from mysetlist.setlists import selectors as setlists_selectors
 from mysetlist.setlists.public import ShowStatus
@@ -18,11 +19,19 @@ from mysetlist.users.models import User
 from . import selectors
 from .backtest import Backtest, backtest
 from .baselines import Prediction
+from .engagement import HORIZON_DAYS, LOOKBACK_DAYS, ActivityTable, Day, churn_fit, fans_score
 from .evaluation import show_score
 from .features import FEATURES, ArtistHistory, Target
 from .history import PastShow, PlayedSong
 from .model import PARAMETERS, Blend, Forecaster, dumps, fit, training_set
-from .models import BacktestRun, ModelVersion, PredictionSettings, ShowPrediction
+from .models import (
+    BacktestRun,
+    ChurnModel,
+    FanEngagement,
+    ModelVersion,
+    PredictionSettings,
+    ShowPrediction,
+)
 
 KEEP_SONGS = 100  # songs stored per prediction, most likely first (the rest are all < 1 %)
 UPCOMING = [ShowStatus.ANNOUNCED, ShowStatus.VOTING_OPEN]
@@ -311,3 +320,49 @@ def prediction_ensure(*, show_id: int) -> ShowPrediction | None:
     if show.status not in UPCOMING:
         return None
     return prediction_generate(show_id=show.pk)
+
+
+def engagement_refresh(*, today: datetime.date | None = None) -> ChurnModel:
+    """Fit the churn model on the fans' daily activity (time split, AUC on the later date),
+    store it, and score every fan active in the last 90 days with it."""
+    today = today or timezone.localdate()
+    start = today - datetime.timedelta(days=2 * HORIZON_DAYS + LOOKBACK_DAYS + 400)
+    days = [
+        Day(r.user_id, r.day, r.events, r.pageviews, r.votes)
+        for r in analytics_selectors.account_daily_activity(start=start, end=today)
+    ]
+    table = ActivityTable(days)
+    try:
+        fitted = churn_fit(table, today)
+    except ValueError as error:
+        raise ApplicationError(f"Cannot fit the churn model: {error}.") from error
+    model = ChurnModel(
+        horizon_days=HORIZON_DAYS,
+        fitted_as_of=fitted.fitted_as_of,
+        evaluated_as_of=fitted.evaluated_as_of,
+        fitted_users=fitted.fitted_users,
+        evaluated_users=fitted.evaluated_users,
+        auc=fitted.auc,
+        churn_rate=round(fitted.churn_rate, 4),
+        weights=fitted.weights,
+        intercept=fitted.intercept,
+    )
+    model.full_clean()
+    scores = fans_score(table, fitted, today)
+    now = timezone.now()
+    with transaction.atomic():
+        model.save()
+        FanEngagement.objects.exclude(user_id__in=[s.user_id for s in scores]).delete()
+        FanEngagement.objects.bulk_create(
+            [
+                FanEngagement(
+                    user_id=s.user_id, engagement=s.engagement, churn_risk=s.churn_risk,
+                    days_since_active=s.days_since_active, model=model, computed_at=now,
+                )
+                for s in scores
+            ],
+            update_conflicts=True,
+            unique_fields=["user"],
+            update_fields=["engagement", "churn_risk", "days_since_active", "model", "computed_at"],
+        )  # fmt: skip
+    return model

@@ -252,3 +252,13 @@ def recommendations_for(*, user_id: int, limit: int = 5) -> Recommendations:
         artists=tuple((r, objects[r.artist_id]) for r in artists if r.artist_id in objects),
         shows=tuple(ShowRecommendation(show=s, reason=r) for _, s, r in scored[:limit]),
     )
+
+
+def recommendation_lines(*, user_id: int, limit: int = 3) -> list[str]:
+    """Return the upcoming shows recommended to a fan as lines of text (for digests)."""
+    found = recommendations_for(user_id=user_id, limit=limit)
+    return [
+        f"{s.show.artist.name}, {s.show.date:%d %b %Y}"
+        f"{f' at {s.show.venue.name}' if s.show.venue_id else ''}: {s.reason}"
+        for s in found.shows
+    ]

@@ -67,7 +67,9 @@ DEFAULTS = {
     },
     "digest": {
         "subject": "Your MySetlist digest: {{ items|length }} update{{ items|pluralize }}",
-        "text": "{% for item in items %}- {{ item }}\n{% endfor %}",
+        "text": "{% for item in items %}- {{ item }}\n{% endfor %}"
+        "{% if recommended %}\nYou might like:\n"
+        "{% for show in recommended %}- {{ show }}\n{% endfor %}{% endif %}",
         "push_title": "Your digest",
         "push_body": "{{ items|length }} update{{ items|pluralize }}",
         "in_app_text": "Your digest: {{ items|length }} update{{ items|pluralize }}.",

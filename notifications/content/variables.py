@@ -57,7 +57,8 @@ VARIABLES: dict[str, tuple[Var, ...]] = {
     Category.VOTING_CLOSED: _show(SHOW, URL),
     Category.PREDICTION_PUBLISHED: _show(SHOW, URL),
     Category.SETLIST_POSTED: _show(ARTIST, SHOW, URL),
-    Category.DIGEST: _required(Var("items", list, "the digest's lines, a list of texts")),
+    Category.DIGEST: _required(Var("items", list, "the digest's lines, a list of texts"))
+    + (Var("recommended", list, "upcoming shows recommended to the recipient, as texts"),),
 }
 # What the site adds to every context when it sends: never a sender's to give.
 SITE_VARIABLES = (

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from notifications.models import Category, Delivery, Notification
 from notifications.selectors import inbox_texts
+from predictions import selectors as predictions_selectors
 
 USERS_PER_RUN = 500
 
@@ -47,7 +48,10 @@ def digests_send(*, now: dt.datetime | None = None) -> int:
             defaults={
                 "user_id": user_id,
                 "category": Category.DIGEST,
-                "context": {"items": _items(notifications)},
+                "context": {
+                    "items": _items(notifications),
+                    "recommended": predictions_selectors.recommendation_lines(user_id=user_id),
+                },
                 "created_at": now,
             },
         )

@@ -70,3 +70,25 @@ def test_an_unsubscribed_user_gets_no_digest_email(digest_fan):
     Delivery.objects.filter(status="held").update(status="skipped")  # what unsubscribe does
 
     assert digests_send(now=NOW + dt.timedelta(days=2)) == 0
+
+
+def test_a_digest_recommends_upcoming_shows(digest_fan, django_capture_on_commit_callbacks):
+    from django.core.cache import cache
+
+    from mysetlist.setlists.models import Follow, Show
+    from tests.setlists.factories import ArtistFactory, ShowFactory
+
+    artist = ArtistFactory(name="Followed Band")
+    Follow.objects.create(user=digest_fan, artist=artist)
+    ShowFactory(artist=artist, status=Show.Status.VOTING_OPEN)
+    cache.clear()
+    tell(digest_fan, "show_announced", "a:1", "Chicago")
+    due = dt.datetime(2026, 11, 16, 13, 0, tzinfo=dt.UTC)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert digests_send(now=due) == 1
+    digest = Notification.objects.get(category="digest")
+    assert len(digest.context["recommended"]) == 1
+    assert digest.context["recommended"][0].startswith("Followed Band, ")
+    assert digest.context["recommended"][0].endswith(": you follow Followed Band")
+    email = next(m for m in mail.outbox if m.subject.startswith("Your MySetlist digest"))
+    assert "You might like:\n- Followed Band, " in email.body

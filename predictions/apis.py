@@ -9,6 +9,15 @@ from mysetlist.core.schema import errors
 from . import selectors, services
 
 
+class NumberField(serializers.FloatField):
+    """A float that is written as a number: true and false are refused, not read as 1 and 0."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class PredictedSongSerializer(serializers.Serializer):
     song_id = serializers.IntegerField()
     title = serializers.CharField()
@@ -100,10 +109,16 @@ class PredictionSettingsApi(APIView):
     permission_classes = [IsAdminUser]
 
     class InputSerializer(serializers.Serializer):
-        vote_weight = serializers.FloatField(min_value=0, max_value=5, required=False)
+        class Meta:
+            ref_name = "PredictionSettingsInput"
+
+        vote_weight = NumberField(min_value=0, max_value=5, required=False)
         min_history = serializers.IntegerField(min_value=1, max_value=100, required=False)
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "PredictionSettings"
+
         vote_weight = serializers.FloatField()
         min_history = serializers.IntegerField()
         updated_at = serializers.DateTimeField()
@@ -156,6 +171,9 @@ class RecommendationsApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "Recommendations"
+
         strategy = serializers.ChoiceField(
             choices=["collaborative", "trending"],
             help_text="trending: the fan follows and voted on nothing yet (cold start).",

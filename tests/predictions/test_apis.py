@@ -98,6 +98,8 @@ def test_settings_refuse_bad_values_with_a_json_error(staff_client, upcoming):
     assert "vote_weight" in response.json()["extra"]["fields"]
     response = staff_client.patch(url("settings"), {"min_history": "many"}, format="json")
     assert response.status_code == 400
+    response = staff_client.patch(url("settings"), {"vote_weight": False}, format="json")
+    assert response.status_code == 400 and "vote_weight" in response.json()["extra"]["fields"]
     assert staff_client.get(url("settings")).json()["min_history"] == 5
 
 

@@ -40,6 +40,10 @@ FEATURES = (
     "tour_shows",  # log(1 + earlier shows of this tour)
     "tour_prev1",  # played at this tour's latest earlier show
     "tour_last3",  # share of this tour's last 3 earlier shows
+    "tour_last10",
+    "tour_streak",  # this tour's latest earlier shows in a row it was played at, of at most 10
+    "streak",  # log(1 + the latest shows in a row it was played at)
+    "song_repeat",  # of its plays in the last 100 shows, the share repeated at the next show
     "gap",  # log(1 + shows since last played)
     "usual_gap",  # log(1 + shows since debut per play)
     "due",  # shows since last played / usual gap
@@ -124,6 +128,8 @@ class ArtistHistory:
             for title in encores:
                 encore[row, self.song_index[title]] = 1
         self.played = played
+        pairs = np.zeros_like(played)
+        pairs[1:] = played[1:] * played[:-1]  # played at this show and the one before
         zero = np.zeros((1, s), dtype=np.float32)
         # cum[i] = plays in shows [0, i): a window's count is a difference of two rows.
         self.cum = np.concatenate([zero, np.cumsum(played, axis=0)])
@@ -131,10 +137,16 @@ class ArtistHistory:
         self.cum_closer = np.concatenate([zero, np.cumsum(closer, axis=0)])
         self.cum_encore = np.concatenate([zero, np.cumsum(encore, axis=0)])
         self.cum_position = np.concatenate([zero, np.cumsum(position, axis=0)])
+        self.cum_pairs = np.concatenate([zero, np.cumsum(pairs, axis=0)])
         # last[i] = index of the latest show before i that played the song (-1: none yet).
         marks = np.where(played > 0, np.arange(n, dtype=np.int32)[:, None], -1)
         self.last = np.concatenate(
             [np.full((1, s), -1, dtype=np.int32), np.maximum.accumulate(marks, axis=0)]
+        )
+        # absent[i] = index of the latest show before i that did not play the song (-1: none).
+        gaps = np.where(played > 0, -1, np.arange(n, dtype=np.int32)[:, None])
+        self.absent = np.concatenate(
+            [np.full((1, s), -1, dtype=np.int32), np.maximum.accumulate(gaps, axis=0)]
         )
         first = np.where(played.any(axis=0), played.argmax(axis=0) if n else 0, n)
         self.first = first.astype(np.int32)
@@ -245,6 +257,15 @@ class ArtistHistory:
         x[:, f["tour_shows"]] = math.log1p(len(tour))
         x[:, f["tour_prev1"]] = self._rows_share(tour[-1:], columns)
         x[:, f["tour_last3"]] = self._rows_share(tour[-3:], columns)
+        x[:, f["tour_last10"]] = self._rows_share(tour[-10:], columns)
+        if tour:
+            recent = self.played[np.ix_(tour[-10:], columns)][::-1]
+            x[:, f["tour_streak"]] = np.cumprod(recent, axis=0).sum(axis=0) / len(recent)
+        x[:, f["streak"]] = np.log1p(cutoff - 1 - self.absent[cutoff, columns])
+        start = max(cutoff - 100, 0)
+        pairs = self.cum_pairs[cutoff, columns] - self.cum_pairs[min(start + 1, cutoff), columns]
+        chances = self.cum[cutoff - 1, columns] - self.cum[start, columns]
+        x[:, f["song_repeat"]] = pairs / np.maximum(chances, 1)
         last = self.last[cutoff, columns]
         gap = cutoff - 1 - last  # 0: played at the previous show
         usual = age / plays

@@ -28,7 +28,7 @@ SCHEDULES = [
     Schedule(
         name="Score predictions of shows whose setlists arrived",
         task="predictions.predictions_score_pending",
-        crontab={"minute": "*/5"},  # every five minutes (imports are scored at once)
+        crontab={"minute": "*/5"},  # every five minutes: imported or entered in admin
         expires=450,
     ),
     Schedule(

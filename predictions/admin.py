@@ -20,6 +20,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
     ]  # fmt: skip
     actions = ["activate"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("blob")
+
     def has_add_permission(self, request):
         return False  # models are fitted by `manage.py fit_predictions`
 
@@ -46,14 +49,15 @@ class PredictionSettingsAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         services.prediction_settings_update(
             user=request.user,
-            data={name: form.cleaned_data[name] for name in ("vote_weight", "min_history")},
+            vote_weight=form.cleaned_data["vote_weight"],
+            min_history=form.cleaned_data["min_history"],
         )
 
 
 @admin.register(ShowPrediction)
 class ShowPredictionAdmin(admin.ModelAdmin):
     list_display = [
-        "show_id", "created_at", "model_version", "expected_length", "note", "r_precision",
+        "show_id", "generated_at", "model_version", "expected_length", "note", "r_precision",
         "recall_at_25", "brier",
     ]  # fmt: skip
     list_filter = ["model_version", ("scored_at", admin.EmptyFieldListFilter)]

@@ -60,7 +60,7 @@ def prediction_payload(show_id: int, prediction) -> dict:
         "show_id": show_id,
         "available": bool(view.songs),
         "note": prediction.note,
-        "generated_at": prediction.created_at,
+        "generated_at": prediction.generated_at,
         "model_version": prediction.model_version_id,
         "history_shows": prediction.history_shows,
         "expected_length": prediction.expected_length,
@@ -96,7 +96,9 @@ class ShowPredictionGenerateApi(APIView):
 
     permission_classes = [IsAdminUser]
 
-    @extend_schema(request=None, responses={201: PredictionOutputSerializer, **errors(403, 404)})
+    @extend_schema(
+        request=None, responses={201: PredictionOutputSerializer, **errors(403, 404, 409)}
+    )
     def post(self, request, show_id):
         prediction = services.prediction_generate(show_id=show_id)
         payload = PredictionOutputSerializer(prediction_payload(show_id, prediction)).data
@@ -145,7 +147,7 @@ class PredictionSettingsApi(APIView):
     def patch(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        current = services.prediction_settings_update(user=request.user, data=data.validated_data)
+        current = services.prediction_settings_update(user=request.user, **data.validated_data)
         return Response(self._payload(current))
 
 

@@ -50,7 +50,7 @@ class ActivityTable:
     def __init__(self, days: Iterable[Day]) -> None:
         rows = list(days)
         self.users = sorted({r.user_id for r in rows})
-        self.first = min((r.day for r in rows), default=datetime.date.today())
+        self.first = min((r.day for r in rows), default=datetime.date(2000, 1, 1))
         last = max((r.day for r in rows), default=self.first)
         width = (last - self.first).days + 1
         index = {u: i for i, u in enumerate(self.users)}

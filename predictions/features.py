@@ -109,7 +109,6 @@ class ArtistHistory:
         position = np.zeros((n, s), dtype=np.float32)
         self.lengths = np.zeros(n, dtype=np.int32)
         self.encore_lengths = np.zeros(n, dtype=np.int32)
-        self.has_encore_markers = False
         for row, show in enumerate(self.shows):
             titles_in_order = show.titles
             self.lengths[row] = len(titles_in_order)
@@ -120,7 +119,6 @@ class ArtistHistory:
                 position[row, columns] = [i / last for i in range(len(columns))]
                 opener[row, columns[0]] = 1
             encores = {song.title for song in show.songs if song.set in ENCORE_MARKERS}
-            self.has_encore_markers |= bool(encores)
             self.encore_lengths[row] = len(encores)
             main = [t for t in titles_in_order if t not in encores]
             if main:

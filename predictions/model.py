@@ -120,13 +120,14 @@ class Blend:
 
 
 def blend_votes(probabilities: np.ndarray, votes: np.ndarray, weight: float) -> np.ndarray:
-    """Return the probabilities moved on the logit scale by each song's share of the top
-    vote count times `weight` (no votes: unchanged)."""
-    top = votes.max() if len(votes) else 0
-    if not top or not weight:
+    """Return the probabilities moved on the logit scale by `weight` times each song's net
+    votes over the largest net vote in either direction: +weight for the most wanted song,
+    -weight at most for the most unwanted (no votes: unchanged)."""
+    scale = np.abs(votes).max() if len(votes) else 0
+    if not scale or not weight:
         return probabilities
     clipped = np.clip(probabilities, 1e-6, 1 - 1e-6)
-    logits = np.log(clipped / (1 - clipped)) + weight * votes / top
+    logits = np.log(clipped / (1 - clipped)) + weight * votes / scale
     return 1 / (1 + np.exp(-logits))
 
 
@@ -203,9 +204,8 @@ class Forecaster:
         )
 
     def encore_length(self, cutoff: int, window: int = 10) -> int:
-        """Return the median encore length of the last shows (0 if the history marks none)."""
-        if not self.history.has_encore_markers:
-            return 0
+        """Return the median encore length of the last shows (0 where the shows before
+        `cutoff` mark no encores)."""
         recent = self.history.encore_lengths[max(cutoff - window, 0) : cutoff]
         return int(np.median(recent)) if len(recent) else 0
 
@@ -244,7 +244,7 @@ def song_reasons(
     recent = min(cutoff, 10)
     recent_counts = history.played[cutoff - recent : cutoff][:, columns].sum(axis=0)
     top_vote = votes.max() if len(votes) else 0
-    vote_rank = {i: r + 1 for r, i in enumerate(np.argsort(-votes, kind="stable")) if votes[i]}
+    vote_rank = {i: r + 1 for r, i in enumerate(np.argsort(-votes, kind="stable")) if votes[i] > 0}
     reasons = []
     for i in range(len(columns)):
         gap = int(round(math.expm1(f["gap"][i])))

@@ -64,37 +64,36 @@ class PredictionSettings(models.Model):
 
 
 class ShowPrediction(models.Model):
-    """A show's predicted setlist, made before the show; scored once its setlist is known."""
+    """A show's predicted setlist: one row per show, made again while the show is upcoming,
+    frozen once its day begins; scored once its setlist is known."""
 
-    show = models.ForeignKey("setlists.Show", on_delete=models.CASCADE, related_name="+")
+    show = models.OneToOneField("setlists.Show", on_delete=models.CASCADE, related_name="+")
     model_version = models.ForeignKey(
         ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="predictions"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    generated_at = models.DateTimeField()
     votes_version = models.BigIntegerField(default=0)  # the show's votes when it was made
     settings_at = models.DateTimeField(null=True, blank=True)  # the settings it was made with
     history_shows = models.PositiveIntegerField(default=0)
     expected_length = models.PositiveSmallIntegerField(default=0)
     note = models.CharField(max_length=200, blank=True)  # why there are no songs, if none
-    # [{"song_id", "title", "probability", "reason"}], most likely first
+    # [{"song_id", "probability", "reason"}], most likely first
     songs = models.JSONField(default=list, blank=True)
     main_set = models.JSONField(default=list, blank=True)  # song ids in predicted order
     encore = models.JSONField(default=list, blank=True)
     scored_at = models.DateTimeField(null=True, blank=True)
+    scored_setlist = models.JSONField(default=list, blank=True)  # the song ids scored against
     r_precision = models.FloatField(null=True, blank=True)
     recall_at_25 = models.FloatField(null=True, blank=True)
     jaccard = models.FloatField(null=True, blank=True)
     brier = models.FloatField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            models.Index(fields=["show", "-created_at"], name="prediction_show_latest_idx"),
-            models.Index(fields=["scored_at"], name="prediction_scored_idx"),
-        ]
+        ordering = ["-generated_at", "-id"]
+        indexes = [models.Index(fields=["scored_at"], name="prediction_scored_idx")]
 
     def __str__(self):
-        return f"prediction of show {self.show_id} ({self.created_at or 'unsaved'})"
+        return f"prediction of show {self.show_id}"
 
 
 class BacktestRun(models.Model):

@@ -19,6 +19,7 @@ from sklearn.metrics.pairwise import cosine_similarity
 FOLLOW_WEIGHT = 1.0
 SHOW_VOTED_WEIGHT = 0.5  # per show of the artist voted on, up to VOTED_CAP
 VOTED_CAP = 2.0
+MIN_COMMON_FANS = 3  # a reason names another artist only when this many fans share both
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class ArtistGraph:
     artists: tuple[int, ...]
     names: dict[int, str]
     fans: np.ndarray  # artists x artists, cosine of their fans, diagonal 0
+    common: np.ndarray  # artists x artists, how many fans they share
     repertoire: np.ndarray  # artists x artists, Jaccard of their song titles, diagonal 0
     trending: dict[int, float]  # artist -> recent votes, scaled to [0, 1]
 
@@ -106,6 +108,8 @@ def graph_build(
     by_fan = sparse.csr_matrix((values, (rows, cols)), shape=(len(users), len(artists)))
     fans = cosine_similarity(by_fan.T) if len(users) and len(artists) else np.zeros((0, 0))
     fans = np.asarray(fans, dtype=float)
+    has = (by_fan > 0).astype(float)
+    common = np.asarray((has.T @ has).todense()) if len(users) else np.zeros(fans.shape)
     if len(artists):
         np.fill_diagonal(fans, 0.0)
     repertoire = jaccard_matrix([catalogues.get(artist, set()) for artist in artists])
@@ -115,6 +119,7 @@ def graph_build(
         artists=artists,
         names=dict(names),
         fans=fans,
+        common=common,
         repertoire=repertoire,
         trending=trending,
     )
@@ -174,7 +179,10 @@ def _reason(graph: ArtistGraph, i: int, have, fans: float, repertoire: float, pl
     parts = []
     if have and fans > 0:
         j = max(have, key=lambda pair: pair[1] * graph.fans[i][pair[0]])[0]
-        parts.append(f"fans of {graph.names[graph.artists[j]]} follow and vote for them too")
+        if graph.common[i][j] >= MIN_COMMON_FANS:
+            parts.append(f"fans of {graph.names[graph.artists[j]]} follow and vote for them too")
+        else:  # naming the artist would point at one or two other fans' choices
+            parts.append("fans with your taste follow them")
     if have and repertoire > 0:
         j = max(have, key=lambda pair: pair[1] * graph.repertoire[i][pair[0]])[0]
         if graph.repertoire[i][j] > 0:

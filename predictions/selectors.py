@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+import sklearn
 from django.core.cache import cache
+from django.db.models import Q
 from django.utils import timezone
 
 from mysetlist.core.exceptions import NotFoundError
@@ -23,73 +25,62 @@ def model_active_get() -> ModelVersion | None:
 
 
 def model_classifier(*, version: ModelVersion):
-    """Return the version's fitted classifier, loaded once per process."""
-    if version.pk not in _classifiers:
+    """Return the version's fitted classifier, loaded once per process. Raise ValueError
+    for a model fitted with another scikit-learn, before reading its bytes."""
+    loaded = _classifiers.get(version.pk)
+    if loaded is None:
+        if version.sklearn_version != sklearn.__version__:
+            raise ValueError(
+                f"model v{version.pk} needs scikit-learn {version.sklearn_version} "
+                f"(installed: {sklearn.__version__})"
+            )
         blob = ModelVersion.objects.values_list("blob", flat=True).get(pk=version.pk)
+        loaded = loads(bytes(blob))
         _classifiers.clear()  # versions come one at a time: keep the latest only
-        _classifiers[version.pk] = loads(bytes(blob))
-    return _classifiers[version.pk]
+        _classifiers[version.pk] = loaded
+    return loaded
 
 
 def prediction_settings_get() -> PredictionSettings:
-    current, _ = PredictionSettings.objects.get_or_create(pk=1)
-    return current
+    """Return the blend settings (the defaults until staff change them)."""
+    return PredictionSettings.objects.filter(pk=1).first() or PredictionSettings(pk=1)
 
 
-def predictions_latest(*, show_ids: list[int]) -> dict[int, ShowPrediction]:
-    """Return each show's latest prediction, in one query."""
-    rows = (
-        ShowPrediction.objects.filter(show_id__in=show_ids)
-        .order_by("show_id", "-created_at", "-id")
-        .distinct("show_id")
-        if _distinct_on()
-        else ShowPrediction.objects.filter(show_id__in=show_ids).order_by("-created_at", "-id")
-    )
-    latest: dict[int, ShowPrediction] = {}
-    for prediction in rows:
-        latest.setdefault(prediction.show_id, prediction)
-    return latest
-
-
-def _distinct_on() -> bool:
-    from django.db import connection
-
-    return connection.features.can_distinct_on_fields
+def predictions_of(*, show_ids: list[int]) -> dict[int, ShowPrediction]:
+    """Return the shows' predictions, in one query."""
+    return {p.show_id: p for p in ShowPrediction.objects.filter(show_id__in=show_ids)}
 
 
 def show_prediction_get(*, show_id: int) -> ShowPrediction | None:
-    return predictions_latest(show_ids=[show_id]).get(show_id)
+    return ShowPrediction.objects.filter(show_id=show_id).first()
 
 
-def shows_with_unscored_predictions() -> list[int]:
-    """Return the shows whose predictions are not all scored yet and that have a setlist."""
-    candidates = list(
-        ShowPrediction.objects.filter(scored_at__isnull=True)
-        .exclude(songs=[])
-        .values_list("show_id", flat=True)
-        .distinct()
+def predictions_to_score(*, since) -> dict[int, ShowPrediction]:
+    """Return, per show, the predictions with songs that are not scored yet or were
+    made since `since` (their setlist may have been corrected)."""
+    rows = ShowPrediction.objects.exclude(songs=[]).filter(
+        Q(scored_at__isnull=True) | Q(generated_at__gte=since)
     )
-    return setlists_selectors.shows_with_setlist(show_ids=candidates)
+    return {p.show_id: p for p in rows}
 
 
 _FIGURES = ("r_precision", "recall_at_25", "jaccard", "brier")
 
 
 def prediction_accuracy() -> dict:
-    """Return the running accuracy of scored predictions (each show's latest), overall and
-    per artist: {"overall": {...}, "artists": {name: {...}}}, each with "shows"."""
-    rows = list(
-        ShowPrediction.objects.filter(scored_at__isnull=False)
-        .order_by("show_id", "-created_at", "-id")
+    """Return the running accuracy of scored predictions, overall and per artist:
+    {"overall": {...}, "artists": {name: {...}}}, each with "shows"."""
+    latest = {
+        show_id: figures
+        for show_id, *figures in ShowPrediction.objects.filter(scored_at__isnull=False)
         .values_list("show_id", *_FIGURES)
-    )
-    latest = {}
-    for show_id, *figures in rows:
-        latest.setdefault(show_id, figures)
+        .iterator()
+    }
     names = setlists_selectors.shows_describe(show_ids=list(latest))
     groups: dict[str, list] = {}
     for show_id, figures in latest.items():
-        groups.setdefault(names[show_id]["artist"], []).append(figures)
+        if show_id in names:
+            groups.setdefault(names[show_id]["artist"], []).append(figures)
 
     def mean(items: list) -> dict:
         out = {"shows": len(items)}
@@ -137,7 +128,7 @@ class PredictedSong:
 
 @dataclass(frozen=True)
 class PredictionView:
-    """A show's latest prediction as pages and the API show it."""
+    """A show's prediction as pages and the API show it."""
 
     prediction: ShowPrediction
     songs: tuple[PredictedSong, ...]
@@ -148,9 +139,8 @@ class PredictionView:
 def prediction_view(*, prediction: ShowPrediction, limit: int = 50) -> PredictionView:
     """Return the prediction with its songs' titles: the `limit` most likely, and the
     predicted setlist in order."""
-    ids = [s["song_id"] for s in prediction.songs[:limit]]
-    ids += prediction.main_set + prediction.encore
-    titles = setlists_selectors.song_titles(song_ids=ids)
+    top = [s["song_id"] for s in prediction.songs[:limit]]
+    titles = setlists_selectors.song_titles(song_ids=top + prediction.main_set + prediction.encore)
     by_id = {
         s["song_id"]: PredictedSong(
             song_id=s["song_id"],
@@ -163,7 +153,7 @@ def prediction_view(*, prediction: ShowPrediction, limit: int = 50) -> Predictio
     }
     return PredictionView(
         prediction=prediction,
-        songs=tuple(by_id[i] for i in ids[:limit] if i in by_id),
+        songs=tuple(by_id[i] for i in top if i in by_id),
         main_set=tuple(by_id[i] for i in prediction.main_set if i in by_id),
         encore=tuple(by_id[i] for i in prediction.encore if i in by_id),
     )
@@ -209,7 +199,7 @@ def recommendations_for(*, user_id: int, limit: int = 5) -> Recommendations:
     follows and votes blended with repertoire, place and trending; trending alone for a fan
     with no follows or votes yet."""
     graph = artist_graph_get()
-    followed = {artist for user, artist in setlists_selectors.follow_pairs() if user == user_id}
+    followed = {artist for _, artist in setlists_selectors.follow_pairs(user_id=user_id)}
     mine = fan_weights(
         [(user_id, artist) for artist in followed],
         setlists_selectors.voted_show_counts(user_id=user_id),

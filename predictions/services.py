@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import time
 from collections.abc import Callable, Mapping
 
 import sklearn
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from analytics import selectors as analytics_selectors
-from mysetlist.core.exceptions import ApplicationError
+from mysetlist.core.exceptions import ApplicationError, ConflictError
 from mysetlist.setlists import selectors as setlists_selectors
 from mysetlist.setlists.public import ShowStatus
 from mysetlist.users.models import User
@@ -33,8 +35,11 @@ from .models import (
     ShowPrediction,
 )
 
+logger = logging.getLogger(__name__)
+
 KEEP_SONGS = 100  # songs stored per prediction, most likely first (the rest are all < 1 %)
 UPCOMING = [ShowStatus.ANNOUNCED, ShowStatus.VOTING_OPEN]
+OVER = [ShowStatus.LOCKED, ShowStatus.COMPLETED]
 
 
 def _past_shows(artist: str, played) -> tuple[list[PastShow], dict[str, int]]:
@@ -170,9 +175,15 @@ def model_fit(
     return version
 
 
-def prediction_settings_update(*, user: User, data: dict) -> PredictionSettings:
-    current = selectors.prediction_settings_get()
-    fields = [name for name in ("vote_weight", "min_history") if name in data]
+@transaction.atomic
+def prediction_settings_update(
+    *, user: User, vote_weight: float | None = None, min_history: int | None = None
+) -> PredictionSettings:
+    """Change the blend settings given (the others stay); every upcoming show is predicted
+    again within a minute."""
+    current = PredictionSettings.objects.select_for_update().get_or_create(pk=1)[0]
+    data = {"vote_weight": vote_weight, "min_history": min_history}
+    fields = [name for name, value in data.items() if value is not None]
     for name in fields:
         setattr(current, name, data[name])
     current.updated_by = user
@@ -191,45 +202,82 @@ def _target(show) -> Target:
     )
 
 
-def prediction_generate(*, show_id: int) -> ShowPrediction:
+def prediction_upcoming(*, show, now: datetime.datetime | None = None) -> bool:
+    """Return whether a show may still be predicted: announced or open for votes, and its
+    day not begun where it is played (from then on its prediction is frozen, so that what
+    is scored was made before the show)."""
+    now = now or timezone.now()
+    return show.status in UPCOMING and now < setlists_selectors.show_day_starts_at(show=show)
+
+
+def _classifier(version: ModelVersion):
+    """Return the version's classifier, or None when it cannot be loaded (logged)."""
+    try:
+        return selectors.model_classifier(version=version)
+    except Exception:  # an unreadable model must not take predictions down: note it
+        logger.exception("prediction model v%s cannot be loaded", version.pk)
+        return None
+
+
+def prediction_generate(
+    *,
+    show_id: int,
+    now: datetime.datetime | None = None,
+    played: list | None = None,
+) -> ShowPrediction:
     """Predict a show's setlist from its artist's earlier shows, the active model and the
-    fans' votes; store and return the prediction (with a note in place of songs when the
-    model or the history is missing)."""
+    fans' votes; store it as the show's one prediction and return it (with a note in place
+    of songs when the model or the history is missing). `played` is the artist's shows
+    with setlists, when the caller has them. Raise ConflictError once the show's day has
+    begun."""
     show = setlists_selectors.show_get(show_id=show_id)
+    now = now or timezone.now()
+    if not prediction_upcoming(show=show, now=now):
+        raise ConflictError(
+            "This show is under way or over: its prediction was frozen when its day began."
+        )
     current = selectors.prediction_settings_get()
     version = selectors.model_active_get()
-    played = setlists_selectors.artist_played_shows(artist_id=show.artist_id, before=show.date)
-    shows, ids = _past_shows(show.artist.name, played)
-    votes_version = setlists_selectors.shows_votes_version(show_ids=[show.pk]).get(show.pk, 0)
-    prediction = ShowPrediction(
-        show=show,
-        model_version=version,
-        votes_version=votes_version,
-        settings_at=current.updated_at,
-        history_shows=len(shows),
-    )
+    if played is None:
+        played = setlists_selectors.artist_played_shows(artist_id=show.artist_id)
+    shows, ids = _past_shows(show.artist.name, [p for p in played if p.date < show.date])
+    values = {
+        "model_version": version,
+        "generated_at": now,
+        "votes_version": setlists_selectors.shows_votes_version(show_ids=[show.pk]).get(show.pk, 0),
+        "settings_at": current.updated_at,
+        "history_shows": len(shows),
+        "expected_length": 0,
+        "note": "",
+        "songs": [],
+        "main_set": [],
+        "encore": [],
+    }
+    classifier = _classifier(version) if version is not None else None
     if version is None:
-        prediction.note = "no model has been fitted yet"
+        values["note"] = "no model has been fitted yet"
+    elif classifier is None:
+        values["note"] = "the model cannot be loaded: fit it again (manage.py fit_predictions)"
     else:
         scores = setlists_selectors.show_vote_scores(show_id=show.pk)
         titles = {song_id: title for title, song_id in ids.items()}
         votes = {titles[song_id]: score for song_id, score in scores.items() if song_id in titles}
         forecaster = Forecaster(
-            classifier=selectors.model_classifier(version=version),
+            classifier=classifier,
             history=ArtistHistory(shows),
             blend=Blend(vote_weight=current.vote_weight, min_history=current.min_history),
         )
         forecast = forecaster.forecast(len(shows), _target(show), votes=votes)
-        prediction.note = forecast.note
-        prediction.expected_length = forecast.expected_length
-        prediction.songs = [
+        values["note"] = forecast.note
+        values["expected_length"] = forecast.expected_length
+        values["songs"] = [
             {"song_id": ids[s.title], "probability": s.probability, "reason": s.reason}
             for s in forecast.songs[:KEEP_SONGS]
         ]
-        prediction.main_set = [ids[title] for title in forecast.main_set]
-        prediction.encore = [ids[title] for title in forecast.encore]
-    prediction.full_clean()
-    prediction.save()
+        values["main_set"] = [ids[title] for title in forecast.main_set]
+        values["encore"] = [ids[title] for title in forecast.encore]
+    ShowPrediction(show=show, **values).full_clean(exclude=["show"])
+    prediction, _ = ShowPrediction.objects.update_or_create(show=show, defaults=values)
     return prediction
 
 
@@ -243,39 +291,50 @@ def _stale(prediction: ShowPrediction | None, version, votes_version: int, setti
     )
 
 
-def predictions_refresh(*, today: datetime.date | None = None, limit: int = 500) -> list[int]:
+REFRESH_LOCK = "predictions:refresh-running"
+
+
+def predictions_refresh(*, now: datetime.datetime | None = None, limit: int = 500) -> list[int]:
     """Predict again each upcoming show whose votes, model or settings changed since its
-    latest prediction (or that has none); return their ids. Beat runs this each minute, so
-    a burst of votes costs one prediction a minute per show."""
-    today = today or timezone.localdate()
-    upcoming = [
-        show.pk
-        for show in setlists_selectors.show_list(filters={"status": UPCOMING}).filter(
-            date__gte=today
-        )[:limit]
-    ]
-    latest = selectors.predictions_latest(show_ids=upcoming)
-    versions = setlists_selectors.shows_votes_version(show_ids=upcoming)
-    version = selectors.model_active_get()
-    settings_at = selectors.prediction_settings_get().updated_at
-    stale = [
-        pk for pk in upcoming if _stale(latest.get(pk), version, versions.get(pk, 0), settings_at)
-    ]
-    for pk in stale:
-        prediction_generate(show_id=pk)
-    return stale
+    prediction (or that has none); return their ids. Beat runs this each minute, so a
+    burst of votes costs one prediction a minute per show; a run still going when the next
+    is due makes the next one return at once. Each artist's history is read once."""
+    now = now or timezone.now()
+    if not cache.add(REFRESH_LOCK, 1, timeout=600):
+        return []
+    try:
+        upcoming = [
+            show
+            for show in setlists_selectors.shows_upcoming(
+                today=now.date() - datetime.timedelta(days=1), limit=limit
+            )
+            if prediction_upcoming(show=show, now=now)
+        ]
+        ids = [show.pk for show in upcoming]
+        latest = selectors.predictions_of(show_ids=ids)
+        versions = setlists_selectors.shows_votes_version(show_ids=ids)
+        version = selectors.model_active_get()
+        settings_at = selectors.prediction_settings_get().updated_at
+        stale = [
+            show
+            for show in upcoming
+            if _stale(latest.get(show.pk), version, versions.get(show.pk, 0), settings_at)
+        ]
+        histories: dict[int, list] = {}
+        for show in stale:
+            if show.artist_id not in histories:
+                histories[show.artist_id] = setlists_selectors.artist_played_shows(
+                    artist_id=show.artist_id
+                )
+            prediction_generate(show_id=show.pk, now=now, played=histories[show.artist_id])
+        return [show.pk for show in stale]
+    finally:
+        cache.delete(REFRESH_LOCK)
 
 
-def prediction_score(*, show_id: int) -> ShowPrediction | None:
-    """Score the show's latest prediction against its real setlist; return it (None when
-    the show has no prediction or no setlist yet)."""
-    prediction = selectors.predictions_latest(show_ids=[show_id]).get(show_id)
-    if prediction is None or not prediction.songs:
-        return None
-    show = setlists_selectors.show_get(show_id=show_id)
-    played = {str(entry.song_id) for entry in setlists_selectors.setlist_get(show=show)}
-    if not played:
-        return None
+def prediction_score(*, prediction: ShowPrediction, setlist: list[int]) -> ShowPrediction:
+    """Score a prediction against its show's real setlist (song ids); return it."""
+    played = {str(song_id) for song_id in setlist}
     ranked = [str(song["song_id"]) for song in prediction.songs]
     probabilities = {str(song["song_id"]): song["probability"] for song in prediction.songs}
     score = show_score(Prediction(tuple(ranked), probabilities), played, ranked)
@@ -284,40 +343,44 @@ def prediction_score(*, show_id: int) -> ShowPrediction | None:
     prediction.jaccard = round(score.jaccard, 4)
     prediction.brier = round(score.brier, 5)
     prediction.scored_at = timezone.now()
-    prediction.save(update_fields=["r_precision", "recall_at_25", "jaccard", "brier", "scored_at"])
+    prediction.scored_setlist = sorted(setlist)
+    prediction.save(
+        update_fields=[
+            "r_precision", "recall_at_25", "jaccard", "brier", "scored_at", "scored_setlist",
+        ]
+    )  # fmt: skip
     return prediction
 
 
-def predictions_score_pending() -> list[int]:
-    """Score the latest prediction of every show whose setlist arrived since; return the
-    ids of the shows scored."""
+RESCORE_DAYS = 60  # a setlist corrected in admin within this long is scored again
+
+
+def predictions_score_pending(*, now: datetime.datetime | None = None) -> list[int]:
+    """Score the prediction of every show that is over (locked or completed) and has a
+    setlist, when it is not scored yet or its setlist changed since; return the show ids."""
+    now = now or timezone.now()
+    candidates = selectors.predictions_to_score(since=now - datetime.timedelta(days=RESCORE_DAYS))
+    shows = setlists_selectors.shows_describe(show_ids=list(candidates))
+    over = [pk for pk, show in shows.items() if show["status"] in OVER]
+    setlists = setlists_selectors.shows_setlist_song_ids(show_ids=over)
     scored = []
-    for show_id in selectors.shows_with_unscored_predictions():
-        if prediction_score(show_id=show_id) is not None:
+    for show_id, setlist in sorted(setlists.items()):
+        prediction = candidates[show_id]
+        if prediction.scored_at is None or prediction.scored_setlist != sorted(setlist):
+            prediction_score(prediction=prediction, setlist=setlist)
             scored.append(show_id)
     return scored
 
 
-def predictions_score_on_commit(*, show_ids: list[int]) -> None:
-    """Score these shows' predictions once the transaction that wrote their setlists commits
-    (the importer calls this; setlists entered in admin are scored by beat)."""
-    if not show_ids:
-        return
-    from .tasks import predictions_score_shows
-
-    ids = list(show_ids)
-    transaction.on_commit(lambda: predictions_score_shows.delay(ids))
-
-
 def prediction_ensure(*, show_id: int) -> ShowPrediction | None:
-    """Return the show's latest prediction; make one first if an upcoming show has none
-    (beat makes them ahead; this covers a show announced since). A past show without one
-    stays without: a prediction is only ever made before the show."""
+    """Return the show's prediction; make one first if an upcoming show has none (beat
+    makes them ahead; this covers a show announced since). A show whose day has begun
+    without one stays without: a prediction is only ever made before the show."""
     prediction = selectors.show_prediction_get(show_id=show_id)
     if prediction is not None:
         return prediction
     show = setlists_selectors.show_get(show_id=show_id)
-    if show.status not in UPCOMING:
+    if not prediction_upcoming(show=show):
         return None
     return prediction_generate(show_id=show.pk)
 

@@ -23,15 +23,6 @@ def predictions_score_pending() -> list[int]:
 
 
 @shared_task(
-    name="predictions.predictions_score_shows", soft_time_limit=60, time_limit=90, acks_late=True
-)
-def predictions_score_shows(show_ids: list[int]) -> list[int]:
-    from .services import prediction_score
-
-    return [pk for pk in show_ids if prediction_score(show_id=pk) is not None]
-
-
-@shared_task(
     name="predictions.engagement_refresh", soft_time_limit=600, time_limit=660, acks_late=True
 )
 def engagement_refresh() -> int:

@@ -19,6 +19,7 @@ DESCRIPTIONS = {
     401: "Not logged in, or the credentials sent are not valid.",
     403: "Not allowed.",
     404: "Not found.",
+    409: "Conflicts with the current state; `message` says why.",
     429: "Too many requests.",
 }
 

@@ -18,7 +18,6 @@ from django.utils.text import slugify
 
 from mysetlist.core.exceptions import ApplicationError
 from notifications import services as notifications_services
-from predictions import services as predictions_services
 
 from .lines import show_line_parse
 from .models import Artist, SetlistEntry, Show, Song, Tour, Venue
@@ -255,7 +254,6 @@ def _setlists(records, artist_ids, song_ids, show_ids, result, progress) -> None
         SetlistEntry.objects.bulk_create(batch)
         progress(len(batch))
     result.setlists_written, result.entries_written = len(changed), len(entries)
-    predictions_services.predictions_score_on_commit(show_ids=changed)
 
 
 @transaction.atomic

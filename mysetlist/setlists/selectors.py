@@ -266,11 +266,11 @@ def shows_with_setlist(*, show_ids: list[int]) -> list[int]:
 
 
 def shows_describe(*, show_ids: list[int]) -> dict[int, dict]:
-    """Return each show's artist name and date, for pages listing other apps' rows."""
+    """Return each show's artist name, date and status, for other apps' pages and jobs."""
     return {
-        pk: {"artist": artist, "date": date}
-        for pk, artist, date in Show.objects.filter(pk__in=show_ids).values_list(
-            "pk", "artist__name", "date"
+        pk: {"artist": artist, "date": date, "status": status}
+        for pk, artist, date, status in Show.objects.filter(pk__in=show_ids).values_list(
+            "pk", "artist__name", "date", "status"
         )
     }
 
@@ -279,9 +279,10 @@ def song_titles(*, song_ids: list[int]) -> dict[int, str]:
     return dict(Song.objects.filter(pk__in=song_ids).values_list("pk", "title"))
 
 
-def follow_pairs() -> list[tuple[int, int]]:
-    """Return every (user id, artist id) follow."""
-    return list(Follow.objects.values_list("user_id", "artist_id"))
+def follow_pairs(*, user_id: int | None = None) -> list[tuple[int, int]]:
+    """Return every (user id, artist id) follow, or one user's."""
+    follows = Follow.objects.all() if user_id is None else Follow.objects.filter(user_id=user_id)
+    return list(follows.values_list("user_id", "artist_id"))
 
 
 def voted_show_counts(*, user_id: int | None = None) -> list[tuple[int, int, int]]:
@@ -328,9 +329,10 @@ def user_cities(*, user_id: int) -> set[str]:
 
 
 def shows_upcoming(*, today: datetime.date, limit: int = 500) -> list[Show]:
-    """Return shows not played yet from `today` on, soonest first, with artist and venue."""
+    """Return shows not played yet from `today` on, soonest first, with artist, venue and
+    tour."""
     return list(
-        Show.objects.select_related("artist", "venue")
+        Show.objects.select_related("artist", "venue", "tour")
         .filter(status__in=[Show.Status.ANNOUNCED, Show.Status.VOTING_OPEN], date__gte=today)
         .order_by("date", "id")[:limit]
     )
@@ -343,3 +345,21 @@ def show_recent_votes(*, show_ids: list[int], since: datetime.datetime) -> dict[
         .annotate(n=Count("id"))
         .values_list("show_id", "n")
     )
+
+
+def show_day_starts_at(*, show: Show) -> datetime.datetime:
+    """Return when the show's day begins where it is played: predictions freeze then."""
+    return show_voting_closes_at(show=show) - datetime.timedelta(days=1)
+
+
+def shows_setlist_song_ids(*, show_ids: list[int]) -> dict[int, list[int]]:
+    """Return each show's setlist as song ids in order (shows without one left out)."""
+    setlists: dict[int, list[int]] = {}
+    rows = SetlistEntry.objects.filter(show_id__in=show_ids).order_by("show_id", "position")
+    for show_id, song_id in rows.values_list("show_id", "song_id"):
+        setlists.setdefault(show_id, []).append(song_id)
+    return setlists
+
+
+def artists_by_id(*, artist_ids: list[int]) -> dict[int, Artist]:
+    return {artist.pk: artist for artist in Artist.objects.filter(pk__in=artist_ids)}

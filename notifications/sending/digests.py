@@ -3,6 +3,7 @@ notification when their digest time comes. Held deliveries are rows whose `not_b
 the digest time; beat picks them up, never a far-future Celery task."""
 
 import datetime as dt
+import logging
 from collections import defaultdict
 
 from django.db import transaction
@@ -13,6 +14,7 @@ from notifications.selectors import inbox_texts
 from predictions import selectors as predictions_selectors
 
 USERS_PER_RUN = 500
+logger = logging.getLogger(__name__)
 
 
 def _items(notifications: list[Notification]) -> list[str]:
@@ -20,6 +22,15 @@ def _items(notifications: list[Notification]) -> list[str]:
     ordered = sorted(notifications, key=lambda n: (n.created_at, n.pk))
     texts = inbox_texts(notifications=ordered)
     return [texts[n.pk] for n in ordered]
+
+
+def _recommended(user_id: int) -> list[str]:
+    """Shows to suggest in a digest; none (logged) rather than no digest if that fails."""
+    try:
+        return predictions_selectors.recommendation_lines(user_id=user_id)
+    except Exception:
+        logger.exception("no recommendations for the digest of user %s", user_id)
+        return []
 
 
 @transaction.atomic
@@ -50,7 +61,7 @@ def digests_send(*, now: dt.datetime | None = None) -> int:
                 "category": Category.DIGEST,
                 "context": {
                     "items": _items(notifications),
-                    "recommended": predictions_selectors.recommendation_lines(user_id=user_id),
+                    "recommended": _recommended(user_id),
                 },
                 "created_at": now,
             },

@@ -25,7 +25,7 @@ def predicted_show(transactional_db):
         date=artist.shows.order_by("date").last().date + datetime.timedelta(days=3),
         status=Show.Status.VOTING_OPEN,
     )
-    services.predictions_refresh(today=show.date)
+    services.predictions_refresh()
     return show
 
 

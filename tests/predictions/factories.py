@@ -12,8 +12,14 @@ ROTATION = [f"Rare {i}" for i in range(1, 25)]
 ENCORES = ["Closer A", "Closer B"]
 
 
-def band_lines(artist: str = "Made-up Band", shows: int = 60, start="2024-01-01") -> list[str]:
-    first = datetime.date.fromisoformat(start)
+def band_start(shows: int = 60) -> datetime.date:
+    """The first show's date such that the band's next show, three days after its last,
+    falls two days from today: upcoming, as predictions need."""
+    return datetime.date.today() + datetime.timedelta(days=2 - 3 * shows)
+
+
+def band_lines(artist: str = "Made-up Band", shows: int = 60, start=None) -> list[str]:
+    first = datetime.date.fromisoformat(start) if start else band_start()
     lines = []
     for i in range(shows):
         rotating = [ROTATION[(3 * i + j) % len(ROTATION)] for j in range(6)]

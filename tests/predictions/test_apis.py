@@ -147,3 +147,41 @@ def test_recommendations_for_a_new_fan_are_whats_trending(user_client):
     assert [a["artist_id"] for a in body["artists"]] == [show.artist_id]
     assert body["shows"][0]["show_id"] == show.pk
     assert body["shows"][0]["reason"] == "trending: 1 vote this week"
+
+
+def test_generate_refuses_a_show_whose_day_has_begun(staff_client, upcoming):
+    past = upcoming.artist.shows.order_by("date").first()
+    response = staff_client.post(url("show-prediction-generate", show_id=past.pk))
+    assert response.status_code == 409
+    assert "frozen when its day began" in response.json()["message"]
+    assert not ShowPrediction.objects.filter(show=past).exists()
+
+
+def test_show_prediction_reads_a_stored_prediction_in_a_few_queries(
+    api_client, upcoming, django_assert_max_num_queries
+):
+    api_client.get(url("show-prediction", show_id=upcoming.pk))  # made on the first read
+    with django_assert_max_num_queries(3):  # the prediction, its songs' titles, a throttle
+        response = api_client.get(url("show-prediction", show_id=upcoming.pk))
+    assert response.status_code == 200 and len(response.json()["songs"]) == 36
+
+
+def test_recommendations_take_a_few_queries_whatever_the_catalogue(
+    user_client, user, django_assert_max_num_queries
+):
+    from django.core.cache import cache
+
+    from mysetlist.setlists.models import Follow
+    from tests.setlists.factories import ArtistFactory
+
+    artists = [ArtistFactory() for _ in range(6)]
+    for artist in artists:
+        ShowFactory(artist=artist, status=Show.Status.VOTING_OPEN)
+        for _ in range(3):
+            Follow.objects.create(user=UserFactory(), artist=artist)
+    Follow.objects.create(user=user, artist=artists[0])
+    cache.clear()
+    user_client.get(url("recommendations"))  # builds the cached artist graph
+    with django_assert_max_num_queries(8):
+        response = user_client.get(url("recommendations"))
+    assert response.status_code == 200 and response.json()["shows"]

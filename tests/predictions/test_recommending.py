@@ -62,3 +62,10 @@ def test_no_artists_no_recommendations():
     empty = graph_build(names={}, weights={}, catalogues={}, recent_votes={})
     assert artists_recommend(empty, {1: 1.0}) == ("trending", [])
     assert empty.fans.shape == (0, 0) and np.asarray(empty.repertoire).size == 0
+
+
+def test_a_reason_names_another_artist_only_when_enough_fans_share_both():
+    weights = fan_weights([(1, 1), (1, 2), (9, 1)], [])  # one other fan behind the link
+    strategy, picks = artists_recommend(graph(weights), weights[9])
+    assert [p.artist_id for p in picks] == [2]
+    assert picks[0].reason == "fans with your taste follow them"

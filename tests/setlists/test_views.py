@@ -135,7 +135,7 @@ def test_show_page_shows_the_predicted_setlist_beside_the_ballot(client):
     )
     page = client.get(reverse("setlists:show-detail", args=[show.pk])).content.decode()
     assert "No prediction yet" in page  # pages only read; beat makes them
-    predictions_services.predictions_refresh(today=show.date)
+    predictions_services.predictions_refresh()
     page = client.get(reverse("setlists:show-detail", args=[show.pk])).content.decode()
     assert "Predicted setlist" in page and "About 17 songs" in page
     assert page.index('id="prediction"') < page.index('id="ballot"')
@@ -154,7 +154,7 @@ def test_home_page_recommends_to_a_signed_in_fan(client):
     from django.core.cache import cache
 
     alpha, beta = ArtistFactory(name="Alpha"), ArtistFactory(name="Beta")
-    for _ in range(2):
+    for _ in range(3):
         fan = UserFactory()
         Follow.objects.create(user=fan, artist=alpha)
         Follow.objects.create(user=fan, artist=beta)

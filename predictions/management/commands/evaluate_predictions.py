@@ -6,7 +6,7 @@ from tqdm import tqdm
 
 from mysetlist.core.exceptions import ApplicationError
 from predictions import services
-from predictions.backtest import MODEL, backtest, by_artist
+from predictions.backtest import MODEL, backtest, backtest_unseen_artist, by_artist
 from predictions.evaluation import MIN_SONGS, OVERALL, evaluation_targets
 from predictions.history import HistoryError, shows_read
 
@@ -28,8 +28,14 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the results as JSON.")
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
         parser.add_argument("--no-store", action="store_true", help="Do not store the run.")
+        parser.add_argument(
+            "--unseen-artist",
+            action="store_true",
+            help="Predict each artist with a model fitted on the other artists only (leave one "
+            "artist out): how the model does on an artist it has never seen.",
+        )
 
-    def handle(self, *args, input, last, json, no_progress, no_store, **options):
+    def handle(self, *args, input, last, json, no_progress, no_store, unseen_artist, **options):
         if last < 1:
             raise CommandError("--last must be at least 1.")
         try:
@@ -48,13 +54,17 @@ class Command(BaseCommand):
             total=total, desc="shows", unit=" shows", disable=no_progress, file=self.stderr._out
         ) as bar:
             try:
-                result = backtest(all_shows, last=last, progress=bar.update)
+                run = backtest_unseen_artist if unseen_artist else backtest
+                result = run(all_shows, last=last, progress=bar.update)
             except ValueError as error:
                 raise CommandError(f"Cannot backtest: {error}.") from error
         if not no_store:
             try:
                 services.backtest_run_create(
-                    result=result, source=str(input) if input else "imported history", last=last
+                    result=result,
+                    source=(str(input) if input else "imported history")
+                    + (", each artist unseen" if unseen_artist else ""),
+                    last=last,
                 )
             except ApplicationError as error:
                 raise CommandError(error.message) from error

@@ -27,7 +27,9 @@ from .history import PastShow
 
 MIN_SONGS = 8  # shows with fewer songs (soundchecks, guest spots) are not learned from
 MIN_HISTORY = 5  # fewer earlier shows than this: "not enough history"
-TRAIN_SHOWS = 400  # the latest shows of each artist before the window are learned from
+TRAIN_SHOWS = 1000  # the latest shows of each artist before the window are learned from
+RECENCY_HALF_LIFE = 250  # in shows: a training show's weight halves per this many shows back
+RARE_KEEP = 0.1  # share kept of the rows of songs not played in the last 100 shows
 
 # Fixed, not searched per artist: the same parameters serve every artist.
 PARAMETERS = {
@@ -44,6 +46,7 @@ PARAMETERS = {
 class TrainingSet:
     x: np.ndarray
     y: np.ndarray
+    weights: np.ndarray  # recency, and the inverse of the rare rows' sampling rate
     windows: dict[str, tuple[datetime.date, datetime.date, int]]  # artist -> first, last, shows
 
 
@@ -55,8 +58,14 @@ def training_set(
     min_songs: int = MIN_SONGS,
 ) -> TrainingSet:
     """Return the rows of each artist's latest `shows_per_artist` shows dated before
-    `before[artist]` (all shows when absent), each from the shows before it only."""
-    xs, ys, windows = [], [], {}
+    `before[artist]` (all shows when absent), each from the shows before it only.
+
+    Older shows weigh less (RECENCY_HALF_LIFE). Songs not played in the last 100 shows make
+    most rows and are seldom played: a fixed random RARE_KEEP of them is kept, weighted by
+    its inverse so the probabilities stay unbiased."""
+    xs, ys, ws, windows = [], [], [], {}
+    random = np.random.default_rng(0)
+    rare = FEATURES.index("share100")
     for artist, shows in histories.items():
         history = ArtistHistory(shows)
         limit = history.cutoff(before[artist]) if before and artist in before else len(shows)
@@ -67,24 +76,32 @@ def training_set(
             if len(show.titles) >= min_songs and cutoff >= MIN_HISTORY:
                 chosen.append((index, cutoff))
         chosen = chosen[-shows_per_artist:]
-        for index, cutoff in chosen:
+        for back, (index, cutoff) in enumerate(reversed(chosen)):
             show = shows[index]
             columns, x = history.features(cutoff, target_of(show))
             played = {history.song_index[t] for t in show.titles}
-            xs.append(x)
-            ys.append(np.fromiter((c in played for c in columns), dtype=bool, count=len(columns)))
+            y = np.fromiter((c in played for c in columns), dtype=bool, count=len(columns))
+            w = np.full(len(columns), 0.5 ** (back / RECENCY_HALF_LIFE))
+            low = x[:, rare] == 0
+            keep = ~low | (random.random(len(columns)) < RARE_KEEP)
+            w[low] /= RARE_KEEP
+            xs.append(x[keep])
+            ys.append(y[keep])
+            ws.append(w[keep])
         if chosen:
             first, last = shows[chosen[0][0]].date, shows[chosen[-1][0]].date
             windows[artist] = (first, last, len(chosen))
     if not xs:
         raise ValueError("no show has enough history to learn from")
-    return TrainingSet(x=np.concatenate(xs), y=np.concatenate(ys), windows=windows)
+    weights = np.concatenate(ws)
+    weights /= weights.mean()
+    return TrainingSet(x=np.concatenate(xs), y=np.concatenate(ys), weights=weights, windows=windows)
 
 
 def fit(training: TrainingSet, parameters: Mapping | None = None) -> HistGradientBoostingClassifier:
     """Return the classifier fitted on the training rows."""
     classifier = HistGradientBoostingClassifier(**{**PARAMETERS, **(parameters or {})})
-    classifier.fit(training.x, training.y)
+    classifier.fit(training.x, training.y, sample_weight=training.weights)
     return classifier
 
 

@@ -123,7 +123,9 @@ class PredictionSettingsApi(APIView):
 
         vote_weight = serializers.FloatField()
         min_history = serializers.IntegerField()
-        updated_at = serializers.DateTimeField()
+        updated_at = serializers.DateTimeField(
+            allow_null=True, help_text="Null while the defaults were never changed."
+        )
         active_model = serializers.IntegerField(allow_null=True)
         active_model_evaluation = serializers.JSONField(allow_null=True)
 

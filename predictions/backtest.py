@@ -13,15 +13,7 @@ from dataclasses import dataclass
 from itertools import groupby
 
 from .baselines import BASELINES
-from .evaluation import (
-    MIN_SONGS,
-    OVERALL,
-    CalibrationBin,
-    Report,
-    Summary,
-    evaluation_targets,
-    walk_forward,
-)
+from .evaluation import MIN_SONGS, ArtistPredictor, Report, evaluation_targets, walk_forward
 from .history import PastShow
 from .model import fit, model_predictor, training_set
 
@@ -54,6 +46,14 @@ def evaluation_starts(
     return starts
 
 
+def _fitted(training, parameters, seconds: list[float]):
+    """Return the classifier fitted on `training`, adding its fit time to `seconds[0]`."""
+    started = time.perf_counter()
+    classifier = fit(training, parameters)
+    seconds[0] += time.perf_counter() - started
+    return classifier
+
+
 def backtest(
     shows: Iterable[PastShow],
     *,
@@ -66,55 +66,16 @@ def backtest(
     histories = by_artist(shows)
     starts = evaluation_starts(histories, last=last)
     training = training_set(histories, before=starts)
-    fit_started = time.perf_counter()
-    classifier = fit(training, parameters)
-    fit_seconds = time.perf_counter() - fit_started
-    predictors = {MODEL: model_predictor(classifier), **BASELINES}
-    shows_list = [show for history in histories.values() for show in history]
-    report = walk_forward(shows_list, predictors, last=last, progress=progress)
+    fit_seconds = [0.0]
+    predictors = {MODEL: model_predictor(_fitted(training, parameters, fit_seconds)), **BASELINES}
+    everything = [show for history in histories.values() for show in history]
     return Backtest(
-        report=report,
+        report=walk_forward(everything, predictors, last=last, progress=progress),
         windows=training.windows,
         evaluated_from=starts,
-        fit_seconds=fit_seconds,
+        fit_seconds=fit_seconds[0],
         seconds=time.perf_counter() - started,
     )
-
-
-def _merged(reports: list[Report]) -> Report:
-    """Return one report of several artists' reports (each artist in one of them)."""
-    summaries: dict[str, dict[str, Summary]] = {}
-    shows = {}
-    for report in reports:
-        summaries.update({a: s for a, s in report.summaries.items() if a != OVERALL})
-        shows.update(report.shows)
-    names = list(next(iter(summaries.values())).keys()) if summaries else []
-    overall = {}
-    for name in names:
-        parts = [by_name[name] for by_name in summaries.values()]
-        n = sum(p.shows for p in parts)
-        overall[name] = Summary(
-            shows=n,
-            **{
-                field: sum(getattr(p, field) * p.shows for p in parts) / n if n else 0.0
-                for field in ("r_precision", "recall_at_25", "jaccard", "brier")
-            },
-        )
-    summaries[OVERALL] = overall
-    calibration = {}
-    for name in names:
-        bins: dict[tuple, list] = {}
-        for report in reports:
-            for b in report.calibration.get(name, ()):
-                total = bins.setdefault((b.lower, b.upper), [0, 0.0, 0.0])
-                total[0] += b.count
-                total[1] += b.mean_predicted * b.count
-                total[2] += b.observed * b.count
-        calibration[name] = tuple(
-            CalibrationBin(lower, upper, n, predicted / n, seen / n)
-            for (lower, upper), (n, predicted, seen) in sorted(bins.items())
-        )
-    return Report(summaries=summaries, calibration=calibration, shows=shows)
 
 
 def backtest_unseen_artist(
@@ -131,20 +92,23 @@ def backtest_unseen_artist(
     starts = evaluation_starts(histories, last=last)
     if len(histories) < 2:
         raise ValueError("leaving an artist out needs at least two artists")
-    reports, windows, fit_seconds = [], {}, 0.0
-    for artist, history in histories.items():
+    windows: dict = {}
+    fit_seconds = [0.0]
+
+    def for_artist(history):
+        artist = history[0].artist
         others = {a: h for a, h in histories.items() if a != artist}
         training = training_set(others, before=starts)
-        fit_started = time.perf_counter()
-        classifier = fit(training, parameters)
-        fit_seconds += time.perf_counter() - fit_started
-        predictors = {MODEL: model_predictor(classifier), **BASELINES}
-        reports.append(walk_forward(history, predictors, last=last, progress=progress))
         windows.update({f"{artist} (without it): {a}": w for a, w in training.windows.items()})
+        classifier = _fitted(training, parameters, fit_seconds)
+        return model_predictor(classifier).for_artist(history)
+
+    predictors = {MODEL: ArtistPredictor(for_artist), **BASELINES}
+    everything = [show for history in histories.values() for show in history]
     return Backtest(
-        report=_merged(reports),
+        report=walk_forward(everything, predictors, last=last, progress=progress),
         windows=windows,
         evaluated_from=starts,
-        fit_seconds=fit_seconds,
+        fit_seconds=fit_seconds[0],
         seconds=time.perf_counter() - started,
     )

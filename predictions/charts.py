@@ -1,11 +1,14 @@
-"""Figures of the predictions staff page as plain plotly figure dicts (data + layout), built
-from stored backtest runs. Pure: imports nothing from Django; one static script draws them."""
+"""Figures of the predictions staff page as plain plotly figure dicts (data + layout), and
+its table, built from stored backtest runs. Pure: imports nothing from Django; one static
+script draws the figures."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-MODEL = "model"
+from .backtest import MODEL
+from .evaluation import OVERALL
+
 COLOURS = {
     "model": "#c2185b",
     "freq10": "#1f77b4",
@@ -14,6 +17,7 @@ COLOURS = {
     "prev": "#9467bd",
 }
 OTHER = "#7f7f7f"
+ARTIST_COLOURS = ("#c2185b", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#ff7f0e")
 
 
 def rolling_mean(values: Sequence[float], window: int) -> list[float]:
@@ -33,6 +37,26 @@ def best_baseline(summaries: Mapping[str, Mapping[str, Mapping]], artist: str) -
     return max(figures, key=figures.get) if figures else None
 
 
+def backtest_rows(summaries: Mapping[str, Mapping], *, baselines: Sequence[str]) -> list[dict]:
+    """Return the table of a run: artists by name and all of them last (stored JSON keeps
+    no key order), each with the model's figures, each baseline's R-precision in the order
+    of `baselines`, and the name of its best baseline."""
+    artists = sorted(a for a in summaries if a != OVERALL)
+    if OVERALL in summaries:
+        artists.append(OVERALL)
+    return [
+        {
+            "artist": "All artists" if artist == OVERALL else artist,
+            "model": summaries[artist].get(MODEL),
+            "baselines": [
+                (name, summaries[artist].get(name, {}).get("r_precision")) for name in baselines
+            ],
+            "best": best_baseline(summaries, artist),
+        }
+        for artist in artists
+    ]
+
+
 def accuracy_figure(
     shows: Sequence[Sequence], summaries: Mapping[str, Mapping], *, window: int = 20
 ) -> dict:
@@ -46,7 +70,7 @@ def accuracy_figure(
     for n, (artist, rows) in enumerate(sorted(by_artist.items())):
         rows.sort(key=lambda row: row[0])
         dates = [date for date, _ in rows]
-        dash_colour = ["#c2185b", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#ff7f0e"][n % 6]
+        colour = ARTIST_COLOURS[n % len(ARTIST_COLOURS)]
         baseline = best_baseline(summaries, artist)
         for name, dash in ((MODEL, "solid"), (baseline, "dot")):
             if name is None:
@@ -58,7 +82,7 @@ def accuracy_figure(
                     "name": f"{artist}: {name}",
                     "x": dates,
                     "y": [round(v, 4) for v in rolling_mean([s[name] for _, s in rows], window)],
-                    "line": {"color": dash_colour, "dash": dash},
+                    "line": {"color": colour, "dash": dash},
                 }
             )
     return {

@@ -45,7 +45,8 @@ class Day:
 
 
 class ActivityTable:
-    """Daily activity as a users x days array per measure."""
+    """Daily activity as a users x days array per measure, from rows shaped as `Day`
+    (analytics' AccountDay is one)."""
 
     def __init__(self, days: Iterable[Day]) -> None:
         rows = list(days)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import io
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import joblib
@@ -293,21 +293,15 @@ def song_reasons(
     return reasons
 
 
-def forecasts_for_artist(
-    classifier: HistGradientBoostingClassifier,
-    shows: Sequence[PastShow],
-    blend: Blend | None = None,
-) -> Forecaster:
-    return Forecaster(classifier=classifier, history=ArtistHistory(shows), blend=blend or Blend())
-
-
 def model_predictor(
     classifier: HistGradientBoostingClassifier, blend: Blend | None = None
 ) -> ArtistPredictor:
     """Return a backtest predictor (see evaluation.walk_forward) of the classifier."""
 
     def for_artist(shows: Sequence[PastShow]):
-        forecaster = forecasts_for_artist(classifier, shows, blend)
+        forecaster = Forecaster(
+            classifier=classifier, history=ArtistHistory(shows), blend=blend or Blend()
+        )
 
         def predict(cutoff: int, target: PastShow) -> Prediction:
             return forecaster.forecast(cutoff, target_of(target)).prediction()
@@ -315,7 +309,3 @@ def model_predictor(
         return predict
 
     return ArtistPredictor(for_artist)
-
-
-def titles_of(shows: Iterable[PastShow]) -> set[str]:
-    return {title for show in shows for title in show.titles}

@@ -21,7 +21,7 @@ from mysetlist.users.models import User
 from . import selectors
 from .backtest import Backtest, backtest
 from .baselines import Prediction
-from .engagement import HORIZON_DAYS, LOOKBACK_DAYS, ActivityTable, Day, churn_fit, fans_score
+from .engagement import HORIZON_DAYS, LOOKBACK_DAYS, ActivityTable, churn_fit, fans_score
 from .evaluation import show_score
 from .features import FEATURES, ArtistHistory, Target
 from .history import PastShow, PlayedSong
@@ -390,11 +390,7 @@ def engagement_refresh(*, today: datetime.date | None = None) -> ChurnModel:
     store it, and score every fan active in the last 90 days with it."""
     today = today or timezone.localdate()
     start = today - datetime.timedelta(days=2 * HORIZON_DAYS + LOOKBACK_DAYS + 400)
-    days = [
-        Day(r.user_id, r.day, r.events, r.pageviews, r.votes)
-        for r in analytics_selectors.account_daily_activity(start=start, end=today)
-    ]
-    table = ActivityTable(days)
+    table = ActivityTable(analytics_selectors.account_daily_activity(start=start, end=today))
     try:
         fitted = churn_fit(table, today)
     except ValueError as error:

@@ -6,7 +6,6 @@ from mysetlist.core.ids import parse_id
 
 from . import charts, selectors
 from .baselines import BASELINES
-from .evaluation import OVERALL
 
 
 @staff_member_required
@@ -16,10 +15,10 @@ def staff_page(request):
     and the running accuracy of live predictions scored against real setlists."""
     runs = selectors.backtest_run_list()
     run_id = parse_id(request.GET.get("run"))
-    run = next((r for r in runs if r.pk == run_id), None) if run_id else None
-    if run is None and run_id is not None:
+    if run_id is not None:
         run = selectors.backtest_run_get(run_id=run_id)
-    run = run or (runs[0] if runs else None)
+    else:
+        run = runs[0] if runs else None
     context = {
         "runs": runs,
         "run": run,
@@ -28,23 +27,8 @@ def staff_page(request):
         "scored": selectors.prediction_scored_list(limit=50),
     }
     if run is not None:
-        # Stored JSON keeps no key order: artists by name, all of them last, baselines as
-        # the table's columns.
-        artists = sorted(a for a in run.summaries if a != OVERALL) + [OVERALL]
         context["baseline_names"] = list(BASELINES)
-        context["rows"] = [
-            {
-                "artist": "All artists" if artist == OVERALL else artist,
-                "model": run.summaries[artist].get("model"),
-                "baselines": [
-                    (name, run.summaries[artist].get(name, {}).get("r_precision"))
-                    for name in BASELINES
-                ],
-                "best": charts.best_baseline(run.summaries, artist),
-            }
-            for artist in artists
-            if artist in run.summaries
-        ]
+        context["rows"] = charts.backtest_rows(run.summaries, baselines=list(BASELINES))
         context["accuracy_figure"] = charts.accuracy_figure(run.shows, run.summaries)
         context["calibration_figure"] = charts.calibration_figure(run.calibration)
     return render(request, "predictions/staff.html", context)

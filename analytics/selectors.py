@@ -6,7 +6,14 @@ from dataclasses import dataclass
 import numpy as np
 from django.core.cache import cache
 
-from analytics.models import DailyUserStats, DistinctIdLink, IngestKey, TimelineMinute
+from analytics.models import (
+    DailyUserStats,
+    DistinctIdLink,
+    EventRollup,
+    Granularity,
+    IngestKey,
+    TimelineMinute,
+)
 from analytics.rollups.buckets import bucket_start
 from analytics.rollups.people import person_keys
 from analytics.rollups.timeline import micros, moments_unpack, person_number
@@ -155,3 +162,10 @@ def account_daily_activity(*, start: dt.date, end: dt.date) -> list[AccountDay]:
         if user.isdigit():
             out.append(AccountDay(int(user), day, events, pageviews, votes))
     return out
+
+
+def event_name_known(*, name: str) -> bool:
+    """Return whether any stored event has this name (its day rollups hold it)."""
+    return EventRollup.objects.filter(
+        granularity=Granularity.DAY, event=name, dimension=""
+    ).exists()

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, MultiPartParser
 
+from experiments.api_urls import content_urlpatterns as content_urls
 from mysetlist.core.parsers import JSONParser
 from mysetlist.core.throttling import ScopedRateThrottle
 
@@ -20,6 +21,8 @@ api_urlpatterns = [
     path("analytics/", include("analytics.api_urls")),
     path("notifications/", include("notifications.api_urls")),
     path("predictions/", include("predictions.api_urls")),
+    path("experiments/", include("experiments.api_urls")),
+    path("content/", include((content_urls, "content-api"))),
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -179,6 +179,13 @@ LOGIN_RATE = env("LOGIN_RATE", default="10/m")
 RATELIMIT_VIEW = "mysetlist.core.views.rate_limited"
 RATELIMIT_IP_META_KEY = "mysetlist.core.clients.client_ip"
 
+# Experiments: how often a process checks whether staff changed one (seconds), and the
+# request header a trusted proxy puts the visitor's country in (Cloudflare's by default).
+EXPERIMENTS_REFRESH_SECONDS = env.float("EXPERIMENTS_REFRESH_SECONDS", default=1.0)
+EXPERIMENTS_COUNTRY_HEADER = "HTTP_" + env(
+    "EXPERIMENTS_COUNTRY_HEADER", default="CF-IPCountry"
+).upper().replace("-", "_")
+
 # Analytics: cookies of the anonymous id and of the visitor's consent ("denied" turns
 # tracking off), how long raw events and message ids are kept.
 ANALYTICS_DISTINCT_ID_COOKIE = "mysetlist_did"

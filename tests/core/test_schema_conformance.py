@@ -23,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
 
 from analytics.selectors import ingest_key_forget
 from analytics.services import ingest_key_create
+from experiments import services as experiments_services
 from mysetlist.wsgi import application
 from notifications.models import Notification
 from tests.setlists.factories import FollowFactory, SetlistEntryFactory, ShowFactory, UserFactory
@@ -73,6 +74,17 @@ def _world() -> dict:
         user=fan, category="show_announced", key="conformance"
     )
     ingest = f"Bearer {ingest_key_create(name='conformance')[1]}"
+    hero = experiments_services.experiment_create(
+        key="conformance",
+        name="Conformance",
+        surface="content",
+        placement="home-hero",
+        variants=[
+            experiments_services.VariantSpec(key="control", weight=0.5),
+            experiments_services.VariantSpec(key="b", weight=0.5),
+        ],
+    )
+    experiments_services.experiment_start(experiment=hero)
     return {
         "roles": {
             "anonymous": {},
@@ -90,6 +102,8 @@ def _world() -> dict:
             "show_id": entry.show_id,
             "song_id": entry.song_id,
             "notification_id": notification.id,
+            "key": hero.key,
+            "placement": hero.placement,
         },
     }
 

@@ -150,13 +150,20 @@ def analyse(body: dict) -> dict:
     control_input = request.variants[request.control_index]
     control = arms[request.control_index]
 
-    srm_p = srm_p_value([v.users for v in request.variants], request.weights)
+    try:
+        srm_p = _number(srm_p_value([v.users for v in request.variants], request.weights))
+    except ArithmeticError:
+        srm_p = None
+    try:
+        control_mean = _number(control.unadjusted_mean)
+    except ArithmeticError:
+        control_mean = None
     result: dict[str, Any] = {
-        "srm_p": _number(srm_p),
-        "srm_warning": bool(srm_p < SRM_THRESHOLD),
+        "srm_p": srm_p,
+        "srm_warning": srm_p is not None and srm_p < SRM_THRESHOLD,
         "control": control_input.name,
         "control_users": control_input.users,
-        f"control_{key}": _number(control.unadjusted_mean),
+        f"control_{key}": control_mean,
         "not_enough_data": [],
         "variants": {},
     }
@@ -170,8 +177,12 @@ def analyse(body: dict) -> dict:
         a, b = control, variant
         if request.cuped:
             a, b = cuped_pair(control, variant)
-        reason = _lacking(request, a, b)
-        figures = None if reason else _compare(request, a, b)
+        try:
+            reason = _lacking(request, a, b)
+            figures = None if reason else _compare(request, a, b)
+        except ArithmeticError:
+            # Totals near the limits of a float overflow; they get no figures, not a crash.
+            reason, figures = None, None
         if figures is None:
             reason = reason or "The figures are not finite numbers."
             result["not_enough_data"].append({"variant": variant_input.name, "reason": reason})

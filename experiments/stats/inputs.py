@@ -64,6 +64,18 @@ class AnalysisRequest:
     cuped: bool
 
 
+def _finite(value: Any) -> float | None:
+    """Return `value` as a finite float, or None if it is no finite real number."""
+    # bool is an int in Python; true/false in JSON is no count of anything.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
+    return value if math.isfinite(value) else None
+
+
 class _Checker:
     def __init__(self) -> None:
         self.errors: dict[str, str] = {}
@@ -78,14 +90,13 @@ class _Checker:
                 self.add(path, "This field is required.")
             return None
         value = obj[key]
-        # bool is an int in Python; true/false in JSON is no count of anything.
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.add(path, "Must be a number.")
             return None
-        if not math.isfinite(value):
+        value = _finite(value)
+        if value is None:
             self.add(path, "Must be a finite number.")
-            return None
-        return float(value)
+        return value
 
     def count(self, obj: dict, key: str, path: str) -> int | None:
         """Return obj[key] as a non-negative whole number, or None after recording why not."""
@@ -103,7 +114,9 @@ class _Checker:
 
 def _variance_ok(n: int, total: float, squares: float) -> bool:
     # n * sum_squares >= sum² for any real data (Cauchy-Schwarz).
-    return n * squares - total**2 >= -VARIANCE_TOLERANCE * max(1.0, n * abs(squares), total**2)
+    # Products, not powers: a float power overflows with an exception, a product to inf.
+    square = total * total
+    return n * squares - square >= -VARIANCE_TOLERANCE * max(1.0, n * abs(squares), square)
 
 
 def _check_variant(check: _Checker, raw: Any, i: int, metric: str | None) -> VariantInput | None:
@@ -170,8 +183,10 @@ def _check_cuped(check: _Checker, raws: list, variants: list[VariantInput], metr
                 )
             elif n > 0:
                 covariance = cross - variant.sum * pre / n
-                bound = (variant.sum_squares - variant.sum**2 / n) * (pre_sq - pre**2 / n)
-                if covariance**2 > max(bound, 0.0) * (1 + 1e-9) + 1e-12 * max(1.0, cross**2):
+                post_spread = variant.sum_squares - variant.sum * variant.sum / n
+                bound = post_spread * (pre_sq - pre * pre / n)
+                slack = 1e-12 * max(1.0, cross * cross)
+                if covariance * covariance > max(bound, 0.0) * (1 + 1e-9) + slack:
                     check.add(
                         f"{path}.cross_sum",
                         "Is inconsistent with the sums: the correlation would exceed 1.",
@@ -189,14 +204,12 @@ def _check_weights(check: _Checker, body: dict, count: int | None) -> tuple[floa
         return ()
     weights = []
     for i in range(len(raw)):
-        value = None
-        item = raw[i]
-        if isinstance(item, bool) or not isinstance(item, int | float) or not math.isfinite(item):
+        value = _finite(raw[i])
+        if value is None:
             check.add(f"weights[{i}]", "Must be a finite number.")
-        elif item < 0:
+        elif value < 0:
             check.add(f"weights[{i}]", "Must not be negative.")
-        else:
-            value = float(item)
+            value = None
         weights.append(value)
     if count is not None and len(raw) != count:
         check.add("weights", f"Must have one weight per variant ({count}).")

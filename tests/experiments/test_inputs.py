@@ -1,8 +1,11 @@
 """Bad analysis bodies: each is an AnalysisInputError naming the field at fault."""
 
 import copy
+import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from experiments.stats import AnalysisInputError, analyse
 
@@ -203,3 +206,75 @@ def test_defaults_are_growthbooks():
 def test_integral_floats_are_counts():
     body = with_variant(binomial_body(), 1, users=1000.0, conversions=120.0)
     assert analyse(body)["variants"]["B"]["users"] == 1000
+
+
+NUMBERS = st.one_of(
+    st.integers(min_value=-5, max_value=10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0, 1, 49, 50, 10**400, True, None, "7"]),
+)
+VARIANT = st.fixed_dictionaries(
+    {"name": st.sampled_from(["control", "B", "C", ""]), "users": NUMBERS},
+    optional={
+        "conversions": NUMBERS,
+        "sum": NUMBERS,
+        "sum_squares": NUMBERS,
+        "pre_sum": NUMBERS,
+        "pre_sum_squares": NUMBERS,
+        "cross_sum": NUMBERS,
+    },
+)
+BODY = st.fixed_dictionaries(
+    {"metric": st.sampled_from(["binomial", "mean"]), "variants": st.lists(VARIANT, max_size=4)},
+    optional={
+        "weights": st.lists(NUMBERS, max_size=4),
+        "alpha": NUMBERS,
+        "sequential_tuning": NUMBERS,
+        "control_index": NUMBERS,
+        "prior": st.fixed_dictionaries({}, optional={"mean": NUMBERS, "stddev": NUMBERS}),
+    },
+)
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(BODY)
+def test_any_body_gives_json_or_an_input_error(body):
+    try:
+        result = analyse(body)
+    except AnalysisInputError as error:
+        assert error.errors and error.field in error.errors
+        return
+    json.dumps(result, allow_nan=False)
+    assert len(result["variants"]) == len(body["variants"]) - 1
+
+
+@st.composite
+def valid_bodies(draw):
+    metric = draw(st.sampled_from(["binomial", "mean"]))
+    variants = []
+    for i in range(draw(st.integers(min_value=2, max_value=4))):
+        users = draw(st.sampled_from([0, 1, 2, 49, 50, 51, 1000, 10**9]))
+        variant = {"name": f"v{i}", "users": users}
+        if metric == "binomial":
+            variant["conversions"] = min(users, draw(st.sampled_from([0, 1, users // 2, users])))
+        else:
+            value = draw(st.sampled_from([0.0, 1e-9, 2.5, -3.0, 1e100]))
+            spread = draw(st.sampled_from([0.0, 1e-6, 4.0, 1e200]))
+            variant.update(sum=value * users, sum_squares=value * value * users + spread * users)
+        variants.append(variant)
+    return {
+        "metric": metric,
+        "variants": variants,
+        "alpha": draw(st.sampled_from([1e-12, 0.05, 0.5, 0.999999])),
+        "prior": {"mean": 0.1, "stddev": draw(st.sampled_from([1e-9, 0.3, 1e9])), "proper": True},
+    }
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(valid_bodies())
+def test_edge_totals_give_json_never_a_crash(body):
+    result = analyse(body)
+    json.dumps(result, allow_nan=False)
+    lacking = {item["variant"] for item in result["not_enough_data"]}
+    for name, row in result["variants"].items():
+        assert (row["p_value"] is None) == (name in lacking)

@@ -1,7 +1,10 @@
 """The statistics against scipy and statsmodels wherever they compute the same thing."""
 
+import ast
 import json
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +12,7 @@ from scipy import stats as scipy_stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 
+import experiments.stats
 from experiments.stats import analyse, sample_size_binomial, sample_size_mean
 from experiments.stats.bayesian import Prior, bayesian_test, expected_positive_part
 from experiments.stats.corrections import benjamini_hochberg, holm
@@ -308,3 +312,18 @@ def test_edge_cases_give_json_without_nan_and_never_crash(variants):
     row = result["variants"]["b"]
     if row["p_value"] is None:
         assert [item["variant"] for item in result["not_enough_data"]] == ["b"]
+
+
+def test_the_package_imports_only_the_standard_library_numpy_and_scipy():
+    package = Path(experiments.stats.__file__).parent
+    allowed = {"numpy", "scipy"} | set(sys.stdlib_module_names)
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] in allowed, (path.name, name)

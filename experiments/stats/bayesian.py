@@ -3,6 +3,9 @@
 gbstats 0.8.0's `EffectBayesianABTest`: the data give the lift a normal likelihood with the
 delta-method variance; a proper normal prior on the relative lift is combined with it by
 precision weighting, an improper (flat) prior leaves it as it is.
+
+The credible interval is at 1 - alpha. gbstats' test class takes alpha too, but GrowthBook's
+pipeline builds it without one, so GrowthBook always shows the 95% interval.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Every problem found is reported at once, keyed by the path of the field at fault
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .bayesian import Prior
@@ -151,13 +151,18 @@ def _check_variant(check: _Checker, raw: Any, i: int, metric: str | None) -> Var
 
 
 def _check_cuped(check: _Checker, raws: list, variants: list[VariantInput], metric: str) -> bool:
-    """Record CUPED fields on `variants` in place of the plain ones; return whether present."""
+    """Return whether the variants carry pre-period (CUPED) totals, adding them to `variants`.
+
+    A binomial pre-period is 0/1 too, so its sum of squares is its sum and is not asked for.
+    """
     keys = ("pre_sum", "cross_sum") if metric == "binomial" else CUPED_MEAN_KEYS
-    present = [any(k in raw and raw[k] is not None for k in keys) for raw in raws]
-    if not any(present):
+    if not any(raw.get(k) is not None for raw in raws for k in keys):
         return False
     for i, (raw, variant) in enumerate(zip(raws, variants, strict=True)):
         path = f"variants[{i}]"
+        for k in keys:
+            if raw.get(k) is None:
+                check.add(f"{path}.{k}", "Required on every variant once one has pre-period data.")
         values = {k: check.number(raw, k, f"{path}.{k}") for k in keys}
         if None in values.values():
             continue
@@ -191,7 +196,7 @@ def _check_cuped(check: _Checker, raws: list, variants: list[VariantInput], metr
                         f"{path}.cross_sum",
                         "Is inconsistent with the sums: the correlation would exceed 1.",
                     )
-        variants[i] = VariantInput(**{**variant.__dict__, **values})
+        variants[i] = replace(variant, **values)
     return True
 
 
@@ -203,8 +208,8 @@ def _check_weights(check: _Checker, body: dict, count: int | None) -> tuple[floa
         check.add("weights", "Must be a list of numbers.")
         return ()
     weights = []
-    for i in range(len(raw)):
-        value = _finite(raw[i])
+    for i, item in enumerate(raw):
+        value = _finite(item)
         if value is None:
             check.add(f"weights[{i}]", "Must be a finite number.")
         elif value < 0:

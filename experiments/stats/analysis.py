@@ -174,10 +174,8 @@ def analyse(body: dict) -> dict:
         variant = arms[index]
         row: dict[str, Any] = {"users": variant_input.users, key: _number(variant.unadjusted_mean)}
         row.update(dict.fromkeys(FIGURES))
-        a, b = control, variant
-        if request.cuped:
-            a, b = cuped_pair(control, variant)
         try:
+            a, b = cuped_pair(control, variant) if request.cuped else (control, variant)
             reason = _lacking(request, a, b)
             figures = None if reason else _compare(request, a, b)
         except ArithmeticError:

@@ -103,12 +103,16 @@ class ExperimentAdmin(admin.ModelAdmin):
     search_fields = ["key", "name"]
     inlines = [VariantInline, PhaseInline, StatusChangeInline]
     readonly_fields = [
-        "status", "killed_at", "killed_by", "winner", "conclusion",
+        "status", "sample_size", "killed_at", "killed_by", "winner", "conclusion",
         "created_at", "created_by", "updated_at",
     ]  # fmt: skip
     autocomplete_fields = ["follows_artist"]
     filter_horizontal = ["secondary_metrics", "guardrail_metrics"]
     actions = ["start", "stop", "conclude", "kill", "revive"]
+
+    @admin.display(description="Sample size needed")
+    def sample_size(self, obj):
+        return services.sample_size_text(experiment=obj) if obj.pk else "Save to compute it."
 
     def save_form(self, request, form, change):
         experiment = form.save(commit=False)

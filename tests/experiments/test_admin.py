@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from experiments.models import Experiment, Phase
+from experiments.stats import sample_size_binomial
 from tests.experiments.factories import experiment
 from tests.setlists.factories import UserFactory
 
@@ -116,3 +117,11 @@ def test_actions_move_the_status_and_report_what_they_refuse(admin_client):
     admin_client.post(changelist, {"action": "kill", "_selected_action": [draft.pk]})
     draft.refresh_from_db()
     assert draft.killed_at is not None
+
+
+def test_change_page_shows_the_sample_size(admin_client):
+    running = experiment(key="cta-copy", baseline_value=0.1, minimum_detectable_effect=0.1)
+    page = admin_client.get(reverse("admin:experiments_experiment_change", args=[running.pk]))
+    assert page.status_code == 200
+    needed = sample_size_binomial(baseline_rate=0.1, relative_mde=0.1)
+    assert f"{needed.per_variant:,} users per variant" in page.text

@@ -301,6 +301,10 @@ class Exposure(models.Model):
     )
     variant = models.PositiveSmallIntegerField(help_text="Position of the variant.")
     exposed_at = models.DateTimeField()
+    # The fan's segment when first exposed, for breakdowns of the results.
+    platform = models.CharField(max_length=10, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    is_new = models.BooleanField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -557,9 +557,8 @@ def get_variant(
                 return _control(live, "outside coverage")
             if expose:
                 position = exposure_record(
-                    live=live, subject=subject, user=user, distinct_id=distinct_id,
-                    position=position,
-                )  # fmt: skip
+                    live=live, subject=subject, user=user, position=position, fan=attributes
+                )
         elif user is not None and expose:
             _exposure_claim(live.phase_id, distinct_id, user)
         if expose:
@@ -581,8 +580,8 @@ def exposure_record(
     live: selectors.LiveExperiment,
     subject: str,
     user: User | None,
-    distinct_id: str | None,
     position: int,
+    fan: Attributes | None = None,
 ) -> int:
     """Record the subject's first exposure in the live phase and its analytics event; return
     the variant recorded (an earlier exposure's, if another request won the race)."""
@@ -595,6 +594,7 @@ def exposure_record(
                     "user": user,
                     "variant": position,
                     "exposed_at": timezone.now(),
+                    **_segment(fan),
                 },
             )
             if created:
@@ -611,6 +611,12 @@ def exposure_record(
     except IntegrityError:
         exposure = Exposure.objects.get(phase_id=live.phase_id, subject=subject)
     return exposure.variant
+
+
+def _segment(fan: Attributes | None) -> dict:
+    if fan is None:
+        return {}
+    return {"platform": fan.platform, "country": fan.country, "is_new": fan.is_new}
 
 
 def _exposure_claim(phase_id: int, distinct_id: str | None, user: User) -> None:

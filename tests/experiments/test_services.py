@@ -360,3 +360,14 @@ def test_another_process_sees_a_change_after_its_refresh(settings):
     assert services.get_variant(key=running.key, user=user).variant == "b"  # not told yet
     cache.set(services.VERSION_KEY, uuid.uuid4().hex)
     assert services.get_variant(key=running.key, user=user).reason == "killed"
+
+
+def test_the_exposure_keeps_the_fans_segment():
+    running = experiment()
+    request = RequestFactory().get(
+        "/", HTTP_CF_IPCOUNTRY="br", HTTP_USER_AGENT="Mozilla/5.0 (Linux; Android 14)"
+    )
+    request.user = UserFactory()
+    services.request_variant(request, key=running.key)
+    exposure = Exposure.objects.get()
+    assert (exposure.platform, exposure.country, exposure.is_new) == ("android", "BR", True)

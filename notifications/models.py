@@ -116,6 +116,10 @@ class Delivery(models.Model):
     provider_message_id = models.CharField(max_length=255, blank=True, db_index=True)
     response = models.TextField(blank=True)  # the provider's answer or the last error
     template_version = models.PositiveIntegerField(null=True, blank=True)
+    # The notification experiment the recipient was in at fan-out, and the template variant
+    # it gave them (blank: none, the default words).
+    experiment = models.CharField(max_length=100, blank=True)
+    variant = models.CharField(max_length=50, blank=True)
     render_ms = models.FloatField(null=True, blank=True)
     converted_at = models.DateTimeField(null=True, blank=True)
     # A HELD row a digest took: the digest notification that carried it.
@@ -162,6 +166,12 @@ class NotificationTemplate(models.Model):
 
     category = models.CharField(max_length=30, choices=Category.choices)
     locale = models.CharField(max_length=10, default="en")
+    variant = models.SlugField(
+        max_length=50,
+        blank=True,
+        help_text="Blank for the default words; else the key of a notification experiment's "
+        "variant whose recipients get these words.",
+    )
     version = models.PositiveIntegerField(default=1)
     is_active = models.BooleanField(default=True)
     subject = models.CharField(max_length=200)
@@ -173,15 +183,17 @@ class NotificationTemplate(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["category", "locale", "-version"]
+        ordering = ["category", "locale", "variant", "-version"]
         constraints = [
             models.UniqueConstraint(
-                fields=["category", "locale", "version"], name="template_unique_version"
+                fields=["category", "locale", "variant", "version"],
+                name="template_unique_variant_version",
             )
         ]
 
     def __str__(self):
-        return f"{self.category} ({self.locale}) v{self.version}"
+        variant = f" [{self.variant}]" if self.variant else ""
+        return f"{self.category} ({self.locale}){variant} v{self.version}"
 
 
 class Trigger(models.Model):

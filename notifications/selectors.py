@@ -1,9 +1,11 @@
 """Reads of notifications: a user's inbox and preferences."""
 
+import datetime as dt
+
 from django.core.cache import caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from notifications.content.links import link_allowed
 from notifications.content.rendering import render, template_for
@@ -73,3 +75,27 @@ def inbox_groups_present(*, groups: list[str]) -> set[str] | None:
         return None
     found = cache.get_many([inbox_presence_key(group) for group in groups])
     return {group for group in groups if inbox_presence_key(group) in found}
+
+
+def experiment_delivery_outcomes(
+    *, experiment: str, since: dt.datetime, until: dt.datetime | None = None
+) -> dict[int, tuple[bool, bool, bool]]:
+    """Return, by user id, whether any delivery a notification experiment gave the user
+    between `since` and `until` (fan-out time) was opened, clicked, converted (a vote after
+    its click)."""
+    deliveries = Delivery.objects.filter(experiment=experiment, created_at__gte=since)
+    if until is not None:
+        deliveries = deliveries.filter(created_at__lt=until)
+    rows = (
+        deliveries.values("notification__user_id")
+        .annotate(
+            opened=Count("id", filter=Q(opened_at__isnull=False) | Q(clicked_at__isnull=False)),
+            clicked=Count("id", filter=Q(clicked_at__isnull=False)),
+            converted=Count("id", filter=Q(converted_at__isnull=False)),
+        )
+        .order_by()
+    )
+    return {
+        row["notification__user_id"]: (row["opened"] > 0, row["clicked"] > 0, row["converted"] > 0)
+        for row in rows
+    }

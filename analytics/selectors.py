@@ -169,3 +169,82 @@ def event_name_known(*, name: str) -> bool:
     return EventRollup.objects.filter(
         granularity=Granularity.DAY, event=name, dimension=""
     ).exists()
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectTotals:
+    """One subject's total of an event (its count, or the sum of a numeric property) in the
+    days after its moment and in as many days before it."""
+
+    ref: int
+    after: float
+    before: float
+
+
+def event_totals_around(
+    *, event: str, subjects, days: int, since: dt.datetime, until: dt.datetime, prop: str = ""
+) -> list[SubjectTotals]:
+    """Return, for each subject that did `event` within `days` of its moment, the event's
+    total in [moment, moment + days) and in [moment - days, moment), in one query.
+
+    `subjects` is a queryset of `ref` (a whole number naming the subject), `user_id` (or
+    None), `distinct_id` and `moment` values; an event is the subject's when it has the
+    subject's user id or, failing that, its distinct id. Only events from `since` until
+    `until` are read (give the subjects' earliest moment less `days` and their latest plus
+    `days`): on PostgreSQL the timestamp's BRIN index narrows the scan to them. `prop` sums
+    that property of the events, counting a value that is not a number as 0, instead of
+    counting them.
+    """
+    from django.db import connection
+    from django.db.models import DateTimeField, ExpressionWrapper, F
+    from django.db.models.fields.json import compile_json_path
+
+    from analytics.models import Event
+
+    window = dt.timedelta(days=days)
+    moments = subjects.annotate(
+        lo=ExpressionWrapper(F("moment") - window, output_field=DateTimeField()),
+        hi=ExpressionWrapper(F("moment") + window, output_field=DateTimeField()),
+    ).values("ref", "user_id", "distinct_id", "moment", "lo", "hi")
+    moments_sql, moments_params = moments.query.sql_with_params()
+    value, value_params = "1", []
+    if prop and connection.vendor == "postgresql":
+        value = (
+            "CASE WHEN jsonb_typeof(properties -> %s) = 'number' "
+            "THEN (properties ->> %s)::double precision ELSE 0 END"
+        )
+        value_params = [prop, prop]
+    elif prop:
+        path = compile_json_path([prop])
+        value = (
+            "CASE WHEN json_type(properties, %s) IN ('integer', 'real') "
+            "THEN json_extract(properties, %s) ELSE 0 END"
+        )
+        value_params = [path, path]
+    table, ts = (
+        connection.ops.quote_name(Event._meta.db_table),
+        connection.ops.quote_name("timestamp"),
+    )
+    pair = (
+        "SELECT m.ref AS ref, CASE WHEN e.ts >= m.moment THEN e.v ELSE 0 END AS post, "
+        "CASE WHEN e.ts < m.moment THEN e.v ELSE 0 END AS pre FROM m JOIN e ON {on} "
+        "WHERE e.ts >= m.lo AND e.ts < m.hi"
+    )
+    # Two equi-joins rather than one join on "user id or distinct id", which PostgreSQL can
+    # only run as a nested loop; the second leaves out what the first already counted.
+    sql = (
+        f"WITH m AS ({moments_sql}), "
+        f"e AS (SELECT user_id AS uid, distinct_id AS did, {ts} AS ts, {value} AS v "
+        f"FROM {table} WHERE event = %s AND {ts} >= %s AND {ts} < %s) "
+        "SELECT ref, SUM(post), SUM(pre) FROM ("
+        + pair.format(on="e.uid = m.user_id")
+        + " UNION ALL "
+        + pair.format(on="e.did = m.distinct_id")
+        + " AND (m.user_id IS NULL OR e.uid IS NULL OR e.uid <> m.user_id)"
+        ") x GROUP BY ref"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [*moments_params, *value_params, event, adapt(since), adapt(until)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [SubjectTotals(int(k), float(a or 0), float(b or 0)) for k, a, b in cursor]

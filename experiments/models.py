@@ -317,3 +317,52 @@ class Exposure(models.Model):
 
     def __str__(self):
         return f"{self.subject} saw variant {self.variant} in {self.phase}"
+
+
+class Outcome(models.Model):
+    """What one exposed subject did on one metric within the metric's window: `value` after
+    exposure, `pre_value` in as many days before it (for CUPED). Computed off the request
+    path by `experiments.results.services.results_compute`; a subject without a row did
+    nothing either side (0, 0)."""
+
+    id = models.BigAutoField(primary_key=True)
+    exposure = models.ForeignKey(Exposure, on_delete=models.CASCADE, related_name="outcomes")
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+")
+    value = models.FloatField(default=0)
+    pre_value = models.FloatField(default=0)
+    converted = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["exposure", "metric"], name="outcome_unique_metric")
+        ]
+
+    def __str__(self):
+        return f"exposure {self.exposure_id} on {self.metric_id}: {self.value:g}"
+
+
+class Result(models.Model):
+    """The stored analysis of one metric in one phase of an experiment, refreshed by beat or
+    on demand; the results page reads only these. `body` holds the engine's output beside
+    each variant's totals, the segment breakdown (primary metric) and the daily series."""
+
+    class Role(models.TextChoices):
+        PRIMARY = "primary"
+        SECONDARY = "secondary"
+        GUARDRAIL = "guardrail"
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="results")
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="results")
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    computed_at = models.DateTimeField()
+    body = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["phase", "role", "metric"]
+        constraints = [
+            models.UniqueConstraint(fields=["phase", "metric"], name="result_unique_metric")
+        ]
+
+    def __str__(self):
+        return f"{self.phase} on {self.metric_id}"

@@ -1,0 +1,110 @@
+"""Reads of results: the stored analyses, and the aggregates they are computed from (one
+query each, grouped in the database; nothing here loops over exposures in Python)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Count, F, FilteredRelation, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncDate
+
+from ..models import Experiment, Exposure, Phase, Result
+from .bodies import ArmTotals
+
+ROLE_ORDER = {Result.Role.PRIMARY: 0, Result.Role.SECONDARY: 1, Result.Role.GUARDRAIL: 2}
+
+
+def experiment_for_results(*, key: str) -> Experiment | None:
+    """Return the experiment with its primary metric and variants, or None."""
+    return (
+        Experiment.objects.select_related("primary_metric")
+        .prefetch_related("variants")
+        .filter(key=key)
+        .first()
+    )
+
+
+def phase_latest(*, experiment: Experiment) -> Phase | None:
+    return Phase.objects.filter(experiment=experiment).order_by("-number").first()
+
+
+def phase_exposure_span(*, phase: Phase) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """Return the earliest and latest exposure of the phase (None, None if none)."""
+    span = Exposure.objects.filter(phase=phase).aggregate(
+        first=Min("exposed_at"), last=Max("exposed_at")
+    )
+    return span["first"], span["last"]
+
+
+def arm_totals(*, phase: Phase, metric_id: int, by: str | None = None) -> list[ArmTotals]:
+    """Return the totals of a metric per variant of the phase (and per value of the exposure
+    field or annotation `by`), in one query. Every exposure counts as a user; one without an
+    outcome did nothing (0)."""
+    return _totals(Exposure.objects.filter(phase=phase), metric_id, by)
+
+
+def arm_totals_daily(*, phase: Phase, metric_id: int) -> list[ArmTotals]:
+    """As arm_totals, grouped by the (UTC) day of exposure as well, in `group`."""
+    exposures = Exposure.objects.filter(phase=phase).annotate(day=TruncDate("exposed_at"))
+    return _totals(exposures, metric_id, "day")
+
+
+def _totals(exposures: QuerySet, metric_id: int, by: str | None) -> list[ArmTotals]:
+    fields = ["variant"] + ([by] if by else [])
+    value, pre = F("o__value"), F("o__pre_value")
+    rows = (
+        exposures.annotate(o=FilteredRelation("outcomes", condition=Q(outcomes__metric=metric_id)))
+        .values(*fields)
+        .annotate(
+            users=Count("id"),
+            converted=Count("o__id", filter=Q(o__value__gt=0)),
+            total=Coalesce(Sum(value), 0.0),
+            squares=Coalesce(Sum(value * value), 0.0),
+            pre_converted=Count("o__id", filter=Q(o__pre_value__gt=0)),
+            pre_total=Coalesce(Sum(pre), 0.0),
+            pre_squares=Coalesce(Sum(pre * pre), 0.0),
+            cross=Coalesce(Sum(value * pre), 0.0),
+            both_converted=Count("o__id", filter=Q(o__value__gt=0, o__pre_value__gt=0)),
+        )
+        .order_by(*fields)
+    )
+    return [
+        ArmTotals(
+            variant=row["variant"],
+            group=row.get(by) if by else None,
+            users=row["users"],
+            converted=row["converted"],
+            total=float(row["total"]),
+            squares=float(row["squares"]),
+            pre_converted=row["pre_converted"],
+            pre_total=float(row["pre_total"]),
+            pre_squares=float(row["pre_squares"]),
+            cross=float(row["cross"]),
+            both_converted=row["both_converted"],
+        )
+        for row in rows
+    ]
+
+
+def exposure_daily(*, phase: Phase) -> list[tuple[dt.date, int, int]]:
+    """Return (day, variant position, exposures) of the phase, by day, in one query."""
+    rows = (
+        Exposure.objects.filter(phase=phase)
+        .annotate(day=TruncDate("exposed_at"))
+        .values_list("day", "variant")
+        .annotate(n=Count("id"))
+        .order_by("day", "variant")
+    )
+    return list(rows)
+
+
+def results_latest(*, experiment: Experiment, phase: Phase | None = None) -> list[Result]:
+    """Return the stored results of the experiment's latest (or given) phase: the primary
+    metric first, then the secondary and the guardrail metrics, each by name."""
+    phase_filter = {"phase": phase} if phase else {"phase__number": _latest_number(experiment)}
+    results = Result.objects.filter(experiment=experiment, **phase_filter).select_related("metric")
+    return sorted(results, key=lambda r: (ROLE_ORDER.get(r.role, 9), r.metric.name))
+
+
+def _latest_number(experiment: Experiment):
+    return Phase.objects.filter(experiment=experiment).order_by("-number").values("number")[:1]

@@ -1,0 +1,185 @@
+"""Writes of results: each exposed subject's outcome on each metric, from raw events or
+notification deliveries, and the stored analysis of every metric of an experiment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from analytics import selectors as analytics_selectors
+from notifications import selectors as notifications_selectors
+
+from ..models import Experiment, Exposure, Metric, Outcome, Phase, Result
+from . import bodies, selectors
+
+logger = logging.getLogger(__name__)
+
+Kind = Metric.Kind
+BATCH = 5000
+SEGMENTS = ("platform", "is_new", "country")
+UNSUPPORTED = "Ratio metrics are not analysed yet."
+
+
+def experiment_metrics(experiment: Experiment) -> list[tuple[str, Metric]]:
+    """Return (role, metric) of every metric of the experiment, each once, primary first."""
+    seen: set[int] = set()
+    out = []
+    primary = [experiment.primary_metric] if experiment.primary_metric_id else []
+    for role, metrics in (
+        (Result.Role.PRIMARY, primary),
+        (Result.Role.SECONDARY, experiment.secondary_metrics.order_by("name")),
+        (Result.Role.GUARDRAIL, experiment.guardrail_metrics.order_by("name")),
+    ):
+        for metric in metrics:
+            if metric.pk not in seen:
+                seen.add(metric.pk)
+                out.append((role, metric))
+    return out
+
+
+def _event_outcomes(phase: Phase, metric: Metric) -> list[Outcome]:
+    first, last = selectors.phase_exposure_span(phase=phase)
+    if first is None:
+        return []
+    window = dt.timedelta(days=metric.window_days)
+    subjects = Exposure.objects.filter(phase=phase).annotate(
+        ref=F("id"), distinct_id=F("subject"), moment=F("exposed_at")
+    )
+    totals = analytics_selectors.event_totals_around(
+        event=metric.event,
+        prop=metric.property,
+        subjects=subjects,
+        days=metric.window_days,
+        since=first - window,
+        until=last + window,
+    )
+    return [
+        Outcome(
+            exposure_id=t.ref,
+            metric=metric,
+            value=t.after,
+            pre_value=t.before,
+            converted=t.after > 0,
+        )
+        for t in totals
+        if t.after or t.before
+    ]
+
+
+def _notification_outcomes(phase: Phase, metric: Metric) -> list[Outcome]:
+    which = list(Metric.NotificationOutcome).index(metric.notification_outcome)
+    outcomes = notifications_selectors.experiment_delivery_outcomes(
+        experiment=phase.experiment.key, since=phase.started_at, until=phase.ended_at
+    )
+    done = [user_id for user_id, flags in outcomes.items() if flags[which]]
+    if not done:
+        return []
+    exposures = Exposure.objects.filter(phase=phase, user_id__in=done).values_list("id", flat=True)
+    return [
+        Outcome(exposure_id=pk, metric=metric, value=1.0, converted=True)
+        for pk in exposures.iterator(chunk_size=BATCH)
+    ]
+
+
+@transaction.atomic
+def outcomes_compute(*, phase: Phase, metric: Metric) -> int:
+    """Replace the phase's outcomes of the metric by ones computed afresh; return how many
+    subjects did something (the others have no row: they count as 0)."""
+    if metric.kind == Kind.NOTIFICATION:
+        outcomes = _notification_outcomes(phase, metric)
+    elif metric.kind in (Kind.CONVERSION, Kind.MEAN) and metric.event:
+        outcomes = _event_outcomes(phase, metric)
+    else:
+        return 0
+    Outcome.objects.filter(exposure__phase=phase, metric=metric).delete()
+    Outcome.objects.bulk_create(outcomes, batch_size=BATCH)
+    return len(outcomes)
+
+
+def results_compute(*, experiment: Experiment, phase: Phase | None = None) -> dict[str, int]:
+    """(Re)compute the outcomes of every metric of the experiment in its latest (or given)
+    phase; return how many subjects did something, by metric key. Idempotent."""
+    phase = phase or selectors.phase_latest(experiment=experiment)
+    if phase is None:
+        return {}
+    return {
+        metric.key: outcomes_compute(phase=phase, metric=metric)
+        for _, metric in experiment_metrics(experiment)
+    }
+
+
+def _settings(experiment: Experiment, phase: Phase) -> bodies.Settings:
+    return bodies.Settings(
+        names=tuple(v["key"] for v in phase.variants),
+        weights=tuple(float(v["weight"]) for v in phase.variants),
+        alpha=experiment.alpha,
+        sequential_tuning=experiment.sequential_tuning,
+        prior=(experiment.prior_mean, experiment.prior_stddev, experiment.prior_proper),
+    )
+
+
+def _result_body(phase: Phase, metric: Metric, role: str, settings: bodies.Settings) -> dict:
+    out: dict = {
+        "metric": {
+            "key": metric.key,
+            "name": metric.name,
+            "kind": metric.kind,
+            "higher_is_better": metric.higher_is_better,
+        },
+        "role": role,
+        "unsupported": None,
+    }
+    if metric.kind == Kind.RATIO:
+        return {**out, "unsupported": UNSUPPORTED, "analysis": None, "arms": []}
+    kind = bodies.MEAN if metric.kind == Kind.MEAN else bodies.BINOMIAL
+    arms = selectors.arm_totals(phase=phase, metric_id=metric.pk)
+    out.update(bodies.analysis(arms, settings, kind), arms=bodies.arm_rows(arms, settings.names))
+    if role == Result.Role.PRIMARY:
+        out["segments"] = {
+            field: bodies.segments(
+                selectors.arm_totals(phase=phase, metric_id=metric.pk, by=field), settings, kind
+            )
+            for field in SEGMENTS
+        }
+        daily = selectors.arm_totals_daily(phase=phase, metric_id=metric.pk)
+        out["series"] = bodies.series(daily, settings.names, kind)
+    return out
+
+
+def results_refresh(*, experiment: Experiment) -> list[Result]:
+    """Compute the outcomes of the experiment's latest phase, then analyse and store every
+    metric's result (one row per phase and metric, replaced each time)."""
+    phase = selectors.phase_latest(experiment=experiment)
+    if phase is None:
+        return []
+    results_compute(experiment=experiment, phase=phase)
+    settings = _settings(experiment, phase)
+    stored = []
+    with transaction.atomic():
+        for role, metric in experiment_metrics(experiment):
+            result, _ = Result.objects.update_or_create(
+                phase=phase,
+                metric=metric,
+                defaults={
+                    "experiment": experiment,
+                    "role": role,
+                    "computed_at": timezone.now(),
+                    "body": _result_body(phase, metric, role, settings),
+                },
+            )
+            stored.append(result)
+        Result.objects.filter(phase=phase).exclude(pk__in=[r.pk for r in stored]).delete()
+    return stored
+
+
+def results_refresh_running() -> list[str]:
+    """Return the keys of the running experiments, whose results beat refreshes one by one."""
+    return list(
+        Experiment.objects.filter(status=Experiment.Status.RUNNING)
+        .order_by("key")
+        .values_list("key", flat=True)
+    )

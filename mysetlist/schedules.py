@@ -109,4 +109,10 @@ SCHEDULES = [
         crontab={"minute": "*"},  # every minute
         expires=90,
     ),
+    Schedule(
+        name="Refresh the results of running experiments",
+        task="experiments.results_refresh_running",
+        crontab={"minute": "*/15"},  # every quarter hour; the page also refreshes on demand
+        expires=60 * 22,
+    ),
 ]

@@ -108,3 +108,12 @@ def results_latest(*, experiment: Experiment, phase: Phase | None = None) -> lis
 
 def _latest_number(experiment: Experiment):
     return Phase.objects.filter(experiment=experiment).order_by("-number").values("number")[:1]
+
+
+def experiment_running_keys() -> list[str]:
+    """Return the keys of the running experiments, whose results beat refreshes."""
+    return list(
+        Experiment.objects.filter(status=Experiment.Status.RUNNING)
+        .order_by("key")
+        .values_list("key", flat=True)
+    )

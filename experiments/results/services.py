@@ -174,12 +174,3 @@ def results_refresh(*, experiment: Experiment) -> list[Result]:
             stored.append(result)
         Result.objects.filter(phase=phase).exclude(pk__in=[r.pk for r in stored]).delete()
     return stored
-
-
-def results_refresh_running() -> list[str]:
-    """Return the keys of the running experiments, whose results beat refreshes one by one."""
-    return list(
-        Experiment.objects.filter(status=Experiment.Status.RUNNING)
-        .order_by("key")
-        .values_list("key", flat=True)
-    )

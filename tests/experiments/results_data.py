@@ -28,3 +28,12 @@ def event(name, *, at, user=None, distinct_id=None, **properties):
     distinct_id = distinct_id or f"user:{user.pk}"
     clean = CleanEvent(uuid.uuid4().hex, name, distinct_id, at, properties, {})
     events_write(rows=[EventRow(clean, user.pk if user else None, None)], received_at=at)
+
+
+def events(rows):
+    """Store many anonymous events at once: (name, distinct id, time, properties)."""
+    written = [
+        EventRow(CleanEvent(uuid.uuid4().hex, name, did, at, props, {}), None, None)
+        for name, did, at, props in rows
+    ]
+    events_write(rows=written, received_at=T0)

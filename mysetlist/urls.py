@@ -35,6 +35,7 @@ urlpatterns = [
     path("accounts/", include("mysetlist.users.urls")),
     path("notifications/", include("notifications.urls")),
     path("predictions/", include("predictions.urls")),
+    path("experiments/", include("experiments.urls")),
     path("anymail/", include("notifications.webhook_urls")),  # the EMAIL_PROVIDER's only
     path("", include("mysetlist.setlists.urls")),
 ]

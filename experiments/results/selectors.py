@@ -15,13 +15,8 @@ ROLE_ORDER = {Result.Role.PRIMARY: 0, Result.Role.SECONDARY: 1, Result.Role.GUAR
 
 
 def experiment_for_results(*, key: str) -> Experiment | None:
-    """Return the experiment with its primary metric and variants, or None."""
-    return (
-        Experiment.objects.select_related("primary_metric")
-        .prefetch_related("variants")
-        .filter(key=key)
-        .first()
-    )
+    """Return the experiment with its primary metric, or None."""
+    return Experiment.objects.select_related("primary_metric").filter(key=key).first()
 
 
 def phase_latest(*, experiment: Experiment) -> Phase | None:

@@ -5,6 +5,8 @@ experiment without a new phase) and the lifecycle moves are actions."""
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 
 from mysetlist.core.exceptions import ApplicationError
 
@@ -103,12 +105,19 @@ class ExperimentAdmin(admin.ModelAdmin):
     search_fields = ["key", "name"]
     inlines = [VariantInline, PhaseInline, StatusChangeInline]
     readonly_fields = [
-        "status", "sample_size", "killed_at", "killed_by", "winner", "conclusion",
+        "status", "results_link", "sample_size", "killed_at", "killed_by", "winner", "conclusion",
         "created_at", "created_by", "updated_at",
     ]  # fmt: skip
     autocomplete_fields = ["follows_artist"]
     filter_horizontal = ["secondary_metrics", "guardrail_metrics"]
     actions = ["start", "stop", "conclude", "kill", "revive"]
+
+    @admin.display(description="Results")
+    def results_link(self, obj):
+        if not obj.pk:
+            return "Save to see them."
+        url = reverse("experiments:experiment-results", kwargs={"key": obj.key})
+        return format_html('<a href="{}">The results page</a>', url)
 
     @admin.display(description="Sample size needed")
     def sample_size(self, obj):

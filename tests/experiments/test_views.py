@@ -105,3 +105,9 @@ def test_refresh_computes_the_results_and_redirects_back(staff):
     assert "Results computed for 1 metrics." in response.content.decode()
     assert browser.get(refresh_url()).status_code == 405
     assert browser.post(refresh_url("nope"), {"csrfmiddlewaretoken": token}).status_code == 404
+
+
+def test_the_admin_links_the_results_page(admin_client):
+    running = experiment()
+    change = reverse("admin:experiments_experiment_change", args=[running.pk])
+    assert results_url() in admin_client.get(change).content.decode()

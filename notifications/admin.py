@@ -95,13 +95,15 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
     the newer version."""
 
     form = NotificationTemplateForm
-    list_display = ["category", "locale", "version", "is_active", "subject", "created_at"]
+    list_display = [
+        "category", "locale", "variant", "version", "is_active", "subject", "created_at"
+    ]  # fmt: skip
     list_filter = ["category", "locale", "is_active"]
     search_fields = ["subject"]
     readonly_fields = ["variables", "version", "created_at", "preview"]
 
     def get_fields(self, request, obj=None):
-        fields = ["category", "locale", "is_active", "variables", *PARTS]
+        fields = ["category", "locale", "variant", "is_active", "variables", *PARTS]
         return [*fields, "version", "created_at", "preview"] if obj else fields
 
     @admin.display(description="Variables it takes")

@@ -98,12 +98,21 @@ class Rendered:
     render_ms: float
 
 
-def template_for(category: str, locale: str = "en") -> NotificationTemplate | None:
-    return (
-        NotificationTemplate.objects.filter(category=category, is_active=True, locale=locale)
+def template_for(
+    category: str, locale: str = "en", variant: str = ""
+) -> NotificationTemplate | None:
+    """Return the newest active template of the category, locale and experiment variant;
+    the default words (no variant) where the variant has none of its own."""
+    found = (
+        NotificationTemplate.objects.filter(
+            category=category, is_active=True, locale=locale, variant=variant
+        )
         .order_by("-version")
         .first()
     )
+    if found is None and variant:
+        return template_for(category, locale)
+    return found
 
 
 # Filters whose output is not a function of their input alone.

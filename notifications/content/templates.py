@@ -8,11 +8,11 @@ from notifications.models import NotificationTemplate
 
 @transaction.atomic
 def template_save_version(*, template: NotificationTemplate) -> NotificationTemplate:
-    """Store `template` as the next version of its category and locale, leaving every
+    """Store `template` as the next version of its category, locale and variant, leaving every
     earlier version as it was; return the new version."""
     # Lock the versions of this category and locale so two editors get distinct numbers.
     versions = NotificationTemplate.objects.select_for_update().filter(
-        category=template.category, locale=template.locale
+        category=template.category, locale=template.locale, variant=template.variant
     )
     latest = max(versions.values_list("version", flat=True), default=0)
     template.pk = None

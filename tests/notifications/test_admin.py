@@ -63,3 +63,14 @@ def test_the_change_page_previews_with_sample_data(staff):
     assert "The Example Band is coming" in page.text
     assert "The Example Band: new show" in page.text
     assert "Rendered in" in page.text
+
+
+def test_a_variant_template_never_replaces_the_default_words(staff):
+    add = reverse("admin:notifications_notificationtemplate_add")
+    assert staff.post(add, FORM).status_code == 302
+    assert staff.post(add, FORM | {"variant": "short", "subject": "Short"}).status_code == 302
+    variant = NotificationTemplate.objects.get(variant="short")
+    assert variant.version == 1  # versions count per variant
+    assert template_for("show_announced").subject == "{{ artist }} is coming"
+    assert template_for("show_announced", variant="short").subject == "Short"
+    assert template_for("show_announced", variant="other").subject == "{{ artist }} is coming"

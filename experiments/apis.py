@@ -7,20 +7,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mysetlist.core.exceptions import ApplicationError
+from mysetlist.core.fields import NumberField
 from mysetlist.core.schema import errors
 from mysetlist.users.models import User
 
 from . import selectors, services, stats
 from .models import Experiment, Metric
-
-
-class NumberField(serializers.FloatField):
-    """A float written as a number: true and false are refused, not read as 1 and 0."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class VariantSerializer(serializers.Serializer):
@@ -208,18 +200,17 @@ class MoveInputSerializer(serializers.Serializer):
 
 class _MoveApi(APIView):
     permission_classes = [IsAdminUser]
-    InputSerializer = MoveInputSerializer
 
     def _move(self, request, key, move, **kwargs):
         experiment = selectors.experiment_get(key=key)
-        data = self.InputSerializer(data=request.data)
+        data = MoveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         move(experiment=experiment, by=request.user, **data.validated_data, **kwargs)
         return Response(_detail(key))
 
 
 _MOVE_SCHEMA = extend_schema(
-    request=_MoveApi.InputSerializer,
+    request=MoveInputSerializer,
     responses={200: ExperimentDetailSerializer, **errors(400, 403, 404, 409)},
 )
 

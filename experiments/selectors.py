@@ -104,7 +104,7 @@ def _live(experiment: Experiment, phase: Phase | None, forced: dict[int, int]) -
 
 
 def live_experiments() -> dict[str, LiveExperiment]:
-    """Return every experiment by key as assignment sees it, in four queries."""
+    """Return every experiment by key as assignment sees it, in five queries."""
     experiments = list(Experiment.objects.prefetch_related("variants"))
     phases: dict[int, Phase] = {}
     for phase in Phase.objects.order_by("experiment_id", "number"):
@@ -124,13 +124,12 @@ def exposure_find(*, phase_id: int, user_id: int | None, subjects: list[str]) ->
     match = Q(subject__in=subjects)
     if user_id is not None:
         match |= Q(user_id=user_id)
-    found = (
+    return (
         Exposure.objects.filter(match, phase_id=phase_id)
         .order_by("exposed_at", "pk")
         .values_list("variant", flat=True)
         .first()
     )
-    return found
 
 
 def exposure_counts(*, phase_id: int) -> dict[int, int]:

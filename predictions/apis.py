@@ -4,18 +4,10 @@ from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mysetlist.core.fields import NumberField
 from mysetlist.core.schema import errors
 
 from . import selectors, services
-
-
-class NumberField(serializers.FloatField):
-    """A float that is written as a number: true and false are refused, not read as 1 and 0."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class PredictedSongSerializer(serializers.Serializer):

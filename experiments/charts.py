@@ -69,6 +69,10 @@ def uplift_figure(bodies: Sequence[Mapping], *, sequential: bool) -> dict:
     }
 
 
+# Days as days: with one day of data plotly would otherwise tick fractions of a second.
+DAYS = {"type": "date", "tickformat": "%b %d", "dtick": 86_400_000}
+
+
 def exposures_figure(daily: Sequence[tuple[dt.date, int, int]], names: Sequence[str]) -> dict:
     """Return the cumulative exposures of each variant by day, from (day, position, count)."""
     days = sorted({day for day, _, _ in daily})
@@ -86,14 +90,17 @@ def exposures_figure(daily: Sequence[tuple[dt.date, int, int]], names: Sequence[
     ]
     return {
         "data": data,
-        "layout": {**LAYOUT, "title": {"text": "Exposures, cumulative, by day"}},
+        "layout": {**LAYOUT, "title": {"text": "Exposures, cumulative, by day"}, "xaxis": DAYS},
     }
 
 
-def metric_figure(body: Mapping | None) -> dict:
+def metric_figure(body: Mapping | None, names: Sequence[str] = ()) -> dict:
     """Return the primary metric of each variant over time: of the users exposed up to each
-    day, their conversion rate (or mean)."""
+    day, their conversion rate (or mean). `names` gives the variants' order (control first)
+    and so their colours, as in the other charts: a stored body's keys come back sorted."""
     series = (body or {}).get("series") or {"days": [], "variants": {}}
+    stored = series["variants"]
+    ordered = [name for name in names if name in stored] + [n for n in stored if n not in names]
     kind = (body or {}).get("metric", {}).get("kind")
     name = (body or {}).get("metric", {}).get("name", "Primary metric")
     data = [
@@ -102,10 +109,10 @@ def metric_figure(body: Mapping | None) -> dict:
             "mode": "lines+markers",
             "name": key,
             "x": series["days"],
-            "y": values,
+            "y": stored[key],
             "line": {"color": colour(position)},
         }
-        for position, (key, values) in enumerate(series["variants"].items())
+        for position, key in enumerate(ordered)
     ]
     what = "mean per user" if kind == "mean" else "conversion rate"
     return {
@@ -113,6 +120,7 @@ def metric_figure(body: Mapping | None) -> dict:
         "layout": {
             **LAYOUT,
             "title": {"text": f"{name}: {what} of everyone exposed so far, by day of exposure"},
+            "xaxis": DAYS,
             "yaxis": {"tickformat": ".1%"} if kind != "mean" else {},
         },
     }

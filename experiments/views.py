@@ -55,7 +55,7 @@ def results_page(request, key):
         context["exposures_figure"] = charts.exposures_figure(
             selectors.exposure_daily(phase=phase), names
         )
-        context["metric_figure"] = charts.metric_figure(primary.body if primary else None)
+        context["metric_figure"] = charts.metric_figure(primary.body if primary else None, names)
         context["segments"] = charts.segment_rows(
             (primary.body.get("segments") or {}) if primary else {}
         )

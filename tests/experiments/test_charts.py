@@ -57,3 +57,13 @@ def test_segment_rows_flatten_each_segment_and_variant():
     rows = charts.segment_rows(segments)["platform"]
     assert [(r["value"], r.get("variant")) for r in rows] == [("ios", "b"), ("web", None)]
     assert rows[0]["uplift"] == "+50.0%" and rows[1]["reason"].startswith("The totals")
+
+
+def test_metric_figure_orders_and_colours_variants_as_the_other_charts():
+    votes = body((1000, 100), (1000, 150))
+    # As PostgreSQL gives a stored body back: its keys sorted, "b" before "control".
+    votes["series"] = {"days": ["2026-01-01"], "variants": {"b": [0.15], "control": [0.1]}}
+    figure = charts.metric_figure(votes, ["control", "b"])
+    exposures = charts.exposures_figure([], ["control", "b"])
+    assert [t["name"] for t in figure["data"]] == ["control", "b"]
+    assert [t["line"] for t in figure["data"]] == [t["line"] for t in exposures["data"]]

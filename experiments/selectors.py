@@ -141,3 +141,23 @@ def exposure_counts(*, phase_id: int) -> dict[int, int]:
         .order_by()
     )
     return dict(rows)
+
+
+def exposure_positions(*, phase_id: int, user_ids: list[int]) -> dict[int, int]:
+    """Return the variant position of each of these users already exposed in the phase
+    (by their account or by a browser since linked to it; the earliest wins)."""
+    rows = (
+        Exposure.objects.filter(phase_id=phase_id, user_id__in=user_ids)
+        .order_by("user_id", "-exposed_at", "-pk")
+        .values_list("user_id", "variant")
+    )
+    return dict(rows)
+
+
+def exposure_rows(*, phase_id: int, subjects: list[str]) -> list[tuple[int, int, object]]:
+    """Return (user id, variant position, exposed at) of these subjects' exposures."""
+    return list(
+        Exposure.objects.filter(phase_id=phase_id, subject__in=subjects).values_list(
+            "user_id", "variant", "exposed_at"
+        )
+    )

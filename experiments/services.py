@@ -22,6 +22,7 @@ from analytics import services as analytics_services
 from mysetlist.core.exceptions import ApplicationError, ConflictError, NotFoundError
 from mysetlist.setlists import selectors as setlists_selectors
 from mysetlist.users.models import User
+from notifications import selectors as notifications_selectors
 
 from . import selectors, stats
 from .models import Experiment, Exposure, ForcedVariant, Metric, Phase, StatusChange, Variant
@@ -293,6 +294,8 @@ def experiment_start(
                 f"Experiment {clash.first().key!r} already runs on {experiment.placement!r}.",
                 {"fields": {"placement": "taken by a running experiment"}},
             )
+    if experiment.surface == Experiment.Surface.NOTIFICATION:
+        _notification_experiment_check(experiment)
     _status_move(experiment, Status.RUNNING, by=by, note=note)
     last = experiment.phases.order_by("-number").first()
     if last is None or split_of(experiment) != last.variants:
@@ -305,6 +308,33 @@ def experiment_start(
         experiment.save(update_fields=["start_at"])
     _version_bump()
     return experiment
+
+
+def _notification_experiment_check(experiment: Experiment) -> None:
+    """A notification experiment names a category of notification, is the only one running
+    on it, and targets nothing a recipient's account does not tell (not country, platform)."""
+    category = experiment.notification_category
+    if category not in notifications_selectors.category_keys():
+        raise ApplicationError(
+            f"{category!r} is not a notification category."
+            if category
+            else "A notification experiment needs a notification category.",
+            {"fields": {"notification_category": "unknown" if category else "required"}},
+        )
+    clash = Experiment.objects.filter(
+        surface=experiment.surface, notification_category=category, status=Status.RUNNING
+    ).exclude(pk=experiment.pk)
+    if clash.exists():
+        raise ConflictError(
+            f"Experiment {clash.first().key!r} already runs on {category!r} notifications.",
+            {"fields": {"notification_category": "taken by a running experiment"}},
+        )
+    if experiment.countries or experiment.platforms:
+        raise ApplicationError(
+            "A notification experiment cannot target countries or platforms: a recipient's "
+            "are not known when notifications go out.",
+            {"fields": {"countries" if experiment.countries else "platforms": "not allowed"}},
+        )
 
 
 @transaction.atomic
@@ -653,6 +683,125 @@ def assignments_for(request) -> list[Assignment]:
         for key, live in sorted(_snapshot.get().items())
         if live.status == Status.RUNNING
     ]
+
+
+@dataclass(frozen=True)
+class TemplateChoice:
+    """The words one recipient of a notification gets: the `variant` of the notification
+    experiment `experiment` they are in ("" when they are in none and it is a concluded
+    experiment's winner, or a staff member's forced variant)."""
+
+    experiment: str
+    variant: str
+
+    def row(self) -> tuple[str, str]:
+        return (self.experiment, self.variant)
+
+
+def notification_variants(
+    *, category: str, user_ids: Sequence[int], now=None
+) -> dict[int, TemplateChoice]:
+    """Return the template variant each recipient of a `category` fan-out gets, by the same
+    assignment as `get_variant` (their account's id), and record the exposure of each one
+    first seen in the running experiment's phase: one Exposure and one analytics event per
+    user and phase, however many notifications follow. Users missing from the answer get the
+    default words: no experiment on the category, a killed or stopped one, outside its
+    coverage or targeting."""
+    candidates = [
+        live
+        for live in _snapshot.get().values()
+        if live.surface == Experiment.Surface.NOTIFICATION
+        and live.notification_category == category
+    ]
+    live = next((e for e in candidates if e.status == Status.RUNNING), None)
+    if live is None:
+        winner = next(
+            (e for e in candidates if e.status == Status.CONCLUDED and e.winner is not None), None
+        )
+        if winner is None:
+            return {}
+        choice = TemplateChoice("", winner.variants[winner.winner].key)
+        return dict.fromkeys(user_ids, choice)
+    if live.killed or live.splitter is None or not user_ids:
+        return {}
+    now = now or timezone.now()
+    out: dict[int, TemplateChoice] = {}
+    forced = {pk: live.forced[pk] for pk in user_ids if pk in live.forced}
+    for pk, position in forced.items():
+        out[pk] = TemplateChoice("", live.variants[position].key)
+    eligible = _notification_eligible(live, [pk for pk in user_ids if pk not in forced], now)
+    known = selectors.exposure_positions(phase_id=live.phase_id, user_ids=list(eligible))
+    fresh: list[Exposure] = []
+    for pk, is_new in eligible.items():
+        position = known.get(pk)
+        if position is None:
+            position = live.splitter.variant(f"{ACCOUNT}{pk}")
+            if position < 0:
+                continue  # outside coverage: the default words, uncounted
+            fresh.append(
+                Exposure(
+                    phase_id=live.phase_id,
+                    subject=f"{ACCOUNT}{pk}",
+                    user_id=pk,
+                    variant=position,
+                    exposed_at=now,
+                    is_new=is_new,
+                )
+            )
+        out[pk] = TemplateChoice(live.key, live.variants[position].key)
+    if fresh:
+        _exposures_record(live, fresh, now, out)
+    return out
+
+
+def _notification_eligible(live, user_ids: list[int], now) -> dict[int, bool]:
+    """Return, of the users, those the experiment's targeting admits, with whether each is
+    new. A recipient has no request: their country and platform are unknown, which is why
+    a notification experiment cannot target them (see experiment_start)."""
+    if not user_ids:
+        return {}
+    followers = (
+        set(setlists_selectors.follower_ids(artist_id=live.targeting.follows_artist_id))
+        if live.targeting.follows_artist_id is not None
+        else set()
+    )
+    eligible = {}
+    for pk, is_staff, joined in User.objects.filter(pk__in=user_ids).values_list(
+        "pk", "is_staff", "date_joined"
+    ):
+        fan = Attributes(
+            is_new=(now - joined).days < NEW_DAYS,
+            is_staff=is_staff,
+            follows=lambda artist_id, pk=pk: pk in followers,
+        )
+        if live.targeting.admits(fan):
+            eligible[pk] = fan.is_new
+    return eligible
+
+
+def _exposures_record(live, fresh: list[Exposure], now, out: dict[int, TemplateChoice]) -> None:
+    """Insert first exposures; one a concurrent request made first wins, and the user gets
+    its variant. Only the rows written here (stamped `now`) get an exposure event."""
+    Exposure.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=2000)
+    stored = selectors.exposure_rows(phase_id=live.phase_id, subjects=[e.subject for e in fresh])
+    events = []
+    for user_id, position, exposed_at in stored:
+        out[user_id] = TemplateChoice(live.key, live.variants[position].key)
+        if exposed_at == now:
+            events.append(
+                analytics_services.AccountEvent(
+                    event=EXPOSURE_EVENT,
+                    user_id=user_id,
+                    timestamp=now,
+                    properties={
+                        "experiment": live.key,
+                        "phase": live.phase,
+                        "variant": live.variants[position].key,
+                        "surface": "notification",
+                    },
+                )
+            )
+    analytics_services.track_many(events=events)
 
 
 def sample_size_text(*, experiment: Experiment) -> str:

@@ -9,7 +9,12 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from notifications.content.links import link_allowed
 from notifications.content.rendering import render, template_for
-from notifications.models import Channel, Delivery, Notification
+from notifications.models import Category, Channel, Delivery, Notification
+
+
+def category_keys() -> list[str]:
+    """Return the key of every category of notification."""
+    return list(Category.values)
 
 
 def inbox_visible(*, user) -> QuerySet[Notification]:
@@ -34,13 +39,20 @@ def inbox_unread_count(*, user) -> int:
 
 def inbox_texts(*, notifications) -> dict[int, str]:
     """Return each notification's in-app words, by id, with the current templates."""
+    notifications = list(notifications)
+    variants = dict(
+        Delivery.objects.filter(notification__in=notifications, channel=Channel.IN_APP)
+        .exclude(variant="")
+        .values_list("notification_id", "variant")
+    )
     templates = {}
     texts = {}
     for notification in notifications:
-        category = notification.category
-        if category not in templates:
-            templates[category] = template_for(category)
-        words = render(category, notification.context, templates[category], ("in_app_text",))
+        # The words of the experiment variant its delivery got, if it was in one.
+        which = (notification.category, variants.get(notification.pk, ""))
+        if which not in templates:
+            templates[which] = template_for(which[0], variant=which[1])
+        words = render(which[0], notification.context, templates[which], ("in_app_text",))
         texts[notification.pk] = words.in_app_text
     return texts
 

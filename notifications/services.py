@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from experiments import services as experiments_services
 from mysetlist.setlists.public import ShowStatus
 from notifications.content.variables import context_check
 from notifications.models import (
@@ -159,9 +160,11 @@ def _notifications_insert_postgresql(
         return cursor.fetchall()
 
 
-def _deliveries_insert_postgresql(rows: list[tuple[int, str, str, dt.datetime]], now) -> None:
-    """COPY the deliveries (notification id, channel, status, not_before) in."""
-    given = ["notification_id", "channel", "status", "not_before", "created_at"]
+def _deliveries_insert_postgresql(rows: list[tuple], now) -> None:
+    """COPY the deliveries (notification id, channel, status, not_before, experiment,
+    variant) in."""
+    given = ["notification_id", "channel", "status", "not_before", "experiment", "variant"]
+    given.append("created_at")
     extra = _unset_defaults(Delivery, set(given))
     columns = ", ".join([*given, *extra])
     tail = (now, *extra.values())
@@ -201,11 +204,21 @@ def _notify_chunk(category: str, user_ids: list[int], key: str, context: dict, n
             )
         )
     people = recipients([user_id for _, user_id in fresh], now)
-    planned = [
-        (pk, p.channel, p.status, p.not_before)
+    plans = {
+        (pk, user_id): plan(people[user_id], category, now)
         for pk, user_id in fresh
         if user_id in people
-        for p in plan(people[user_id], category, now)
+    }
+    # The template variant of each recipient who gets anything, by the category's
+    # notification experiment (their exposure is recorded here, once per phase).
+    choices = experiments_services.notification_variants(
+        category=category, user_ids=[user_id for (_, user_id), p in plans.items() if p], now=now
+    )
+    unchosen = experiments_services.TemplateChoice("", "")
+    planned = [
+        (pk, p.channel, p.status, p.not_before, *choices.get(user_id, unchosen).row())
+        for (pk, user_id), steps in plans.items()
+        for p in steps
     ]
     if connection.vendor == "postgresql":
         _deliveries_insert_postgresql(planned, now)
@@ -217,9 +230,11 @@ def _notify_chunk(category: str, user_ids: list[int], key: str, context: dict, n
                     channel=channel,
                     status=status,
                     not_before=not_before,
+                    experiment=experiment,
+                    variant=variant,
                     created_at=now,
                 )
-                for pk, channel, status, not_before in planned
+                for pk, channel, status, not_before, experiment, variant in planned
             ],
             batch_size=1000,
         )

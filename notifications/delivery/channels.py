@@ -71,17 +71,18 @@ class Batch:
         self.site = site + "/"
         self.click_prefix = site + reverse("notifications:click", args=[self.TOKEN])
         self.circuits: dict[str, dt.datetime | None] = {}
-        self.templates: dict[str, object] = {}
+        self.templates: dict[tuple[str, str], object] = {}
         self._links: dict[int, dict] = {}
         self._connection = None
         self._push_session: EndpointSession | None = None
         self.waiting: list[Sent] = []
         self.oldest = 0.0  # when the oldest waiting outcome's send began (time.monotonic)
 
-    def template(self, category: str):
-        if category not in self.templates:
-            self.templates[category] = template_for(category)
-        return self.templates[category]
+    def template(self, category: str, variant: str = ""):
+        """The words of a category, or of one experiment variant of it."""
+        if (category, variant) not in self.templates:
+            self.templates[category, variant] = template_for(category, variant=variant)
+        return self.templates[category, variant]
 
     def links(self, user_id: int) -> dict:
         if user_id not in self._links:
@@ -197,7 +198,8 @@ def send_one(delivery: Delivery, batch: Batch) -> tuple[Outcome, Rendered]:
         # Through the tracked link: the click is recorded, then the user lands on the url.
         context["url"] = batch.click_url(delivery.pk)
     parts = CHANNEL_PARTS.get(delivery.channel, PARTS)
-    words = render(notification.category, context, batch.template(notification.category), parts)
+    template = batch.template(notification.category, delivery.variant)
+    words = render(notification.category, context, template, parts)
     if delivery.channel == Channel.EMAIL:
         return _send_email(delivery, words, links, batch), words
     if delivery.channel == Channel.IN_APP:

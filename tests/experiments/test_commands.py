@@ -66,6 +66,15 @@ def test_command_names_the_bad_field(tmp_path, body, field):
         _run("--input", str(path))
 
 
+def test_command_prints_why_an_arm_has_no_figures(tmp_path):
+    small = {"name": "C", "users": 40, "conversions": 4}
+    path = tmp_path / "body.json"
+    path.write_text(json.dumps({**BODY, "variants": [*BODY["variants"], small]}))
+    printed = _run("--input", str(path))
+    assert "B: uplift +30.00%" in printed
+    assert "C: not enough data (Fewer than 50 users in this variant.)" in printed
+
+
 def test_command_refuses_what_is_not_json(tmp_path):
     path = tmp_path / "body.json"
     path.write_text("{not json")

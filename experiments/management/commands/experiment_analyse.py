@@ -49,12 +49,14 @@ def _interval(pair) -> str:
 
 
 def _text(result: dict) -> str:
-    lines = [f"Sample ratio mismatch p = {result['srm_p']:.4g}"]
+    srm_p = "-" if result["srm_p"] is None else f"{result['srm_p']:.4g}"
+    lines = [f"Sample ratio mismatch p = {srm_p}"]
     if result.get("srm_warning"):
         lines[0] += "  WARNING: the split is not what was configured; trust nothing below."
+    reasons = {item["variant"]: item["reason"] for item in result["not_enough_data"]}
     for name, figures in result["variants"].items():
-        if "relative_uplift" not in figures:
-            lines.append(f"{name}: not enough data")
+        if name in reasons:
+            lines.append(f"{name}: not enough data ({reasons[name]})")
             continue
         lines.append(
             f"{name}: uplift {_percent(figures['relative_uplift'])} "

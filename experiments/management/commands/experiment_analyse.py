@@ -10,8 +10,10 @@ from experiments.stats import AnalysisInputError, analyse
 class Command(BaseCommand):
     help = (
         "Analyse an experiment's results brought from elsewhere: per-variant totals (users "
-        "and conversions, or users, sum and sum of squares) as JSON on standard input or in "
-        "--input FILE. Prints every figure the results page shows, from the same code."
+        "and conversions; or users, sum and sum of squares; or, for a ratio, users and the "
+        "sums and sums of squares of numerator and denominator with the sum of their "
+        "products) as JSON on standard input or in --input FILE. Prints every figure the "
+        "results page shows, from the same code."
     )
 
     def add_arguments(self, parser):

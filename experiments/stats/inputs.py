@@ -147,7 +147,8 @@ def _correlation_ok(
     covariance = cross - a_sum * b_sum / n
     bound = (a_squares - a_sum * a_sum / n) * (b_squares - b_sum * b_sum / n)
     slack = 1e-12 * max(1.0, cross * cross)
-    return covariance * covariance <= max(bound, 0.0) * (1 + 1e-9) + slack
+    # Sums too large for a float make NaN here; they are let through, to get no figures.
+    return not covariance * covariance > max(bound, 0.0) * (1 + 1e-9) + slack
 
 
 def _check_variant(check: _Checker, raw: Any, i: int, metric: str | None) -> VariantInput | None:

@@ -7,12 +7,15 @@ management command, the staff endpoint and the tests call the same code.
 from .analysis import MIN_USERS, analyse
 from .inputs import AnalysisInputError
 from .power import SampleSize, sample_size_binomial, sample_size_mean
+from .statistics import RatioStats, ratio_stats
 
 __all__ = [
     "MIN_USERS",
     "AnalysisInputError",
+    "RatioStats",
     "SampleSize",
     "analyse",
+    "ratio_stats",
     "sample_size_binomial",
     "sample_size_mean",
 ]

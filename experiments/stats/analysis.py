@@ -11,7 +11,15 @@ from .frequentist import absolute_effect, relative_effect, two_sided_t_test
 from .inputs import AnalysisRequest, VariantInput, parse_body
 from .sequential import sequential_test
 from .srm import SRM_THRESHOLD, srm_p_value
-from .statistics import AdjustedStats, ArmStats, MeanStats, ProportionStats, cuped_pair
+from .statistics import (
+    AdjustedStats,
+    ArmStats,
+    MeanStats,
+    ProportionStats,
+    RatioStats,
+    cuped_pair,
+    ratio_stats,
+)
 
 __all__ = ["MIN_USERS", "analyse"]
 
@@ -54,6 +62,15 @@ def _base_stats(metric: str, n: int, total: float, squares: float) -> Proportion
 
 
 def _arm_stats(request: AnalysisRequest, variant: VariantInput) -> ArmStats:
+    if request.metric == "ratio":
+        return ratio_stats(
+            users=variant.users,
+            numerator_sum=variant.numerator_sum,
+            numerator_sum_squares=variant.numerator_sum_squares,
+            denominator_sum=variant.denominator_sum,
+            denominator_sum_squares=variant.denominator_sum_squares,
+            numerator_denominator_sum_products=variant.numerator_denominator_sum_products,
+        )
     binomial = request.metric == "binomial"
     total = variant.conversions if binomial else variant.sum
     post = _base_stats(request.metric, variant.users, total, variant.sum_squares)
@@ -69,10 +86,16 @@ def _lacking(request: AnalysisRequest, control: ArmStats, variant: ArmStats) -> 
         return f"Fewer than {MIN_USERS} users in this variant."
     if control.n < MIN_USERS:
         return f"Fewer than {MIN_USERS} users in control."
+    if isinstance(control, RatioStats) and control.denominator.mean == 0:
+        return "The control's denominator is zero."
+    if isinstance(variant, RatioStats) and variant.denominator.mean == 0:
+        return "This variant's denominator is zero."
     if control.unadjusted_mean == 0 or control.mean == 0:
         # The relative lift divides by the control's mean.
         if request.metric == "binomial":
             return "No conversions in control."
+        if request.metric == "ratio":
+            return "The control's ratio is zero."
         return "The control's mean is zero."
     if control.variance <= 0:
         return "No variance in control."
@@ -117,16 +140,22 @@ def analyse(body: dict) -> dict:
 
     The body::
 
-        {"metric": "binomial" | "mean",
+        {"metric": "binomial" | "mean" | "ratio",
          "variants": [{"name": "control", "users": 1000, "conversions": 100}, ...],
          "weights": [0.5, 0.5], "alpha": 0.05, "sequential_tuning": 5000,
          "prior": {"mean": 0, "stddev": 0.3, "proper": false}, "control_index": 0}
 
     A binomial arm gives `conversions`; a mean arm gives `sum` and `sum_squares` of the
-    per-user values. For CUPED every arm also gives the pre-exposure period: a mean arm
+    per-user values; a ratio arm (e.g. votes per page view) gives, over its users, the
+    `numerator_sum` and `numerator_sum_squares` of the per-user numerator values, the same
+    for the denominator (`denominator_sum`, `denominator_sum_squares`) and
+    `numerator_denominator_sum_products`, the sum of each user's numerator times
+    denominator. A ratio's value, reported as its mean, is numerator_sum / denominator_sum.
+    For CUPED every arm also gives the pre-exposure period: a mean arm
     `pre_sum`, `pre_sum_squares` (of the per-user pre-period values) and `cross_sum` (the
     sum over users of post value times pre value); a binomial arm `pre_sum` (users who
-    converted before exposure) and `cross_sum` (users who converted in both periods).
+    converted before exposure) and `cross_sum` (users who converted in both periods); a
+    ratio arm has no CUPED, as in gbstats 0.8.0.
     Everything but `metric` and `variants` is optional, with GrowthBook's defaults: equal
     weights, alpha 0.05, tuning 5000, a flat prior (mean 0, stddev 0.3, not proper), the
     first arm as control.

@@ -15,12 +15,19 @@ from .sequential import DEFAULT_TUNING
 
 __all__ = ["AnalysisInputError", "AnalysisRequest", "VariantInput", "parse_body"]
 
-METRICS = ("binomial", "mean")
+METRICS = ("binomial", "mean", "ratio")
 # Sums of squares are rebuilt from floats; a variance this far below 0, relative to the
 # sums involved, is rounding rather than inconsistent data.
 VARIANCE_TOLERANCE = 1e-9
 WEIGHTS_TOLERANCE = 1e-6
 CUPED_MEAN_KEYS = ("pre_sum", "pre_sum_squares", "cross_sum")
+RATIO_KEYS = (
+    "numerator_sum",
+    "numerator_sum_squares",
+    "denominator_sum",
+    "denominator_sum_squares",
+    "numerator_denominator_sum_products",
+)
 
 
 class AnalysisInputError(ValueError):
@@ -38,7 +45,11 @@ class AnalysisInputError(ValueError):
 
 @dataclass(frozen=True)
 class VariantInput:
-    """One arm's totals. Binomial arms carry `conversions`, mean arms `sum`/`sum_squares`."""
+    """One arm's totals.
+
+    Binomial arms carry `conversions`, mean arms `sum`/`sum_squares`, ratio arms the
+    `numerator_*`, `denominator_*` sums and `numerator_denominator_sum_products`.
+    """
 
     name: str
     users: int
@@ -48,6 +59,11 @@ class VariantInput:
     pre_sum: float | None = None
     pre_sum_squares: float | None = None
     cross_sum: float | None = None
+    numerator_sum: float | None = None
+    numerator_sum_squares: float | None = None
+    denominator_sum: float | None = None
+    denominator_sum_squares: float | None = None
+    numerator_denominator_sum_products: float | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,22 @@ def _variance_ok(n: int, total: float, squares: float) -> bool:
     return n * squares - square >= -VARIANCE_TOLERANCE * max(1.0, n * abs(squares), square)
 
 
+def _correlation_ok(
+    n: int, a_sum: float, a_squares: float, b_sum: float, b_squares: float, cross: float
+) -> bool:
+    """Return whether the sum of products `cross` of two values a and b over `n` users fits
+    their sums and sums of squares: covariance² <= variance of a * variance of b.
+
+    The same bound, times n - 1 on both sides, is checked; beyond it by more than rounding
+    the correlation would exceed 1. Every variance must already be known not negative.
+    """
+    covariance = cross - a_sum * b_sum / n
+    bound = (a_squares - a_sum * a_sum / n) * (b_squares - b_sum * b_sum / n)
+    slack = 1e-12 * max(1.0, cross * cross)
+    # Sums too large for a float make NaN here; they are let through, to get no figures.
+    return not covariance * covariance > max(bound, 0.0) * (1 + 1e-9) + slack
+
+
 def _check_variant(check: _Checker, raw: Any, i: int, metric: str | None) -> VariantInput | None:
     path = f"variants[{i}]"
     if not isinstance(raw, dict):
@@ -145,16 +177,58 @@ def _check_variant(check: _Checker, raw: Any, i: int, metric: str | None) -> Var
                 "Is less than sum² / users: the variance would be negative.",
             )
         fields.update(sum=total, sum_squares=squares)
+    elif metric == "ratio":
+        fields.update(_check_ratio(check, raw, path, users))
     if not isinstance(name, str) or users is None:
         return None
     return VariantInput(name=name, users=users, **fields)
+
+
+def _check_ratio(check: _Checker, raw: dict, path: str, users: int | None) -> dict:
+    """Return a ratio arm's totals: sums and sums of squares of the per-user numerator and
+    denominator, and the sum over users of their products."""
+    values = {k: check.number(raw, k, f"{path}.{k}") for k in RATIO_KEYS}
+    spreads_ok = True
+    for part in ("numerator", "denominator"):
+        total, squares = values[f"{part}_sum"], values[f"{part}_sum_squares"]
+        field = f"{path}.{part}_sum_squares"
+        if squares is not None and squares < 0:
+            check.add(field, "Must not be negative.")
+            spreads_ok = False
+        elif None not in (users, total, squares) and not _variance_ok(users, total, squares):
+            check.add(
+                field, f"Is less than {part}_sum² / users: the {part}'s variance would be negative."
+            )
+            spreads_ok = False
+    if spreads_ok and users and None not in values.values():
+        if not _correlation_ok(
+            users,
+            values["numerator_sum"],
+            values["numerator_sum_squares"],
+            values["denominator_sum"],
+            values["denominator_sum_squares"],
+            values["numerator_denominator_sum_products"],
+        ):
+            check.add(
+                f"{path}.numerator_denominator_sum_products",
+                "Is inconsistent with the sums: the correlation of numerator and denominator "
+                "would exceed 1.",
+            )
+    return values
 
 
 def _check_cuped(check: _Checker, raws: list, variants: list[VariantInput], metric: str) -> bool:
     """Return whether the variants carry pre-period (CUPED) totals, adding them to `variants`.
 
     A binomial pre-period is 0/1 too, so its sum of squares is its sum and is not asked for.
+    A ratio has no CUPED in gbstats 0.8.0, so pre-period totals on a ratio arm are an error.
     """
+    if metric == "ratio":
+        for i, raw in enumerate(raws):
+            for k in CUPED_MEAN_KEYS:
+                if raw.get(k) is not None:
+                    check.add(f"variants[{i}].{k}", "A ratio metric has no CUPED adjustment.")
+        return False
     keys = ("pre_sum", "cross_sum") if metric == "binomial" else CUPED_MEAN_KEYS
     if not any(raw.get(k) is not None for raw in raws for k in keys):
         return False
@@ -186,16 +260,13 @@ def _check_cuped(check: _Checker, raws: list, variants: list[VariantInput], metr
                     f"{path}.pre_sum_squares",
                     "Is less than pre_sum² / users: the variance would be negative.",
                 )
-            elif n > 0:
-                covariance = cross - variant.sum * pre / n
-                post_spread = variant.sum_squares - variant.sum * variant.sum / n
-                bound = post_spread * (pre_sq - pre * pre / n)
-                slack = 1e-12 * max(1.0, cross * cross)
-                if covariance * covariance > max(bound, 0.0) * (1 + 1e-9) + slack:
-                    check.add(
-                        f"{path}.cross_sum",
-                        "Is inconsistent with the sums: the correlation would exceed 1.",
-                    )
+            elif n > 0 and not _correlation_ok(
+                n, variant.sum, variant.sum_squares, pre, pre_sq, cross
+            ):
+                check.add(
+                    f"{path}.cross_sum",
+                    "Is inconsistent with the sums: the correlation would exceed 1.",
+                )
         variants[i] = replace(variant, **values)
     return True
 

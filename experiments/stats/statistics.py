@@ -1,8 +1,9 @@
 """Sufficient statistics of one arm of an experiment.
 
 Each arm is reduced to a handful of sums (users, the sum of the metric and of its squares,
-and for CUPED the same for the pre-exposure period plus the cross-product), from which the
-mean and the per-user variance follow, as gbstats 0.8.0 defines them.
+and for CUPED the same for the pre-exposure period plus the cross-product; for a ratio the
+same of its numerator and of its denominator plus their cross-product), from which the mean
+and the per-user variance follow, as gbstats 0.8.0 defines them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ __all__ = [
     "ArmStats",
     "MeanStats",
     "ProportionStats",
+    "RatioStats",
     "cuped_pair",
+    "ratio_stats",
 ]
 
 
@@ -128,7 +131,78 @@ class AdjustedStats:
         )
 
 
-ArmStats = ProportionStats | MeanStats | AdjustedStats
+@dataclass(frozen=True)
+class RatioStats:
+    """A ratio of two per-user metrics, such as votes per page view (gbstats' RatioStatistic).
+
+    `numerator` and `denominator` are the two metrics over the same `n` users and
+    `sum_of_products` the sum over users of numerator times denominator. The arm's value is
+    the ratio of the sums; its per-user variance is the delta method's, so that variance / n
+    is the variance of that ratio as for a mean.
+    """
+
+    n: int
+    numerator: MeanStats
+    denominator: MeanStats
+    sum_of_products: float
+
+    @property
+    def mean(self) -> float:
+        """Return the numerator's sum over the denominator's (0 if that is 0)."""
+        if self.denominator.sum == 0:
+            return 0.0
+        return self.numerator.sum / self.denominator.sum
+
+    @property
+    def unadjusted_mean(self) -> float:
+        """Return the ratio, which no adjustment changes here."""
+        return self.mean
+
+    @property
+    def covariance(self) -> float:
+        """Return the sample covariance of the per-user numerator and denominator."""
+        n = self.n
+        if n <= 1:
+            return 0.0
+        return (self.sum_of_products - self.numerator.sum * self.denominator.sum / n) / (n - 1)
+
+    @property
+    def variance(self) -> float:
+        """Return the delta-method per-user variance of the ratio (0 without a denominator).
+
+        With m and d the two means, it is the variance of (numerator - ratio * denominator)
+        per user, divided by d²: var_m / d² - 2 cov m / d³ + m² var_d / d⁴.
+        """
+        d = self.denominator.mean
+        if d == 0 or self.n <= 1:
+            return 0.0
+        m = self.numerator.mean
+        return (
+            self.numerator.variance / (d * d)
+            - 2.0 * self.covariance * m / (d * d * d)
+            + m * m * self.denominator.variance / (d * d * d * d)
+        )
+
+
+def ratio_stats(
+    *,
+    users: int,
+    numerator_sum: float,
+    numerator_sum_squares: float,
+    denominator_sum: float,
+    denominator_sum_squares: float,
+    numerator_denominator_sum_products: float,
+) -> RatioStats:
+    """Return the statistics of a ratio arm from the totals an analysis body gives for it."""
+    return RatioStats(
+        n=users,
+        numerator=MeanStats(n=users, sum=numerator_sum, sum_squares=numerator_sum_squares),
+        denominator=MeanStats(n=users, sum=denominator_sum, sum_squares=denominator_sum_squares),
+        sum_of_products=numerator_denominator_sum_products,
+    )
+
+
+ArmStats = ProportionStats | MeanStats | AdjustedStats | RatioStats
 
 
 def _pooled(a: BaseStats, b: BaseStats) -> BaseStats:

@@ -7,10 +7,16 @@ project does not use), from the repository root:
     /tmp/gbvenv/bin/pip install gbstats==0.8.0
     /tmp/gbvenv/bin/python tests/experiments/make_reference_cases.py
 
+Last run with what pip resolved for gbstats 0.8.0 on Python 3.11: numpy 1.26.4, pandas
+1.5.3, scipy 1.17.1. Rerunning must leave the existing cases unchanged (check the diff).
+
 The file name keeps pytest from collecting it. Each case is an `analyse` body; the script
 feeds the same totals to gbstats' test classes (TwoSidedTTest on the relative and on the
 absolute difference, SequentialTwoSidedTTest, EffectBayesianABTest) and to check_srm,
-each with its own fresh statistics because gbstats sets the CUPED slope on them.
+each with its own fresh statistics because gbstats sets the CUPED slope on them. A ratio
+arm becomes a RatioStatistic of two SampleMeanStatistics, as gbstats' pipeline builds one
+for a ratio of two count metrics. The ratio cases' totals are of simulated per-user counts
+(page views 1 + Poisson(4), votes Binomial(page views, p)), written out here as integers.
 """
 
 import json
@@ -27,6 +33,7 @@ from gbstats.frequentist.tests import (
 )
 from gbstats.models.statistics import (
     ProportionStatistic,
+    RatioStatistic,
     RegressionAdjustedStatistic,
     SampleMeanStatistic,
 )
@@ -41,6 +48,19 @@ def binomial(name, users, conversions, **cuped):
 
 def mean(name, users, total, squares, **cuped):
     return {"name": name, "users": users, "sum": total, "sum_squares": squares, **cuped}
+
+
+def ratio(name, users, numerator, denominator, products):
+    """A ratio arm: (sum, sum of squares) of the numerator and of the denominator."""
+    return {
+        "name": name,
+        "users": users,
+        "numerator_sum": numerator[0],
+        "numerator_sum_squares": numerator[1],
+        "denominator_sum": denominator[0],
+        "denominator_sum_squares": denominator[1],
+        "numerator_denominator_sum_products": products,
+    }
 
 
 CASES = [
@@ -163,6 +183,53 @@ CASES = [
             "variants": [mean("control", 500, 1000.0, 2600.0), mean("B", 500, 1000.0, 2000.0)],
         },
     },
+    {
+        "name": "ratio two arms",
+        "body": {
+            "metric": "ratio",
+            "variants": [
+                ratio("control", 3000, (3016, 5942), (15147, 88627), 17658),
+                ratio("B", 3050, (3391, 7005), (15443, 90757), 19893),
+            ],
+        },
+    },
+    {
+        "name": "ratio three arms, proper prior, sequential testing, alpha 0.1",
+        "body": {
+            "metric": "ratio",
+            "variants": [
+                ratio("control", 1200, (598, 886), (5893, 33445), 3363),
+                ratio("B", 1180, (640, 970), (5871, 33693), 3677),
+                ratio("C", 1250, (698, 1118), (6234, 36006), 4079),
+            ],
+            "alpha": 0.1,
+            "sequential_tuning": 3000,
+            "prior": {"mean": 0.01, "stddev": 0.2, "proper": True},
+        },
+    },
+    {
+        "name": "ratio, control second, a variant without a denominator",
+        "body": {
+            "metric": "ratio",
+            "variants": [
+                ratio("B", 3050, (3391, 7005), (15443, 90757), 19893),
+                ratio("control", 3000, (3016, 5942), (15147, 88627), 17658),
+                ratio("C", 400, (0, 0), (0, 0), 0),
+            ],
+            "weights": [0.45, 0.45, 0.1],
+            "control_index": 1,
+        },
+    },
+    {
+        "name": "ratio without a denominator in control",
+        "body": {
+            "metric": "ratio",
+            "variants": [
+                ratio("control", 500, (0, 0), (0, 0), 0),
+                ratio("B", 500, (520, 940), (2480, 14300), 2900),
+            ],
+        },
+    },
 ]
 
 
@@ -173,6 +240,21 @@ def base_statistic(metric, n, total, squares):
 
 
 def statistic(metric, variant):
+    if metric == "ratio":
+        return RatioStatistic(
+            n=variant["users"],
+            m_statistic=SampleMeanStatistic(
+                n=variant["users"],
+                sum=variant["numerator_sum"],
+                sum_squares=variant["numerator_sum_squares"],
+            ),
+            d_statistic=SampleMeanStatistic(
+                n=variant["users"],
+                sum=variant["denominator_sum"],
+                sum_squares=variant["denominator_sum_squares"],
+            ),
+            m_d_sum_of_products=variant["numerator_denominator_sum_products"],
+        )
     total = variant["conversions"] if metric == "binomial" else variant["sum"]
     post = base_statistic(metric, variant["users"], total, variant.get("sum_squares"))
     if "pre_sum" not in variant:

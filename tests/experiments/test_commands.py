@@ -22,6 +22,31 @@ BODY = {
 
 TOO_MANY = {"name": "B", "users": 10, "conversions": 11}
 
+# Votes per page view: the control's ratio 0.125, B's 0.1375.
+RATIO_BODY = {
+    "metric": "ratio",
+    "variants": [
+        {
+            "name": "control",
+            "users": 1000,
+            "numerator_sum": 500,
+            "numerator_sum_squares": 890,
+            "denominator_sum": 4000,
+            "denominator_sum_squares": 20000,
+            "numerator_denominator_sum_products": 2600,
+        },
+        {
+            "name": "B",
+            "users": 1000,
+            "numerator_sum": 550,
+            "numerator_sum_squares": 942.5,
+            "denominator_sum": 4000,
+            "denominator_sum_squares": 20000,
+            "numerator_denominator_sum_products": 2800,
+        },
+    ],
+}
+
 
 def _run(*args):
     out = io.StringIO()
@@ -66,6 +91,38 @@ def test_command_names_the_bad_field(tmp_path, body, field):
         _run("--input", str(path))
 
 
+def test_command_prints_why_an_arm_has_no_figures(tmp_path):
+    small = {"name": "C", "users": 40, "conversions": 4}
+    path = tmp_path / "body.json"
+    path.write_text(json.dumps({**BODY, "variants": [*BODY["variants"], small]}))
+    printed = _run("--input", str(path))
+    assert "B: uplift +30.00%" in printed
+    assert "C: not enough data (Fewer than 50 users in this variant.)" in printed
+
+
+def test_command_analyses_a_ratio_body(monkeypatch, tmp_path):
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(RATIO_BODY)))
+    printed = json.loads(_run("--json"))
+    assert printed == json.loads(json.dumps(analyse(RATIO_BODY)))
+    assert printed["control_mean"] == pytest.approx(0.125)
+    b = printed["variants"]["B"]
+    assert b["mean"] == pytest.approx(0.1375)
+    assert b["relative_uplift"] == pytest.approx(0.1)
+    assert None not in (b["p_value"], b["seq_p_value"], b["chance_to_win"], b["p_value_holm"])
+    path = tmp_path / "body.json"
+    path.write_text(json.dumps(RATIO_BODY))
+    assert "B: uplift +10.00%" in _run("--input", str(path))
+
+
+def test_command_names_the_bad_ratio_field(tmp_path):
+    body = json.loads(json.dumps(RATIO_BODY))
+    del body["variants"][1]["denominator_sum_squares"]
+    path = tmp_path / "body.json"
+    path.write_text(json.dumps(body))
+    with pytest.raises(CommandError, match=r"variants.1..denominator_sum_squares: .*required"):
+        _run("--input", str(path))
+
+
 def test_command_refuses_what_is_not_json(tmp_path):
     path = tmp_path / "body.json"
     path.write_text("{not json")
@@ -82,6 +139,19 @@ def test_endpoint_answers_the_same_figures_to_staff_only(staff_client, user_clie
     assert answer.json() == json.loads(json.dumps(analyse(BODY)))
     assert user_client.post(reverse("experiments-api:analyse"), BODY).status_code == 403
     assert APIClient().post(reverse("experiments-api:analyse"), BODY).status_code == 401
+
+
+@pytest.mark.django_db
+def test_endpoint_analyses_a_ratio_body(staff_client):
+    answer = staff_client.post(reverse("experiments-api:analyse"), RATIO_BODY, format="json")
+    assert answer.status_code == 200
+    assert answer.json() == json.loads(json.dumps(analyse(RATIO_BODY)))
+    bad = json.loads(json.dumps(RATIO_BODY))
+    bad["variants"][0]["numerator_denominator_sum_products"] = 4000
+    answer = staff_client.post(reverse("experiments-api:analyse"), bad, format="json")
+    assert answer.status_code == 400
+    fields = answer.json()["extra"]["fields"]
+    assert list(fields) == ["variants[0].numerator_denominator_sum_products"]
 
 
 @pytest.mark.django_db

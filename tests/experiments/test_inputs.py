@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from experiments.stats import AnalysisInputError, analyse
+from experiments.stats.inputs import RATIO_KEYS
 
 
 def binomial_body(**changes):
@@ -28,6 +29,31 @@ def mean_body(**changes):
         "variants": [
             {"name": "control", "users": 1000, "sum": 250.0, "sum_squares": 900.0},
             {"name": "B", "users": 1000, "sum": 280.0, "sum_squares": 950.0},
+        ],
+    }
+    body.update(changes)
+    return body
+
+
+def ratio_arm(name, users, numerator, denominator, products):
+    return {
+        "name": name,
+        "users": users,
+        "numerator_sum": numerator[0],
+        "numerator_sum_squares": numerator[1],
+        "denominator_sum": denominator[0],
+        "denominator_sum_squares": denominator[1],
+        "numerator_denominator_sum_products": products,
+    }
+
+
+def ratio_body(**changes):
+    # Votes per page view: variances 0.64 and 4.0 (sd 0.8 and 2), covariance 0.6.
+    body = {
+        "metric": "ratio",
+        "variants": [
+            ratio_arm("control", 1000, (500.0, 890.0), (4000.0, 20000.0), 2600.0),
+            ratio_arm("B", 1000, (550.0, 942.5), (4000.0, 20000.0), 2800.0),
         ],
     }
     body.update(changes)
@@ -60,7 +86,7 @@ def error_of(body):
 BAD = [
     ("not an object", [1, 2], "body"),
     ("no metric", {k: v for k, v in binomial_body().items() if k != "metric"}, "metric"),
-    ("unknown metric", binomial_body(metric="ratio"), "metric"),
+    ("unknown metric", binomial_body(metric="quantile"), "metric"),
     ("variants not a list", binomial_body(variants={"a": 1}), "variants"),
     (
         "one variant",
@@ -117,6 +143,48 @@ BAD = [
         "negative variance",
         with_variant(mean_body(), 1, sum_squares=78.0),
         "variants[1].sum_squares",
+    ),
+    *[
+        (f"ratio missing {key}", with_variant(ratio_body(), 1, **{key: ...}), f"variants[1].{key}")
+        for key in ratio_arm("", 0, (0, 0), (0, 0), 0)
+        if key != "name"
+    ],
+    ("ratio negative users", with_variant(ratio_body(), 0, users=-1), "variants[0].users"),
+    (
+        "ratio non-numeric numerator",
+        with_variant(ratio_body(), 0, numerator_sum="500"),
+        "variants[0].numerator_sum",
+    ),
+    (
+        "ratio negative numerator variance",
+        with_variant(ratio_body(), 1, numerator_sum_squares=300.0),
+        "variants[1].numerator_sum_squares",
+    ),
+    (
+        "ratio negative denominator variance",
+        with_variant(ratio_body(), 0, denominator_sum_squares=15000.0),
+        "variants[0].denominator_sum_squares",
+    ),
+    (
+        "ratio negative denominator sum of squares",
+        with_variant(ratio_body(), 0, denominator_sum_squares=-1.0),
+        "variants[0].denominator_sum_squares",
+    ),
+    (
+        "ratio covariance above sd times sd",
+        # Covariance 1.7 against 0.8 * 2 = 1.6.
+        with_variant(ratio_body(), 1, numerator_denominator_sum_products=2200.0 + 1700.0),
+        "variants[1].numerator_denominator_sum_products",
+    ),
+    (
+        "ratio covariance below -sd times sd",
+        with_variant(ratio_body(), 0, numerator_denominator_sum_products=2000.0 - 1700.0),
+        "variants[0].numerator_denominator_sum_products",
+    ),
+    (
+        "ratio with CUPED totals",
+        with_variant(ratio_body(), 0, pre_sum=10.0),
+        "variants[0].pre_sum",
     ),
     ("weights of the wrong length", binomial_body(weights=[0.2, 0.3, 0.5]), "weights"),
     ("weights not a list", binomial_body(weights=0.5), "weights"),
@@ -189,6 +257,32 @@ def test_a_tiny_negative_variance_from_rounding_is_accepted():
     assert result["not_enough_data"] == [{"variant": "B", "reason": "No variance in this variant."}]
 
 
+def test_ratio_body_gives_every_figure():
+    result = analyse(ratio_body())
+    assert result["not_enough_data"] == []
+    assert result["control_mean"] == pytest.approx(0.125)
+    row = result["variants"]["B"]
+    assert row["mean"] == pytest.approx(0.1375)
+    assert row["relative_uplift"] == pytest.approx(0.1)
+    assert all(value is not None for value in row.values())
+
+
+def test_ratio_covariance_at_exactly_sd_times_sd_is_accepted():
+    # Every user's numerator a fixed multiple of their denominator: correlation exactly 1.
+    body = ratio_body()
+    for i, arm in enumerate(body["variants"]):
+        d, dd = arm["denominator_sum"], arm["denominator_sum_squares"]
+        k = 0.1 + 0.03 * i
+        arm.update(
+            numerator_sum=k * d,
+            numerator_sum_squares=k * k * dd,
+            numerator_denominator_sum_products=k * dd,
+        )
+    analyse(body)
+    body["variants"][1]["numerator_denominator_sum_products"] *= 1.0001
+    assert "variants[1].numerator_denominator_sum_products" in error_of(body).errors
+
+
 def test_defaults_are_growthbooks():
     plain = analyse(binomial_body())
     explicit = analyse(
@@ -222,10 +316,14 @@ VARIANT = st.fixed_dictionaries(
         "pre_sum": NUMBERS,
         "pre_sum_squares": NUMBERS,
         "cross_sum": NUMBERS,
+        **{key: NUMBERS for key in RATIO_KEYS},
     },
 )
 BODY = st.fixed_dictionaries(
-    {"metric": st.sampled_from(["binomial", "mean"]), "variants": st.lists(VARIANT, max_size=4)},
+    {
+        "metric": st.sampled_from(["binomial", "mean", "ratio"]),
+        "variants": st.lists(VARIANT, max_size=4),
+    },
     optional={
         "weights": st.lists(NUMBERS, max_size=4),
         "alpha": NUMBERS,
@@ -250,13 +348,23 @@ def test_any_body_gives_json_or_an_input_error(body):
 
 @st.composite
 def valid_bodies(draw):
-    metric = draw(st.sampled_from(["binomial", "mean"]))
+    metric = draw(st.sampled_from(["binomial", "mean", "ratio"]))
     variants = []
     for i in range(draw(st.integers(min_value=2, max_value=4))):
         users = draw(st.sampled_from([0, 1, 2, 49, 50, 51, 1000, 10**9]))
         variant = {"name": f"v{i}", "users": users}
         if metric == "binomial":
             variant["conversions"] = min(users, draw(st.sampled_from([0, 1, users // 2, users])))
+        elif metric == "ratio":
+            for part in ("numerator", "denominator"):
+                value = draw(st.sampled_from([0.0, 1e-9, 2.5, -3.0, 1e100]))
+                spread = draw(st.sampled_from([0.0, 1e-6, 4.0, 1e200]))
+                variant[f"{part}_sum"] = value * users
+                variant[f"{part}_sum_squares"] = value * value * users + spread * users
+            # Uncorrelated: the sum of products is the product of the means, times users.
+            variant["numerator_denominator_sum_products"] = (
+                variant["numerator_sum"] * variant["denominator_sum"] / users if users else 0.0
+            )
         else:
             value = draw(st.sampled_from([0.0, 1e-9, 2.5, -3.0, 1e100]))
             spread = draw(st.sampled_from([0.0, 1e-6, 4.0, 1e200]))

@@ -2,7 +2,8 @@
 
 reference_cases.json is written by make_reference_cases.py, which runs the real gbstats.
 Two differences are intended, and checked as such here: an arm with fewer than MIN_USERS
-users, and an arm compared with a control that has no conversions or no variance, gets no
+users, and an arm compared with a control that has no conversions, no variance or (for a
+ratio) no denominator, or an arm with no variance or no denominator itself, gets no
 figures from us (it is listed under "not_enough_data"), where gbstats returns numbers or
 its placeholder result (p = 1, interval [0, 0], chance to win 0.5, risk [0, 0]).
 """
@@ -55,6 +56,13 @@ def test_the_table_covers_what_it_should():
     assert any(b.get("prior", {}).get("proper") for b in bodies)
     assert any("pre_sum" in b["variants"][0] for b in bodies)
     assert any(v["users"] < MIN_USERS for b in bodies for v in b["variants"])
+    ratios = [b for b in bodies if b["metric"] == "ratio"]
+    assert any(len(b["variants"]) == 2 for b in ratios)
+    assert any(
+        len(b["variants"]) == 3 and b.get("prior", {}).get("proper") and "sequential_tuning" in b
+        for b in ratios
+    )
+    assert any(b.get("control_index") for b in ratios)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
@@ -94,7 +102,28 @@ def test_the_intended_differences_are_those_cases():
     small = reasons[("small samples: one arm below 50 users", "C")]
     assert small[0] == f"Fewer than {MIN_USERS} users in this variant."
     assert small[1]["error_message"] is None and small[1]["p_value"] < 1
-    assert len(reasons) == 3
+    no_denominator = reasons[("ratio without a denominator in control", "B")]
+    assert no_denominator[0] == "The control's denominator is zero."
+    assert no_denominator[1]["error_message"] == "ZERO_NEGATIVE_BASELINE_VARIATION"
+    empty = reasons[("ratio, control second, a variant without a denominator", "C")]
+    assert empty[0] == "This variant's denominator is zero."
+    assert empty[1]["error_message"] == "ZERO_NEGATIVE_VARIANCE"
+    assert len(reasons) == 5
+
+
+def test_ratio_figures_are_those_of_the_ratio_of_sums():
+    case = next(c for c in CASES if c["name"] == "ratio two arms")
+    result = analyse(case["body"])
+    control, b = case["body"]["variants"]
+    control_ratio = control["numerator_sum"] / control["denominator_sum"]
+    b_ratio = b["numerator_sum"] / b["denominator_sum"]
+    assert result["control_mean"] == pytest.approx(control_ratio, rel=1e-12)
+    assert result["variants"]["B"]["mean"] == pytest.approx(b_ratio, rel=1e-12)
+    row = result["variants"]["B"]
+    assert row["relative_uplift"] == pytest.approx(b_ratio / control_ratio - 1, rel=1e-12)
+    assert row["absolute_diff"] == pytest.approx(b_ratio - control_ratio, rel=1e-12)
+    # One treatment arm: the corrections leave its p-value as it is.
+    assert row["p_value_holm"] == row["p_value_bh"] == row["p_value"]
 
 
 def test_the_sample_ratio_mismatch_is_flagged():

@@ -13,14 +13,21 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 
 import experiments.stats
-from experiments.stats import analyse, sample_size_binomial, sample_size_mean
+from experiments.stats import MIN_USERS, analyse, sample_size_binomial, sample_size_mean
 from experiments.stats.bayesian import Prior, bayesian_test, expected_positive_part
 from experiments.stats.corrections import benjamini_hochberg, holm
 from experiments.stats.frequentist import Effect, absolute_effect, relative_effect
 from experiments.stats.power import power_relative
 from experiments.stats.sequential import sequential_test
 from experiments.stats.srm import srm_p_value
-from experiments.stats.statistics import AdjustedStats, MeanStats, ProportionStats, cuped_pair
+from experiments.stats.statistics import (
+    AdjustedStats,
+    MeanStats,
+    ProportionStats,
+    RatioStats,
+    cuped_pair,
+    ratio_stats,
+)
 
 REL = 1e-6
 
@@ -139,6 +146,100 @@ def test_cuped_is_welch_on_the_adjusted_values_with_the_pooled_slope(rng):
     assert close(effect.dof, expected.df)
     # The relative lift keeps the unadjusted control mean as its base.
     assert close(relative_effect(a, b).estimate, (adj_b.mean() - adj_a.mean()) / post_a.mean())
+
+
+def ratio_variant(name, m, d):
+    """A ratio arm of an analysis body from per-user numerator and denominator values."""
+    return {
+        "name": name,
+        "users": len(m),
+        "numerator_sum": float(m.sum()),
+        "numerator_sum_squares": float(m @ m),
+        "denominator_sum": float(d.sum()),
+        "denominator_sum_squares": float(d @ d),
+        "numerator_denominator_sum_products": float(m @ d),
+    }
+
+
+def page_views_and_votes(rng, n, rate):
+    views = 1.0 + rng.poisson(4.0, size=n)
+    return rng.binomial(views.astype(int), rate).astype(float), views
+
+
+def test_ratio_statistics_are_the_delta_method_on_per_user_data(rng):
+    votes, views = page_views_and_votes(rng, 900, 0.2)
+    stats = ratio_stats(
+        **{k: v for k, v in ratio_variant("a", votes, views).items() if k != "name"}
+    )
+    assert isinstance(stats, RatioStats) and stats.n == 900
+    ratio = votes.sum() / views.sum()
+    assert close(stats.mean, ratio, rel=1e-12)
+    assert close(stats.covariance, np.cov(votes, views, ddof=1)[0, 1], rel=1e-9)
+    # The gradient of m / d at the means, through numpy's covariance matrix...
+    gradient = np.array([1.0 / views.mean(), -votes.mean() / views.mean() ** 2])
+    assert close(stats.variance, gradient @ np.cov(votes, views, ddof=1) @ gradient, rel=1e-9)
+    # ...and, the same thing another way, the variance of each user's residual from the
+    # ratio, scaled by the mean denominator.
+    residual = votes - ratio * views
+    assert close(stats.variance, residual.var(ddof=1) / views.mean() ** 2, rel=1e-9)
+
+
+def test_ratio_variance_over_n_is_the_spread_of_the_ratio_over_many_experiments():
+    rng = np.random.default_rng(11)
+    runs, n = 4000, 400
+    views = 1.0 + rng.poisson(4.0, size=(runs, n))
+    votes = rng.binomial(views.astype(int), 0.2).astype(float) + rng.gamma(0.5, 1.0, (runs, n))
+    ratios = votes.sum(axis=1) / views.sum(axis=1)
+    predicted = [
+        ratio_stats(
+            users=n,
+            numerator_sum=m.sum(),
+            numerator_sum_squares=m @ m,
+            denominator_sum=d.sum(),
+            denominator_sum_squares=d @ d,
+            numerator_denominator_sum_products=m @ d,
+        ).variance
+        / n
+        for m, d in zip(votes[:200], views[:200], strict=True)
+    ]
+    # The spread of 4000 ratios is known to about 2% (one standard error).
+    assert close(float(np.mean(predicted)), ratios.var(ddof=1), rel=0.08)
+
+
+def test_ratio_of_a_denominator_of_one_per_user_is_the_mean_of_the_numerator(rng):
+    a, b = rng.gamma(2.0, 1.5, size=600), rng.gamma(2.1, 1.5, size=640)
+    ones_a, ones_b = np.ones_like(a), np.ones_like(b)
+    body = {"metric": "ratio", "variants": [ratio_variant("control", a, ones_a)]}
+    body["variants"].append(ratio_variant("B", b, ones_b))
+    body["prior"] = {"mean": 0.05, "stddev": 0.2, "proper": True}
+    ratio, mean = analyse(body), analyse({**mean_body(a, b), "prior": body["prior"]})
+    assert ratio["control_mean"] == pytest.approx(mean["control_mean"], rel=1e-12)
+    for key, value in mean["variants"]["B"].items():
+        assert ratio["variants"]["B"][key] == pytest.approx(value, rel=1e-9), key
+
+
+def test_ratio_relative_lift_is_the_delta_method_of_the_two_ratios(rng):
+    control = page_views_and_votes(rng, 1500, 0.2)
+    variant = page_views_and_votes(rng, 1450, 0.22)
+    body = {
+        "metric": "ratio",
+        "variants": [ratio_variant("control", *control), ratio_variant("B", *variant)],
+    }
+    result = analyse(body)["variants"]["B"]
+    a, b = (
+        ratio_stats(**{k: v for k, v in ratio_variant("x", *arm).items() if k != "name"})
+        for arm in (control, variant)
+    )
+    se = math.sqrt(b.variance / (a.mean**2 * b.n) + a.variance * b.mean**2 / (a.mean**4 * a.n))
+    lift = b.mean / a.mean - 1
+    assert close(result["relative_uplift"], lift)
+    assert close(result["absolute_diff"], b.mean - a.mean)
+    va, vb = a.variance / a.n, b.variance / b.n
+    dof = (va + vb) ** 2 / (va**2 / (a.n - 1) + vb**2 / (b.n - 1))
+    assert close(result["p_value"], 2 * scipy_stats.t.sf(abs(lift / se), dof))
+    assert close(
+        result["p_value_absolute"], 2 * scipy_stats.t.sf((b.mean - a.mean) / (va + vb) ** 0.5, dof)
+    )
 
 
 def test_cuped_without_pre_period_variance_falls_back_to_the_plain_statistics():
@@ -286,6 +387,50 @@ def test_sample_size_binomial_uses_the_bernoulli_variance():
 
 def test_proportion_variance_is_bernoulli():
     assert close(ProportionStats(n=200, sum=50).variance, 0.25 * 0.75)
+
+
+def test_ratio_corrections_span_the_treatment_arms(rng):
+    arms = [("control", 0.2), ("B", 0.22), ("C", 0.205), ("D", 0.2)]
+    body = {
+        "metric": "ratio",
+        "variants": [
+            ratio_variant(name, *page_views_and_votes(rng, 2000, rate)) for name, rate in arms
+        ],
+    }
+    result = analyse(body)["variants"]
+    raw = [result[name]["p_value"] for name in "BCD"]
+    for key, method in (("p_value_holm", "holm"), ("p_value_bh", "fdr_bh")):
+        expected = multipletests(raw, method=method)[1]
+        assert np.allclose([result[name][key] for name in "BCD"], expected, rtol=REL, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("control", "variant", "reason"),
+    [
+        ((100, 0.0, 0.0), (100, 50.0, 200.0), "The control's denominator is zero."),
+        ((100, 50.0, 200.0), (100, 0.0, 0.0), "This variant's denominator is zero."),
+        ((100, 0.0, 200.0), (100, 50.0, 200.0), "The control's ratio is zero."),
+        ((100, 50.0, 200.0), (49, 30.0, 100.0), f"Fewer than {MIN_USERS} users in this variant."),
+        ((0, 0.0, 0.0), (0, 0.0, 0.0), f"Fewer than {MIN_USERS} users in this variant."),
+    ],
+)
+def test_ratio_without_enough_data_gets_a_reason_not_a_number(control, variant, reason):
+    def arm(name, users, numerator, denominator):
+        # Each user's values are the arm's means, plus some spread for the variances.
+        return {
+            "name": name,
+            "users": users,
+            "numerator_sum": numerator,
+            "numerator_sum_squares": 2 * numerator * numerator / users if users else 0.0,
+            "denominator_sum": denominator,
+            "denominator_sum_squares": 2 * denominator * denominator / users if users else 0.0,
+            "numerator_denominator_sum_products": numerator * denominator / users if users else 0.0,
+        }
+
+    result = analyse({"metric": "ratio", "variants": [arm("a", *control), arm("b", *variant)]})
+    json.dumps(result, allow_nan=False)
+    assert result["not_enough_data"] == [{"variant": "b", "reason": reason}]
+    assert result["variants"]["b"]["p_value"] is None
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,10 @@ from experiments.stats import AnalysisInputError, analyse
 class Command(BaseCommand):
     help = (
         "Analyse an experiment's results brought from elsewhere: per-variant totals (users "
-        "and conversions, or users, sum and sum of squares) as JSON on standard input or in "
-        "--input FILE. Prints every figure the results page shows, from the same code."
+        "and conversions; or users, sum and sum of squares; or, for a ratio, users and the "
+        "sums and sums of squares of numerator and denominator with the sum of their "
+        "products) as JSON on standard input or in --input FILE. Prints every figure the "
+        "results page shows, from the same code."
     )
 
     def add_arguments(self, parser):
@@ -49,12 +51,14 @@ def _interval(pair) -> str:
 
 
 def _text(result: dict) -> str:
-    lines = [f"Sample ratio mismatch p = {result['srm_p']:.4g}"]
+    srm_p = "-" if result["srm_p"] is None else f"{result['srm_p']:.4g}"
+    lines = [f"Sample ratio mismatch p = {srm_p}"]
     if result.get("srm_warning"):
         lines[0] += "  WARNING: the split is not what was configured; trust nothing below."
+    reasons = {item["variant"]: item["reason"] for item in result["not_enough_data"]}
     for name, figures in result["variants"].items():
-        if "relative_uplift" not in figures:
-            lines.append(f"{name}: not enough data")
+        if name in reasons:
+            lines.append(f"{name}: not enough data ({reasons[name]})")
             continue
         lines.append(
             f"{name}: uplift {_percent(figures['relative_uplift'])} "

@@ -356,7 +356,7 @@ class AnalyseApi(APIView):
         request=inline_serializer(
             name="AnalysisInput",
             fields={
-                "metric": serializers.ChoiceField(choices=["binomial", "mean"]),
+                "metric": serializers.ChoiceField(choices=["binomial", "mean", "ratio"]),
                 "variants": serializers.ListField(child=serializers.DictField()),
                 "weights": serializers.ListField(child=serializers.FloatField(), required=False),
                 "alpha": serializers.FloatField(required=False),

@@ -41,7 +41,7 @@ def inbox_texts(*, notifications) -> dict[int, str]:
     """Return each notification's in-app words, by id, with the current templates."""
     notifications = list(notifications)
     variants = dict(
-        Delivery.objects.filter(notification__in=notifications, channel=Channel.IN_APP)
+        Delivery.objects.filter(notification__in=notifications)  # one variant a notification
         .exclude(variant="")
         .values_list("notification_id", "variant")
     )

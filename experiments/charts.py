@@ -114,14 +114,14 @@ def metric_figure(body: Mapping | None, names: Sequence[str] = ()) -> dict:
         }
         for position, key in enumerate(ordered)
     ]
-    what = "mean per user" if kind == "mean" else "conversion rate"
+    what = {"mean": "mean per user", "ratio": "ratio"}.get(kind, "conversion rate")
     return {
         "data": data,
         "layout": {
             **LAYOUT,
             "title": {"text": f"{name}: {what} of everyone exposed so far, by day of exposure"},
             "xaxis": DAYS,
-            "yaxis": {"tickformat": ".1%"} if kind != "mean" else {},
+            "yaxis": {"tickformat": ".1%"} if kind not in ("mean", "ratio") else {},
         },
     }
 
@@ -142,7 +142,7 @@ def figure_rows(body: Mapping, *, sequential: bool) -> list[dict]:
     analysis = body.get("analysis")
     if not analysis:
         return []
-    rate = body["metric"]["kind"] != "mean"
+    rate = body["metric"]["kind"] not in ("mean", "ratio")
     key = "rate" if rate else "mean"
     reasons = {n["variant"]: n["reason"] for n in analysis["not_enough_data"]}
     rows = [

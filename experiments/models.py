@@ -321,15 +321,17 @@ class Exposure(models.Model):
 
 class Outcome(models.Model):
     """What one exposed subject did on one metric within the metric's window: `value` after
-    exposure, `pre_value` in as many days before it (for CUPED). Computed off the request
-    path by `experiments.results.services.results_compute`; a subject without a row did
-    nothing either side (0, 0)."""
+    exposure (a ratio's numerator), `pre_value` in as many days before it (for CUPED; a
+    ratio has none), `denominator` a ratio's denominator after exposure. Computed off the
+    request path by `experiments.results.services.results_compute`; a subject without a row
+    did nothing (0 everywhere)."""
 
     id = models.BigAutoField(primary_key=True)
     exposure = models.ForeignKey(Exposure, on_delete=models.CASCADE, related_name="outcomes")
     metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+")
     value = models.FloatField(default=0)
     pre_value = models.FloatField(default=0)
+    denominator = models.FloatField(default=0, db_default=0)  # fast inserts may leave it out
     converted = models.BooleanField(default=False)
 
     class Meta:

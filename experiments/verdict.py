@@ -63,7 +63,19 @@ def _more_users(body: Mapping, mde: float | None, power: float, alpha: float) ->
     control = arms[0]
     n = control["users"]
     try:
-        if body["metric"]["kind"] == "mean":
+        if body["metric"]["kind"] == "ratio":
+            ratio = stats.ratio_stats(
+                users=n,
+                numerator_sum=control["sum"],
+                numerator_sum_squares=control["sum_squares"],
+                denominator_sum=control["denominator_sum"],
+                denominator_sum_squares=control["denominator_sum_squares"],
+                numerator_denominator_sum_products=control["products"],
+            )
+            needed = stats.sample_size_mean(
+                mean=ratio.mean, variance=ratio.variance, relative_mde=mde, alpha=alpha, power=power
+            )
+        elif body["metric"]["kind"] == "mean":
             mean = control["sum"] / n
             variance = control["sum_squares"] / n - mean * mean
             needed = stats.sample_size_mean(

@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import stats
 
-BINOMIAL, MEAN = "binomial", "mean"
+BINOMIAL, MEAN, RATIO = "binomial", "mean", "ratio"
 # Segments with the most users are analysed; a long tail of countries is not worth a row.
 MAX_SEGMENTS = 10
 
@@ -18,8 +18,10 @@ MAX_SEGMENTS = 10
 @dataclass(frozen=True)
 class ArmTotals:
     """One variant's (or one variant in one segment's) sufficient statistics of a metric:
-    users exposed, users with a value above 0, sums of the values, of their squares, and
-    the same of the pre-exposure values, with the cross sum for CUPED."""
+    users exposed, users with a value above 0, sums of the values (a ratio's numerators), of
+    their squares, and the same of the pre-exposure values, with the cross sum for CUPED;
+    for a ratio, the sums of the denominators, of their squares and of numerator times
+    denominator."""
 
     variant: int
     group: Any = None
@@ -32,6 +34,9 @@ class ArmTotals:
     pre_squares: float = 0.0
     cross: float = 0.0
     both_converted: int = 0
+    denominator_total: float = 0.0
+    denominator_squares: float = 0.0
+    products: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,14 @@ def _variant(name: str, arm: ArmTotals, metric: str, cuped: bool) -> dict:
         row["conversions"] = arm.converted
         if cuped:
             row.update(pre_sum=arm.pre_converted, cross_sum=arm.both_converted)
+    elif metric == RATIO:
+        row.update(
+            numerator_sum=arm.total,
+            numerator_sum_squares=arm.squares,
+            denominator_sum=arm.denominator_total,
+            denominator_sum_squares=arm.denominator_squares,
+            numerator_denominator_sum_products=arm.products,
+        )
     else:
         row.update(sum=arm.total, sum_squares=arm.squares)
         if cuped:
@@ -82,7 +95,10 @@ def body(arms: Sequence[ArmTotals], settings: Settings, metric: str, *, cuped: b
 
 
 def has_pre_period(arms: Sequence[ArmTotals], metric: str) -> bool:
-    """Return whether anyone did anything before exposure: without it CUPED adjusts nothing."""
+    """Return whether anyone did anything before exposure: without it CUPED adjusts nothing.
+    A ratio has no CUPED (nor has gbstats 0.8.0)."""
+    if metric == RATIO:
+        return False
     if metric == BINOMIAL:
         return any(arm.pre_converted for arm in arms)
     return any(arm.pre_squares for arm in arms)
@@ -116,6 +132,9 @@ def arm_rows(arms: Sequence[ArmTotals], names: Sequence[str]) -> list[dict]:
             "converted": arm.converted,
             "sum": arm.total,
             "sum_squares": arm.squares,
+            "denominator_sum": arm.denominator_total,
+            "denominator_sum_squares": arm.denominator_squares,
+            "products": arm.products,
         }
         for name, arm in zip(names, arms, strict=True)
     ]
@@ -146,19 +165,19 @@ def _label(value: Any) -> str:
 
 
 def series(daily: Sequence[ArmTotals], names: Sequence[str], metric: str) -> dict:
-    """Return the cumulative rate (or mean) of each variant by day of exposure: of everyone
-    exposed up to that day, what they did. `daily` has the day, as ISO text or a date, in
+    """Return the cumulative rate (or mean, or ratio) of each variant by day of exposure: of
+    everyone exposed up to that day, what they did. `daily` has the day, as ISO text or a date, in
     `group`."""
     days = sorted({str(arm.group) for arm in daily})
     cells = {(str(arm.group), arm.variant): arm for arm in daily}
     out: dict[str, list[float | None]] = {}
     for position, name in enumerate(names):
-        users, total, values = 0, 0.0, []
+        total, below, values = 0.0, 0.0, []
         for day in days:
             arm = cells.get((day, position))
             if arm is not None:
-                users += arm.users
                 total += arm.converted if metric == BINOMIAL else arm.total
-            values.append(total / users if users else None)
+                below += arm.denominator_total if metric == RATIO else arm.users
+            values.append(total / below if below else None)
         out[name] = values
     return {"days": days, "variants": out}

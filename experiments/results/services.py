@@ -157,20 +157,29 @@ def results_refresh(*, experiment: Experiment) -> list[Result]:
     if phase is None:
         return []
     results_compute(experiment=experiment, phase=phase)
+    return results_analyse(experiment=experiment, phase=phase)
+
+
+@transaction.atomic
+def results_analyse(*, experiment: Experiment, phase: Phase | None = None) -> list[Result]:
+    """Analyse every metric of the experiment's latest (or given) phase from its stored
+    outcomes and store the results, without recomputing the outcomes."""
+    phase = phase or selectors.phase_latest(experiment=experiment)
+    if phase is None:
+        return []
     settings = _settings(experiment, phase)
     stored = []
-    with transaction.atomic():
-        for role, metric in experiment_metrics(experiment):
-            result, _ = Result.objects.update_or_create(
-                phase=phase,
-                metric=metric,
-                defaults={
-                    "experiment": experiment,
-                    "role": role,
-                    "computed_at": timezone.now(),
-                    "body": _result_body(phase, metric, role, settings),
-                },
-            )
-            stored.append(result)
-        Result.objects.filter(phase=phase).exclude(pk__in=[r.pk for r in stored]).delete()
+    for role, metric in experiment_metrics(experiment):
+        result, _ = Result.objects.update_or_create(
+            phase=phase,
+            metric=metric,
+            defaults={
+                "experiment": experiment,
+                "role": role,
+                "computed_at": timezone.now(),
+                "body": _result_body(phase, metric, role, settings),
+            },
+        )
+        stored.append(result)
+    Result.objects.filter(phase=phase).exclude(pk__in=[r.pk for r in stored]).delete()
     return stored

@@ -143,17 +143,17 @@ def _result_body(phase: Phase, metric: Metric, role: str, settings: bodies.Setti
     if metric.kind == Kind.RATIO:
         return {**out, "unsupported": UNSUPPORTED, "analysis": None, "arms": []}
     kind = bodies.MEAN if metric.kind == Kind.MEAN else bodies.BINOMIAL
-    arms = selectors.arm_totals(phase=phase, metric_id=metric.pk)
+    primary = role == Result.Role.PRIMARY
+    totals = selectors.arm_totals_by(
+        phase=phase, metric_id=metric.pk, by=(*SEGMENTS, "day") if primary else ()
+    )
+    arms = totals[None]
     out.update(bodies.analysis(arms, settings, kind), arms=bodies.arm_rows(arms, settings.names))
-    if role == Result.Role.PRIMARY:
+    if primary:
         out["segments"] = {
-            field: bodies.segments(
-                selectors.arm_totals(phase=phase, metric_id=metric.pk, by=field), settings, kind
-            )
-            for field in SEGMENTS
+            field: bodies.segments(totals[field], settings, kind) for field in SEGMENTS
         }
-        daily = selectors.arm_totals_daily(phase=phase, metric_id=metric.pk)
-        out["series"] = bodies.series(daily, settings.names, kind)
+        out["series"] = bodies.series(totals["day"], settings.names, kind)
     return out
 
 

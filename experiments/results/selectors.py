@@ -72,19 +72,27 @@ def arm_totals_by(
         else:
             columns.append(f"x.{quote(Exposure._meta.get_field(field).column)}")
     keys = ", ".join(f"{c} AS g{i}" for i, c in enumerate(columns))
-    names = [f"g{i}" for i in range(len(by))]
-    sets = ", ".join(["(variant)", *(f"(variant, {name})" for name in names)])
+    names = ", ".join(f"g{i}" for i in range(len(by)))
+    sets = ", ".join(["(variant)", *(f"(variant, g{i})" for i in range(len(by)))])
+    # Totals of each combination first (a parallel aggregate of the exposures and their
+    # outcomes), then the grouping sets over those few rows: sums of sums are the sums.
     sql = (
-        f"SELECT GROUPING({', '.join(names)}) AS level, variant, {', '.join(names)}, COUNT(*), "
-        "COUNT(oid) FILTER (WHERE value > 0), COALESCE(SUM(value), 0), "
-        "COALESCE(SUM(value * value), 0), COUNT(oid) FILTER (WHERE pre > 0), "
-        "COALESCE(SUM(pre), 0), COALESCE(SUM(pre * pre), 0), COALESCE(SUM(value * pre), 0), "
-        "COUNT(oid) FILTER (WHERE value > 0 AND pre > 0) "
-        f"FROM (SELECT x.variant, {keys}, o.id AS oid, o.value, o.pre_value AS pre "
+        f"SELECT GROUPING({names}) AS level, variant, {names}, SUM(users), SUM(converted), "
+        "COALESCE(SUM(total), 0), COALESCE(SUM(squares), 0), SUM(pre_converted), "
+        "COALESCE(SUM(pre_total), 0), COALESCE(SUM(pre_squares), 0), COALESCE(SUM(cross_), 0), "
+        "SUM(both_converted) "
+        f"FROM (SELECT x.variant, {keys}, COUNT(*) AS users, "
+        "COUNT(o.id) FILTER (WHERE o.value > 0) AS converted, SUM(o.value) AS total, "
+        "SUM(o.value * o.value) AS squares, "
+        "COUNT(o.id) FILTER (WHERE o.pre_value > 0) AS pre_converted, "
+        "SUM(o.pre_value) AS pre_total, SUM(o.pre_value * o.pre_value) AS pre_squares, "
+        "SUM(o.value * o.pre_value) AS cross_, "
+        "COUNT(o.id) FILTER (WHERE o.value > 0 AND o.pre_value > 0) AS both_converted "
         f"FROM {quote(Exposure._meta.db_table)} x "
         f"LEFT JOIN {quote(Outcome._meta.db_table)} o "
-        "ON o.exposure_id = x.id AND o.metric_id = %s WHERE x.phase_id = %s) AS s "
-        f"GROUP BY GROUPING SETS ({sets}) ORDER BY level DESC, variant, {', '.join(names)}"
+        "ON o.exposure_id = x.id AND o.metric_id = %s WHERE x.phase_id = %s "
+        f"GROUP BY x.variant, {names}) AS combinations "
+        f"GROUP BY GROUPING SETS ({sets}) ORDER BY level DESC, variant, {names}"
     )
     # GROUPING() has a bit set for each column left out: all of them for the overall row.
     level_of = {(1 << len(by)) - 1: None}
@@ -99,15 +107,15 @@ def arm_totals_by(
                 ArmTotals(
                     variant=variant,
                     group=row[by.index(field)] if field else None,
-                    users=t[0],
-                    converted=t[1],
+                    users=int(t[0]),
+                    converted=int(t[1]),
                     total=float(t[2]),
                     squares=float(t[3]),
-                    pre_converted=t[4],
+                    pre_converted=int(t[4]),
                     pre_total=float(t[5]),
                     pre_squares=float(t[6]),
                     cross=float(t[7]),
-                    both_converted=t[8],
+                    both_converted=int(t[8]),
                 )
             )
     return out

@@ -5,7 +5,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .PHONY: run test lint format venv venv-dev clean bench-broadcast bench-ingest bench-lag bench-metrics \
-	bench-notify bench-predictions
+	bench-notify bench-predictions bench-experiments
 
 # The virtualenv is rebuilt when a requirements file changes.
 $(VENV)/.runtime: requirements.txt
@@ -64,6 +64,10 @@ bench-metrics: venv-dev
 ## make bench-predictions: the whole setlist backtest (fit + walk-forward) beside the baselines.
 bench-predictions: venv-dev
 	$(PY) tests/benchmarks/bench_predictions.py
+
+## make bench-experiments: get_variant calls/s beside a bare hash; results of 10M events, 1M users.
+bench-experiments: venv-dev
+	$(PY) tests/benchmarks/bench_experiments.py
 
 lint: venv-dev
 	$(VENV)/bin/ruff check .

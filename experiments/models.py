@@ -343,6 +343,41 @@ class Outcome(models.Model):
         return f"exposure {self.exposure_id} on {self.metric_id}: {self.value:g}"
 
 
+class Cell(models.Model):
+    """The totals of one metric's outcomes over the exposures of a phase that share a
+    variant and a segment (platform, country, new or not, day of exposure): users exposed and
+    the sums the analysis takes. Written with the outcomes, so the analysis and its
+    breakdowns read a few hundred of these instead of joining every exposure to its outcome;
+    users and outcomes come from the same moment."""
+
+    id = models.BigAutoField(primary_key=True)
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="+")
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+")
+    variant = models.PositiveSmallIntegerField()
+    platform = models.CharField(max_length=10, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    is_new = models.BooleanField(null=True, blank=True)
+    day = models.DateField()
+    users = models.PositiveIntegerField()
+    converted = models.PositiveIntegerField()
+    total = models.FloatField()
+    squares = models.FloatField()
+    pre_converted = models.PositiveIntegerField()
+    pre_total = models.FloatField()
+    pre_squares = models.FloatField()
+    cross = models.FloatField()
+    both_converted = models.PositiveIntegerField()
+    denominator_total = models.FloatField()
+    denominator_squares = models.FloatField()
+    products = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["phase", "metric"], name="cell_phase_metric_idx")]
+
+    def __str__(self):
+        return f"{self.phase} on {self.metric_id}, variant {self.variant}, {self.day}"
+
+
 class Result(models.Model):
     """The stored analysis of one metric in one phase of an experiment, refreshed by beat or
     on demand; the results page reads only these. `body` holds the engine's output beside

@@ -1,17 +1,16 @@
 """Reads of results: the stored analyses, and the aggregates they are computed from (one
-query each, grouped in the database; nothing here loops over exposures in Python)."""
+query each, grouped in the database; nothing here loops over exposures in Python): the
+cells a computation of outcomes writes, and the same totals straight from the exposures."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
 
-from django.db import connection
 from django.db.models import Count, F, FilteredRelation, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
-from django.utils import timezone
 
-from ..models import Experiment, Exposure, Outcome, Phase, Result
+from ..models import Cell, Experiment, Exposure, Phase, Result
 from .bodies import ArmTotals
 
 ROLE_ORDER = {Result.Role.PRIMARY: 0, Result.Role.SECONDARY: 1, Result.Role.GUARDRAIL: 2}
@@ -47,115 +46,93 @@ def arm_totals_daily(*, phase: Phase, metric_id: int) -> list[ArmTotals]:
     return _totals(exposures, metric_id, "day")
 
 
-def arm_totals_by(
-    *, phase: Phase, metric_id: int, by: Sequence[str]
-) -> dict[str | None, list[ArmTotals]]:
-    """Return arm_totals of the phase overall (under None) and by each of `by`: exposure
-    fields, or "day" as arm_totals_daily. On PostgreSQL in one query (grouping sets: the
-    exposures and outcomes are read once, not once a breakdown), elsewhere one each."""
-    if connection.vendor != "postgresql" or not by:
-        return {
-            None: arm_totals(phase=phase, metric_id=metric_id),
-            **{
-                field: arm_totals_daily(phase=phase, metric_id=metric_id)
-                if field == "day"
-                else arm_totals(phase=phase, metric_id=metric_id, by=field)
-                for field in by
-            },
-        }
-    quote = connection.ops.quote_name
-    columns, params = [], []
-    for field in by:
-        if field == "day":  # as TruncDate, in the current time zone
-            columns.append("(x.exposed_at AT TIME ZONE %s)::date")
-            params.append(timezone.get_current_timezone_name())
-        else:
-            columns.append(f"x.{quote(Exposure._meta.get_field(field).column)}")
-    keys = ", ".join(f"{c} AS g{i}" for i, c in enumerate(columns))
-    names = ", ".join(f"g{i}" for i in range(len(by)))
-    sets = ", ".join(["(variant)", *(f"(variant, g{i})" for i in range(len(by)))])
-    # Totals of each combination first (a parallel aggregate of the exposures and their
-    # outcomes), then the grouping sets over those few rows: sums of sums are the sums.
-    sql = (
-        f"SELECT GROUPING({names}) AS level, variant, {names}, SUM(users), SUM(converted), "
-        "COALESCE(SUM(total), 0), COALESCE(SUM(squares), 0), SUM(pre_converted), "
-        "COALESCE(SUM(pre_total), 0), COALESCE(SUM(pre_squares), 0), COALESCE(SUM(cross_), 0), "
-        "SUM(both_converted) "
-        f"FROM (SELECT x.variant, {keys}, COUNT(*) AS users, "
-        "COUNT(o.id) FILTER (WHERE o.value > 0) AS converted, SUM(o.value) AS total, "
-        "SUM(o.value * o.value) AS squares, "
-        "COUNT(o.id) FILTER (WHERE o.pre_value > 0) AS pre_converted, "
-        "SUM(o.pre_value) AS pre_total, SUM(o.pre_value * o.pre_value) AS pre_squares, "
-        "SUM(o.value * o.pre_value) AS cross_, "
-        "COUNT(o.id) FILTER (WHERE o.value > 0 AND o.pre_value > 0) AS both_converted "
-        f"FROM {quote(Exposure._meta.db_table)} x "
-        f"LEFT JOIN {quote(Outcome._meta.db_table)} o "
-        "ON o.exposure_id = x.id AND o.metric_id = %s WHERE x.phase_id = %s "
-        f"GROUP BY x.variant, {names}) AS combinations "
-        f"GROUP BY GROUPING SETS ({sets}) ORDER BY level DESC, variant, {names}"
+def _with_outcomes(exposures: QuerySet, metric_id: int) -> QuerySet:
+    return exposures.annotate(
+        o=FilteredRelation("outcomes", condition=Q(outcomes__metric=metric_id))
     )
-    # GROUPING() has a bit set for each column left out: all of them for the overall row.
-    level_of = {(1 << len(by)) - 1: None}
-    level_of.update({(1 << len(by)) - 1 - (1 << (len(by) - 1 - i)): f for i, f in enumerate(by)})
-    out: dict[str | None, list[ArmTotals]] = {None: [], **{field: [] for field in by}}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, metric_id, phase.pk])
-        for level, variant, *row in cursor:
-            field = level_of[level]
-            t = row[len(by) :]
-            out[field].append(
-                ArmTotals(
-                    variant=variant,
-                    group=row[by.index(field)] if field else None,
-                    users=int(t[0]),
-                    converted=int(t[1]),
-                    total=float(t[2]),
-                    squares=float(t[3]),
-                    pre_converted=int(t[4]),
-                    pre_total=float(t[5]),
-                    pre_squares=float(t[6]),
-                    cross=float(t[7]),
-                    both_converted=int(t[8]),
-                )
-            )
-    return out
+
+
+def _sums() -> dict:
+    """The aggregates of ArmTotals over exposures and their outcomes (`o`): every exposure
+    counts as a user; one without an outcome did nothing (0)."""
+    value, pre, below = F("o__value"), F("o__pre_value"), F("o__denominator")
+    return {
+        "users": Count("id"),
+        "converted": Count("o__id", filter=Q(o__value__gt=0)),
+        "total": Coalesce(Sum(value), 0.0),
+        "squares": Coalesce(Sum(value * value), 0.0),
+        "pre_converted": Count("o__id", filter=Q(o__pre_value__gt=0)),
+        "pre_total": Coalesce(Sum(pre), 0.0),
+        "pre_squares": Coalesce(Sum(pre * pre), 0.0),
+        "cross": Coalesce(Sum(value * pre), 0.0),
+        "both_converted": Count("o__id", filter=Q(o__value__gt=0, o__pre_value__gt=0)),
+        "denominator_total": Coalesce(Sum(below), 0.0),
+        "denominator_squares": Coalesce(Sum(below * below), 0.0),
+        "products": Coalesce(Sum(value * below), 0.0),
+    }
+
+
+# What a cell holds of ArmTotals, with each figure's type; the segment of a cell.
+CELL_SUMS = list(_sums())
+_KINDS = [int if name in ("users", "converted", "pre_converted", "both_converted") else float
+          for name in CELL_SUMS]  # fmt: skip
+SEGMENT_FIELDS = ("platform", "country", "is_new", "day")
 
 
 def _totals(exposures: QuerySet, metric_id: int, by: str | None) -> list[ArmTotals]:
     fields = ["variant"] + ([by] if by else [])
-    value, pre = F("o__value"), F("o__pre_value")
     rows = (
-        exposures.annotate(o=FilteredRelation("outcomes", condition=Q(outcomes__metric=metric_id)))
-        .values(*fields)
-        .annotate(
-            users=Count("id"),
-            converted=Count("o__id", filter=Q(o__value__gt=0)),
-            total=Coalesce(Sum(value), 0.0),
-            squares=Coalesce(Sum(value * value), 0.0),
-            pre_converted=Count("o__id", filter=Q(o__pre_value__gt=0)),
-            pre_total=Coalesce(Sum(pre), 0.0),
-            pre_squares=Coalesce(Sum(pre * pre), 0.0),
-            cross=Coalesce(Sum(value * pre), 0.0),
-            both_converted=Count("o__id", filter=Q(o__value__gt=0, o__pre_value__gt=0)),
-        )
-        .order_by(*fields)
+        _with_outcomes(exposures, metric_id).values(*fields).annotate(**_sums()).order_by(*fields)
     )
     return [
         ArmTotals(
             variant=row["variant"],
             group=row.get(by) if by else None,
-            users=row["users"],
-            converted=row["converted"],
-            total=float(row["total"]),
-            squares=float(row["squares"]),
-            pre_converted=row["pre_converted"],
-            pre_total=float(row["pre_total"]),
-            pre_squares=float(row["pre_squares"]),
-            cross=float(row["cross"]),
-            both_converted=row["both_converted"],
+            **{name: kind(row[name]) for name, kind in zip(CELL_SUMS, _KINDS, strict=True)},
         )
         for row in rows
     ]
+
+
+def cell_totals(*, phase: Phase, metric_id: int) -> list[dict]:
+    """Return the totals of each cell of the phase and metric (variant, platform, country,
+    new or not, day of exposure), from the exposures and their outcomes, in one query."""
+    exposures = Exposure.objects.filter(phase=phase).annotate(day=TruncDate("exposed_at"))
+    return list(
+        _with_outcomes(exposures, metric_id)
+        .values("variant", *SEGMENT_FIELDS)
+        .annotate(**_sums())
+        .order_by()
+    )
+
+
+def arm_totals_by(
+    *, phase: Phase, metric_id: int, by: Sequence[str]
+) -> dict[str | None, list[ArmTotals]]:
+    """Return arm_totals of the phase overall (under None) and by each of `by` (exposure
+    fields, or "day" as arm_totals_daily), from the cells the last outcome computation
+    wrote: one query of a few hundred rows, whatever the number of exposures."""
+    levels: dict[str | None, dict[tuple, list]] = {None: {}, **{field: {} for field in by}}
+    for cell in Cell.objects.filter(phase=phase, metric_id=metric_id).values(
+        "variant", *SEGMENT_FIELDS, *CELL_SUMS
+    ):
+        figures = [cell[name] for name in CELL_SUMS]
+        for field in (None, *by):
+            key = (cell["variant"],) if field is None else (cell["variant"], cell[field])
+            into = levels[field].setdefault(key, [0] * len(figures))
+            for i, x in enumerate(figures):
+                into[i] += x
+    return {
+        field: [
+            ArmTotals(
+                variant=key[0],
+                group=key[1] if field else None,
+                **{name: kind(x) for name, kind, x in zip(CELL_SUMS, _KINDS, t, strict=True)},
+            )
+            for key, t in sorted(rows.items(), key=lambda item: (item[0][0], str(item[0][1:])))
+        ]
+        for field, rows in levels.items()
+    }
 
 
 def exposure_daily(*, phase: Phase) -> list[tuple[dt.date, int, int]]:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from analytics import selectors as analytics_selectors
 from notifications import selectors as notifications_selectors
 
-from ..models import Experiment, Exposure, Metric, Outcome, Phase, Result
+from ..models import Cell, Experiment, Exposure, Metric, Outcome, Phase, Result
 from . import bodies, selectors
 
 logger = logging.getLogger(__name__)
@@ -21,7 +21,6 @@ logger = logging.getLogger(__name__)
 Kind = Metric.Kind
 BATCH = 5000
 SEGMENTS = ("platform", "is_new", "country")
-UNSUPPORTED = "Ratio metrics are not analysed yet."
 
 
 def experiment_metrics(experiment: Experiment) -> list[tuple[str, Metric]]:
@@ -41,10 +40,11 @@ def experiment_metrics(experiment: Experiment) -> list[tuple[str, Metric]]:
     return out
 
 
-Row = tuple[int, float, float, bool]  # an outcome: exposure id, value, pre-value, converted
+# An outcome: exposure id, value, pre-value, converted, denominator (a ratio's).
+Row = tuple[int, float, float, bool, float]
 
 
-def _event_outcomes(phase: Phase, metric: Metric) -> list[Row]:
+def _event_totals(phase: Phase, metric: Metric, *, event: str, prop: str = ""):
     first, last = selectors.phase_exposure_span(phase=phase)
     if first is None:
         return []
@@ -52,15 +52,38 @@ def _event_outcomes(phase: Phase, metric: Metric) -> list[Row]:
     subjects = Exposure.objects.filter(phase=phase).annotate(
         ref=F("id"), distinct_id=F("subject"), moment=F("exposed_at")
     )
-    totals = analytics_selectors.event_totals_around(
-        event=metric.event,
-        prop=metric.property,
+    return analytics_selectors.event_totals_around(
+        event=event,
+        prop=prop,
         subjects=subjects,
         days=metric.window_days,
         since=first - window,
         until=last + window,
     )
-    return [(t.ref, t.after, t.before, t.after > 0) for t in totals if t.after or t.before]
+
+
+def _event_outcomes(phase: Phase, metric: Metric) -> list[Row]:
+    totals = _event_totals(phase, metric, event=metric.event, prop=metric.property)
+    return [(t.ref, t.after, t.before, t.after > 0, 0.0) for t in totals if t.after or t.before]
+
+
+def _ratio_outcomes(phase: Phase, metric: Metric) -> list[Row]:
+    """A ratio's numerator (the event, or the sum of its property) and denominator (the
+    denominator event's count) of each subject within the window after exposure."""
+    numerators = {
+        t.ref: t.after
+        for t in _event_totals(phase, metric, event=metric.event, prop=metric.property)
+        if t.after
+    }
+    denominators = {
+        t.ref: t.after
+        for t in _event_totals(phase, metric, event=metric.denominator_event)
+        if t.after
+    }
+    return [
+        (ref, numerators.get(ref, 0.0), 0.0, numerators.get(ref, 0.0) > 0, below)
+        for ref, below in ((r, denominators.get(r, 0.0)) for r in numerators.keys() | denominators)
+    ]
 
 
 def _notification_outcomes(phase: Phase, metric: Metric) -> list[Row]:
@@ -72,7 +95,7 @@ def _notification_outcomes(phase: Phase, metric: Metric) -> list[Row]:
     if not done:
         return []
     exposures = Exposure.objects.filter(phase=phase, user_id__in=done).values_list("id", flat=True)
-    return [(pk, 1.0, 0.0, True) for pk in exposures.iterator(chunk_size=BATCH)]
+    return [(pk, 1.0, 0.0, True, 0.0) for pk in exposures.iterator(chunk_size=BATCH)]
 
 
 def _outcomes_write(metric: Metric, rows: list[Row]) -> None:
@@ -80,16 +103,17 @@ def _outcomes_write(metric: Metric, rows: list[Row]) -> None:
     cost about 3 s a hundred thousand rows; bulk_create elsewhere."""
     if connection.vendor != "postgresql":
         Outcome.objects.bulk_create(
-            [Outcome(exposure_id=e, metric=metric, value=v, pre_value=p, converted=c)
-             for e, v, p, c in rows],
+            [Outcome(exposure_id=e, metric=metric, value=v, pre_value=p, converted=c,
+                     denominator=d)
+             for e, v, p, c, d in rows],
             batch_size=BATCH,
         )  # fmt: skip
         return
-    columns = "exposure_id, metric_id, value, pre_value, converted"
+    columns = "exposure_id, metric_id, value, pre_value, converted, denominator"
     with connection.cursor() as cursor, connection.wrap_database_errors:
         with cursor.copy(f"COPY {Outcome._meta.db_table} ({columns}) FROM STDIN") as copy:
-            for exposure_id, value, pre_value, converted in rows:
-                copy.write_row((exposure_id, metric.pk, value, pre_value, converted))
+            for exposure_id, value, pre_value, converted, denominator in rows:
+                copy.write_row((exposure_id, metric.pk, value, pre_value, converted, denominator))
 
 
 @transaction.atomic
@@ -100,11 +124,26 @@ def outcomes_compute(*, phase: Phase, metric: Metric) -> int:
         rows = _notification_outcomes(phase, metric)
     elif metric.kind in (Kind.CONVERSION, Kind.MEAN) and metric.event:
         rows = _event_outcomes(phase, metric)
+    elif metric.kind == Kind.RATIO and metric.event and metric.denominator_event:
+        rows = _ratio_outcomes(phase, metric)
     else:
         return 0
     Outcome.objects.filter(exposure__phase=phase, metric=metric).delete()
     _outcomes_write(metric, rows)
+    _cells_write(phase, metric)
     return len(rows)
+
+
+def _cells_write(phase: Phase, metric: Metric) -> None:
+    """Replace the phase's cells of the metric by the totals of the outcomes just written."""
+    Cell.objects.filter(phase=phase, metric=metric).delete()
+    Cell.objects.bulk_create(
+        [
+            Cell(phase=phase, metric=metric, **totals)
+            for totals in selectors.cell_totals(phase=phase, metric_id=metric.pk)
+        ],
+        batch_size=BATCH,
+    )
 
 
 def results_compute(*, experiment: Experiment, phase: Phase | None = None) -> dict[str, int]:
@@ -140,9 +179,7 @@ def _result_body(phase: Phase, metric: Metric, role: str, settings: bodies.Setti
         "role": role,
         "unsupported": None,
     }
-    if metric.kind == Kind.RATIO:
-        return {**out, "unsupported": UNSUPPORTED, "analysis": None, "arms": []}
-    kind = bodies.MEAN if metric.kind == Kind.MEAN else bodies.BINOMIAL
+    kind = {Kind.MEAN: bodies.MEAN, Kind.RATIO: bodies.RATIO}.get(metric.kind, bodies.BINOMIAL)
     primary = role == Result.Role.PRIMARY
     totals = selectors.arm_totals_by(
         phase=phase, metric_id=metric.pk, by=(*SEGMENTS, "day") if primary else ()

@@ -152,19 +152,56 @@ def test_results_refresh_stores_the_engines_figures_of_the_totals():
     assert primary["series"]["variants"] == {"control": [12 / 60], "b": [24 / 70]}
 
 
-def test_results_refresh_replaces_the_phases_results_and_says_a_ratio_is_not_analysed():
+def test_results_refresh_replaces_the_phases_results():
     votes = metric()
-    ratio = metric(key="per-view", kind=Metric.Kind.RATIO, denominator_event="pageview")
-    running = experiment(primary_metric=votes, guardrail_metrics=[ratio])
+    shares = metric(key="shares", event="share")
+    running = experiment(primary_metric=votes, guardrail_metrics=[shares])
     services.results_refresh(experiment=running)
     stored = services.results_refresh(experiment=running)
 
     assert Result.objects.count() == 2
-    guardrail = stored[1].body
-    assert guardrail["role"] == "guardrail" and guardrail["analysis"] is None
-    assert guardrail["unsupported"] == "Ratio metrics are not analysed yet."
+    assert stored[1].body["role"] == "guardrail"
     assert stored[0].body["analysis"]["not_enough_data"][0]["variant"] == "b"
     assert [r.pk for r in selectors.results_latest(experiment=running)] == [s.pk for s in stored]
+
+
+def test_a_ratio_metric_is_analysed_from_each_subjects_numerator_and_denominator():
+    per_view = metric(key="per-view", kind=Metric.Kind.RATIO, denominator_event="pageview")
+    running = experiment(primary_metric=per_view)
+    rows, sums = [], {0: [0] * 6, 1: [0] * 6}
+    for i in range(140):
+        variant, subject = i % 2, f"anon-{i}"
+        expose(running, subject, variant=variant)
+        views = 1 + i % 5 if i % 7 else 0  # some saw no page: a 0 denominator
+        voted = (i % 3 == 0) + (i % 4 == 0 and variant == 1)
+        rows += [("pageview", subject, T0 + DAY, {})] * views
+        rows += [("vote_cast", subject, T0 + 2 * DAY, {})] * voted
+        rows += [("vote_cast", subject, T0 + 9 * DAY, {})]  # after the 7-day window
+        t = sums[variant]
+        for k, x in enumerate((1, voted, voted * voted, views, views * views, voted * views)):
+            t[k] += x
+    events(rows)
+
+    (result,) = services.results_refresh(experiment=running)
+
+    body = {
+        "metric": "ratio",
+        "variants": [
+            {"name": name, "users": t[0], "numerator_sum": t[1], "numerator_sum_squares": t[2],
+             "denominator_sum": t[3], "denominator_sum_squares": t[4],
+             "numerator_denominator_sum_products": t[5]}
+            for name, t in (("control", sums[0]), ("b", sums[1]))
+        ],
+        "weights": [0.5, 0.5],
+    }  # fmt: skip
+    expected = stats.analyse(body)
+    analysis = result.body["analysis"]
+    assert analysis["variants"]["b"]["mean"] == pytest.approx(sums[1][1] / sums[1][3])
+    for key in ("relative_uplift", "p_value", "ci95", "chance_to_win", "seq_p_value"):
+        assert analysis["variants"]["b"][key] == pytest.approx(expected["variants"]["b"][key])
+    assert result.body["cuped"] is False
+    # The series is the ratio of everyone exposed so far, by day of exposure.
+    assert result.body["series"]["variants"]["b"] == [pytest.approx(sums[1][1] / sums[1][3])]
 
 
 def test_results_of_a_draft_without_a_phase_are_none():

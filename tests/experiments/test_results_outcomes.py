@@ -19,7 +19,7 @@ DAY = dt.timedelta(days=1)
 
 def stored(metric):
     return sorted(
-        (o.exposure_id, o.value, o.pre_value, o.converted)
+        (o.exposure_id, o.value, o.pre_value, o.converted, o.denominator)
         for o in Outcome.objects.filter(metric=metric)
     )
 
@@ -66,18 +66,22 @@ def test_outcomes_copied_in_are_the_rows_computed():
     assert stored(tips) == built(phase, tips) and len(stored(tips)) > 5
 
 
-def test_results_analyse_stores_the_analysis_of_the_outcomes_as_they_are():
+def test_results_analyse_reads_the_totals_of_the_last_computation():
     votes = metric()
     running = experiment(primary_metric=votes)
-    fan = UserFactory()
+    fan, later = UserFactory(), UserFactory()
     expose(running, f"user:{fan.pk}", user=fan)
     event("vote_cast", user=fan, at=T0 + DAY)
     services.results_refresh(experiment=running)
-    event("vote_cast", user=UserFactory(), at=T0 + DAY)  # not exposed: changes nothing
-    Outcome.objects.all().delete()  # as if the outcomes were stale
+    # Exposed and converted since: counted at the next computation, not before.
+    expose(running, f"user:{later.pk}", user=later)
+    event("vote_cast", user=later, at=T0 + DAY)
 
     results = services.results_analyse(experiment=running)
 
     assert [r.pk for r in results] == list(Result.objects.values_list("pk", flat=True))
     assert results[0].body["arms"][0]["users"] == 1
-    assert results[0].body["arms"][0]["converted"] == 0  # from the outcomes, not the events
+    assert results[0].body["arms"][0]["converted"] == 1
+    services.results_refresh(experiment=running)
+    assert Result.objects.get().body["arms"][0]["users"] == 2
+    assert Result.objects.get().body["arms"][0]["converted"] == 2

@@ -69,8 +69,8 @@ def test_verdict_says_not_enough_data_in_words():
     assert said.level == "not_enough"
     assert said.text == "Not enough data on Votes: b: Fewer than 50 users in this variant."
     assert verdict(None, alpha=0.05, sequential=True).text.startswith("Not enough data")
-    ratio = {"metric": {"name": "Per view"}, "unsupported": "Ratio metrics are not analysed yet."}
-    assert verdict(ratio, alpha=0.05, sequential=True).level == "unsupported"
+    unsupported = {"metric": {"name": "Per view"}, "unsupported": "Not analysed."}
+    assert verdict(unsupported, alpha=0.05, sequential=True).level == "unsupported"
 
 
 def test_guardrail_warnings_name_only_significantly_worse_guardrails():

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "notifications",
     "experiments",
     "predictions",
+    "monitoring",
 ]
 
 MIDDLEWARE = [

@@ -183,6 +183,10 @@ class Experiment(models.Model):
     def __str__(self):
         return self.key
 
+    def clean(self):
+        if self.start_at and self.end_at and self.end_at <= self.start_at:
+            raise ValidationError({"end_at": "The end must come after the start."})
+
 
 class Variant(models.Model):
     """One arm; the first (position 0) is the control."""

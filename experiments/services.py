@@ -122,6 +122,7 @@ def experiment_create(
     related = {name: fields.pop(name) for name in RELATED_METRICS if name in fields}
     experiment = Experiment(key=key, name=name, created_by=by, **fields)
     experiment.full_clean()
+    _category_check(experiment)
     experiment.save()
     for name, metrics in related.items():
         getattr(experiment, name).set(metrics)
@@ -174,6 +175,7 @@ def experiment_update(
             raise ApplicationError(f"{name!r} cannot be set here.", {"fields": {name: "unknown"}})
         setattr(experiment, name, value)
     experiment.full_clean()
+    _category_check(experiment)
     new_split = (
         [{"key": v.key, "weight": v.weight} for v in variants]
         if variants is not None
@@ -181,6 +183,8 @@ def experiment_update(
     )
     moves = new_split != old_split or experiment.coverage < old_coverage
     running = experiment.status == Status.RUNNING
+    if running:  # a running experiment stays one that could start
+        _surface_check(experiment)
     if running and moves and not new_phase:
         raise ConflictError(
             "Changing the variants, weights or lowering the coverage of a running experiment "
@@ -281,6 +285,39 @@ def experiment_start(
     on: nobody moves). A concluded experiment cannot start again."""
     experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
     variants_validate([VariantSpec(key=v.key, weight=v.weight) for v in experiment.variants.all()])
+    _surface_check(experiment)
+    _status_move(experiment, Status.RUNNING, by=by, note=note)
+    last = experiment.phases.order_by("-number").first()
+    if (
+        last is None
+        or split_of(experiment) != last.variants
+        or experiment.coverage < last.coverage  # fans would leave: randomise again
+    ):
+        _phase_start(experiment, by=by, reason=note or "started")
+    else:
+        last.ended_at = None
+        last.coverage = experiment.coverage  # raised while stopped: only adds fans
+        last.save(update_fields=["ended_at", "coverage"])
+    if experiment.start_at is None:
+        experiment.start_at = timezone.now()
+        experiment.save(update_fields=["start_at"])
+    _version_bump()
+    return experiment
+
+
+def _category_check(experiment: Experiment) -> None:
+    """A notification category, when one is named, is one the notifications app has."""
+    category = experiment.notification_category
+    if category and category not in notifications_selectors.category_keys():
+        raise ApplicationError(
+            f"{category!r} is not a notification category.",
+            {"fields": {"notification_category": "unknown"}},
+        )
+
+
+def _surface_check(experiment: Experiment) -> None:
+    """What an experiment must be to run on its surface: a content experiment names a
+    placement no other running one has; a notification experiment, see below."""
     if experiment.surface == Experiment.Surface.CONTENT and not experiment.placement:
         raise ApplicationError(
             "A content experiment needs a placement.", {"fields": {"placement": "required"}}
@@ -296,18 +333,6 @@ def experiment_start(
             )
     if experiment.surface == Experiment.Surface.NOTIFICATION:
         _notification_experiment_check(experiment)
-    _status_move(experiment, Status.RUNNING, by=by, note=note)
-    last = experiment.phases.order_by("-number").first()
-    if last is None or split_of(experiment) != last.variants:
-        _phase_start(experiment, by=by, reason=note or "started")
-    else:
-        last.ended_at = None
-        last.save(update_fields=["ended_at"])
-    if experiment.start_at is None:
-        experiment.start_at = timezone.now()
-        experiment.save(update_fields=["start_at"])
-    _version_bump()
-    return experiment
 
 
 def _notification_experiment_check(experiment: Experiment) -> None:
@@ -557,12 +582,12 @@ def get_variant(
         raise NotFoundError(f"There is no experiment {key!r}.", {"key": key})
     if user is not None and not user.is_authenticated:
         user = None
+    if live.killed:
+        return _control(live, "killed")
     if live.status == Status.CONCLUDED:
         return _control(live, "concluded", position=live.winner or 0)
     if live.status != Status.RUNNING or live.splitter is None:
         return _control(live, "not running")
-    if live.killed:
-        return _control(live, "killed")
     if user is not None and user.pk in live.forced:
         return _control(live, "forced", position=live.forced[user.pk])
     if not tracked:
@@ -651,8 +676,9 @@ def _segment(fan: Attributes | None) -> dict:
 
 def _exposure_claim(phase_id: int, distinct_id: str | None, user: User) -> None:
     """Mark the browser's anonymous exposure as the signed-in user's, so the variant follows
-    them to other devices, without a second exposure (or its event)."""
-    if distinct_id:
+    them to other devices, without a second exposure (or its event) — unless the user has
+    an exposure in the phase already: one user is one unit, never counted in two arms."""
+    if distinct_id and not Exposure.objects.filter(phase_id=phase_id, user=user).exists():
         Exposure.objects.filter(phase_id=phase_id, subject=distinct_id, user__isnull=True).update(
             user=user
         )
@@ -716,7 +742,12 @@ def notification_variants(
     live = next((e for e in candidates if e.status == Status.RUNNING), None)
     if live is None:
         winner = next(
-            (e for e in candidates if e.status == Status.CONCLUDED and e.winner is not None), None
+            (
+                e
+                for e in candidates
+                if e.status == Status.CONCLUDED and e.winner is not None and not e.killed
+            ),
+            None,
         )
         if winner is None:
             return {}
@@ -752,6 +783,23 @@ def notification_variants(
     if fresh:
         _exposures_record(live, fresh, now, out)
     return out
+
+
+def template_variant_now(*, experiment: str, variant: str) -> str:
+    """Return the template variant a delivery recorded at fan-out should be sent in now: its
+    own while its experiment runs; the winner's once concluded; the default words ("") once
+    killed or stopped. A delivery outside any experiment (a winner's or a forced variant)
+    keeps its variant."""
+    if not experiment:
+        return variant
+    live = _snapshot.get().get(experiment)
+    if live is None or live.killed:
+        return ""
+    if live.status == Status.RUNNING:
+        return variant
+    if live.status == Status.CONCLUDED and live.winner is not None:
+        return live.variants[live.winner].key
+    return ""
 
 
 def _notification_eligible(live, user_ids: list[int], now) -> dict[int, bool]:

@@ -40,10 +40,19 @@ def figures(row: Mapping, *, sequential: bool) -> tuple[float | None, list | Non
     return row.get("p_value"), row.get("ci95")
 
 
-def _detail(row: Mapping, *, alpha: float, sequential: bool, higher_is_better: bool) -> str:
-    p, ci = figures(row, sequential=sequential)
+def _detail(
+    row: Mapping,
+    *,
+    alpha: float,
+    sequential: bool,
+    higher_is_better: bool,
+    p: float | None = None,
+    corrected: str = "",
+) -> str:
+    raw, ci = figures(row, sequential=sequential)
+    p = raw if p is None else p
     level = f"{1 - alpha:.0%}"
-    kind = "sequential " if sequential else ""
+    kind = ("sequential " if sequential else "") + (f"{corrected} " if corrected else "")
     interval = f"{kind}{level} interval {percent(ci[0])} to {percent(ci[1])}" if ci else ""
     chance = row.get("chance_to_win")
     if chance is not None and not higher_is_better:
@@ -129,31 +138,44 @@ def verdict(
         reasons = "; ".join(f"{n['variant']}: {n['reason']}" for n in analysis["not_enough_data"])
         return Verdict("not_enough", f"Not enough data on {name}: {reasons}")
     detail = dict(alpha=alpha, sequential=sequential, higher_is_better=higher)
-    significant = {}
-    for key, row in compared.items():
-        p, _ = figures(row, sequential=sequential)
-        if p is not None and p < alpha:
-            significant[key] = row
+    ps = _p_values(compared, sequential=sequential)
+    significant = {key: row for key, row in compared.items() if ps[key] < alpha}
     better = {k: r for k, r in significant.items() if (r["relative_uplift"] > 0) == higher}
     worse = {k: r for k, r in significant.items() if k not in better}
     sentences = []
     if better:
         best = max(better, key=lambda k: better[k]["relative_uplift"] * (1 if higher else -1))
-        sentences.append(
-            f"{_capital(best)} beats control on {name}: {_detail(better[best], **detail)}."
-        )
+        said = _detail(better[best], p=ps[best], corrected=_corrected(compared), **detail)
+        sentences.append(f"{_capital(best)} beats control on {name}: {said}.")
     for key, row in worse.items():
-        sentences.append(
-            f"{_capital(key)} is worse than control on {name}: {_detail(row, **detail)}."
-        )
+        said = _detail(row, p=ps[key], corrected=_corrected(compared), **detail)
+        sentences.append(f"{_capital(key)} is worse than control on {name}: {said}.")
     if sentences:
         return Verdict("win" if better else "loss", " ".join(sentences))
-    each = "; ".join(f"{key}: {_detail(row, **detail)}" for key, row in compared.items())
+    each = "; ".join(
+        f"{key}: {_detail(row, p=ps[key], corrected=_corrected(compared), **detail)}"
+        for key, row in compared.items()
+    )
     return Verdict(
         "flat",
         f"No variant differs from control on {name} yet ({each}); "
         + _more_users(body, mde, power, alpha),
     )
+
+
+def _p_values(compared: Mapping[str, Mapping], *, sequential: bool) -> dict[str, float]:
+    """Each treatment arm's p-value as the verdict reads it: with several arms, Holm-adjusted
+    over them (the family of one metric's arms against the control), so that one of many
+    arms crossing alpha by chance is not called a winner."""
+    raw = {key: figures(row, sequential=sequential)[0] for key, row in compared.items()}
+    plain = {key: 1.0 if p is None or math.isnan(p) else p for key, p in raw.items()}
+    if len(plain) < 2:
+        return plain
+    return dict(zip(plain, stats.holm(list(plain.values())), strict=True))
+
+
+def _corrected(compared: Mapping) -> str:
+    return "Holm-adjusted" if len(compared) > 1 else ""
 
 
 def guardrail_warnings(bodies: Sequence[Mapping], *, alpha: float, sequential: bool) -> list[str]:
@@ -164,12 +186,24 @@ def guardrail_warnings(bodies: Sequence[Mapping], *, alpha: float, sequential: b
         if body.get("role") != "guardrail" or not analysis:
             continue
         higher = body["metric"]["higher_is_better"]
-        for key, row in analysis["variants"].items():
-            p, _ = figures(row, sequential=sequential)
-            uplift = row.get("relative_uplift")
-            if p is None or uplift is None or math.isnan(uplift) or p >= alpha:
+        compared = {
+            key: row
+            for key, row in analysis["variants"].items()
+            if row.get("relative_uplift") is not None
+        }
+        ps = _p_values(compared, sequential=sequential)
+        for key, row in compared.items():
+            uplift = row["relative_uplift"]
+            if math.isnan(uplift) or ps[key] >= alpha:
                 continue
             if (uplift > 0) != higher:
-                detail = _detail(row, alpha=alpha, sequential=sequential, higher_is_better=higher)
+                detail = _detail(
+                    row,
+                    alpha=alpha,
+                    sequential=sequential,
+                    higher_is_better=higher,
+                    p=ps[key],
+                    corrected=_corrected(compared),
+                )
                 warnings.append(f"Guardrail {body['metric']['name']} is worse in {key}: {detail}.")
     return warnings

@@ -7,6 +7,7 @@ from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from experiments import services as experiments_services
 from notifications.content.links import link_allowed
 from notifications.content.rendering import render, template_for
 from notifications.models import Category, Channel, Delivery, Notification
@@ -40,11 +41,14 @@ def inbox_unread_count(*, user) -> int:
 def inbox_texts(*, notifications) -> dict[int, str]:
     """Return each notification's in-app words, by id, with the current templates."""
     notifications = list(notifications)
-    variants = dict(
-        Delivery.objects.filter(notification__in=notifications)  # one variant a notification
+    variants = {
+        pk: experiments_services.template_variant_now(experiment=experiment, variant=variant)
+        for pk, experiment, variant in Delivery.objects.filter(
+            notification__in=notifications  # one variant a notification
+        )
         .exclude(variant="")
-        .values_list("notification_id", "variant")
-    )
+        .values_list("notification_id", "experiment", "variant")
+    }
     templates = {}
     texts = {}
     for notification in notifications:

@@ -5,6 +5,7 @@ management command, the staff endpoint and the tests call the same code.
 """
 
 from .analysis import MIN_USERS, analyse
+from .corrections import holm
 from .inputs import AnalysisInputError
 from .power import SampleSize, sample_size_binomial, sample_size_mean
 from .statistics import RatioStats, ratio_stats
@@ -15,6 +16,7 @@ __all__ = [
     "RatioStats",
     "SampleSize",
     "analyse",
+    "holm",
     "ratio_stats",
     "sample_size_binomial",
     "sample_size_mean",

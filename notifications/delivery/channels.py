@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
+from experiments import services as experiments_services
 from notifications.content.rendering import PARTS, Rendered, render, template_for
 from notifications.delivery.breaker import circuit_open_until
 from notifications.delivery.endpoints import EndpointSession
@@ -198,7 +199,11 @@ def send_one(delivery: Delivery, batch: Batch) -> tuple[Outcome, Rendered]:
         # Through the tracked link: the click is recorded, then the user lands on the url.
         context["url"] = batch.click_url(delivery.pk)
     parts = CHANNEL_PARTS.get(delivery.channel, PARTS)
-    template = batch.template(notification.category, delivery.variant)
+    # The experiment's words while it runs; killed or stopped since fan-out, the default.
+    variant = experiments_services.template_variant_now(
+        experiment=delivery.experiment, variant=delivery.variant
+    )
+    template = batch.template(notification.category, variant)
     words = render(notification.category, context, template, parts)
     if delivery.channel == Channel.EMAIL:
         return _send_email(delivery, words, links, batch), words

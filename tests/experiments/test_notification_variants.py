@@ -7,7 +7,7 @@ from django.core import mail
 from analytics.models import Event
 from experiments import services
 from experiments.assignment import Splitter
-from experiments.models import Exposure
+from experiments.models import Experiment, Exposure
 from mysetlist.core.exceptions import ApplicationError, ConflictError
 from notifications.content.rendering import template_for
 from notifications.content.templates import template_save_version
@@ -19,6 +19,7 @@ from notifications.models import (
 )
 from notifications.selectors import inbox_texts
 from notifications.services import notify
+from notifications.tasks import deliveries_dispatch
 from tests.experiments.factories import experiment
 from tests.setlists.factories import UserFactory
 
@@ -216,7 +217,6 @@ def test_a_recipient_who_gets_nothing_is_not_exposed():
     ("fields", "message"),
     [
         ({"notification_category": ""}, "needs a notification category"),
-        ({"notification_category": "no_such"}, "'no_such' is not a notification category"),
         ({"countries": ["US"]}, "cannot target countries or platforms"),
         ({"platforms": ["ios"]}, "cannot target countries or platforms"),
     ],
@@ -229,6 +229,50 @@ def test_a_notification_experiment_that_cannot_run_does_not_start(fields, messag
 
     draft.refresh_from_db()
     assert draft.status == "draft" and not draft.phases.exists()
+
+
+def test_an_unknown_category_is_refused_when_the_experiment_is_set_up():
+    with pytest.raises(ApplicationError, match="'no_such' is not a notification category"):
+        notification_experiment(start=False, notification_category="no_such")
+    assert not Experiment.objects.exists()
+    draft = notification_experiment(start=False)
+
+    with pytest.raises(ApplicationError, match="'no_such' is not a notification category"):
+        services.experiment_update(experiment=draft, notification_category="no_such")
+
+    draft.refresh_from_db()
+    assert draft.notification_category == CATEGORY
+
+
+def test_a_running_notification_experiment_cannot_be_changed_into_one_that_could_not_start():
+    running = notification_experiment(key="first")
+    other = notification_experiment(key="second", notification_category="setlist_posted")
+
+    with pytest.raises(ApplicationError, match="cannot target countries"):
+        services.experiment_update(experiment=running, countries=["US"])
+    with pytest.raises(ConflictError, match="'first' already runs on 'show_announced'"):
+        services.experiment_update(experiment=other, notification_category=CATEGORY)
+
+    other.refresh_from_db()
+    assert other.notification_category == "setlist_posted"
+    assert Experiment.objects.get(key="first").countries == []
+
+
+def test_queued_deliveries_of_a_killed_experiment_go_out_in_the_default_words(
+    django_capture_on_commit_callbacks,
+):
+    running = notification_experiment(weights=(0.0, 1.0))  # everyone gets b
+    variant_words("b", "B: {{ artist }} plays {{ venue }}", "B in app: {{ artist }}")
+    fans = UserFactory.create_batch(3)
+    announce(fans)  # queued: nothing is sent until the workers run
+    services.experiment_kill(experiment=running)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deliveries_dispatch.delay()
+
+    assert len(mail.outbox) == 3
+    assert not any(m.subject.startswith("B:") for m in mail.outbox)
+    assert delivered(fans) == [("announce-copy", "b")] * 3  # the assignment stays on record
 
 
 def test_one_notification_experiment_runs_on_a_category_at_a_time():

@@ -67,6 +67,39 @@ def test_stop_and_resume_keep_the_phase_so_nobody_moves():
     assert phase.number == 1 and phase.ended_at is None
 
 
+def test_coverage_changed_while_stopped_applies_on_resume():
+    stopped = services.experiment_stop(experiment=experiment(coverage=0.5))
+    services.experiment_update(experiment=stopped, coverage=0.8)
+    raised = services.experiment_start(experiment=stopped)
+    assert list(Phase.objects.values_list("number", "coverage")) == [(1, 0.8)]  # only adds fans
+
+    services.experiment_stop(experiment=raised)
+    services.experiment_update(experiment=raised, coverage=0.2)
+    services.experiment_start(experiment=raised)
+    phases = list(Phase.objects.order_by("number").values_list("number", "coverage"))
+    assert phases == [(1, 0.8), (2, 0.2)]  # fans would leave: randomised again
+
+
+def test_a_running_content_experiment_cannot_move_onto_a_taken_placement():
+    experiment(key="hero-a", surface="content", placement="home-hero")
+    other = experiment(key="hero-b", surface="content", placement="footer")
+
+    with pytest.raises(ConflictError, match="'hero-a' already runs on 'home-hero'"):
+        services.experiment_update(experiment=other, placement="home-hero")
+
+    other.refresh_from_db()
+    assert other.placement == "footer"
+
+
+def test_an_end_before_the_start_is_refused():
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    now = timezone.now()
+    with pytest.raises(ValidationError, match="end must come after the start"):
+        experiment(start=False, start_at=now, end_at=now)
+
+
 def test_a_concluded_experiment_cannot_start_or_change():
     concluded = services.experiment_conclude(experiment=experiment(), winner="b")
     with pytest.raises(ConflictError):
@@ -247,6 +280,14 @@ def test_kill_switch_sends_everyone_to_control_and_lifting_restores():
     assert StatusChange.objects.filter(note__startswith="kill switch on").exists()
 
 
+def test_the_kill_switch_overrides_a_concluded_winner():
+    concluded = services.experiment_conclude(experiment=experiment(), winner="b")
+    user = UserFactory()
+    assert services.get_variant(key=concluded.key, user=user).variant == "b"
+    services.experiment_kill(experiment=concluded)
+    assert services.get_variant(key=concluded.key, user=user).variant == "control"
+
+
 def test_stopped_and_draft_experiments_show_the_control():
     draft = experiment(key="draft", weights=(0.0, 1.0), start=False)
     user = UserFactory()
@@ -307,6 +348,28 @@ def test_the_anonymous_variant_follows_the_fan_after_log_in():
     elsewhere = services.get_variant(key=running.key, user=user, distinct_id="other-device")
     assert elsewhere.position == before.position
     assert Event.objects.filter(event=services.EXPOSURE_EVENT).count() == 1
+
+
+@pytest.mark.parametrize("known_to_the_process", [True, False])
+def test_a_user_is_never_counted_in_two_arms_by_a_browser_seen_after_sign_out(
+    known_to_the_process,
+):
+    running = experiment()
+    splitter = Splitter.of("cta-copy", [0.5, 0.5])
+    user = UserFactory()
+    account = splitter.variant(f"user:{user.pk}")
+    browser = next(f"anon-{i}" for i in range(1000) if splitter.variant(f"anon-{i}") != account)
+    signed_in = services.get_variant(key=running.key, user=user)
+    services.get_variant(key=running.key, distinct_id=browser)  # signed out on this browser
+    if not known_to_the_process:
+        services._seen.items.clear()  # another worker answers the next request
+
+    again = services.get_variant(key=running.key, user=user, distinct_id=browser)
+
+    assert again.position == signed_in.position == account
+    assert list(Exposure.objects.filter(user=user).values_list("subject", flat=True)) == [
+        f"user:{user.pk}"
+    ]  # the browser's exposure stays its own, not a second one of the user
 
 
 def test_no_id_at_all_gets_the_control_uncounted():

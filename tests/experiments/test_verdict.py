@@ -79,3 +79,35 @@ def test_guardrail_warnings_name_only_significantly_worse_guardrails():
     primary = body((1000, 150), (1000, 100), name="Votes")
     warnings = guardrail_warnings([primary, errors, fine], alpha=0.05, sequential=False)
     assert len(warnings) == 1 and warnings[0].startswith("Guardrail Errors is worse in b: +50.0%")
+
+
+NAMES = ["control", "b", "c", "d"]
+
+
+def test_with_several_arms_the_verdict_reads_holm_adjusted_p_values():
+    arms = [(2000, 200), (2000, 246), (2000, 205), (2000, 198)]  # b alone looks better
+    analysis = stats.analyse(
+        {
+            "metric": "binomial",
+            "variants": [
+                {"name": name, "users": n, "conversions": c}
+                for name, (n, c) in zip(NAMES, arms, strict=True)
+            ],
+        }
+    )
+    b = analysis["variants"]["b"]
+    assert b["p_value"] < 0.05 < b["p_value_holm"]  # the case the correction decides
+    three = {
+        "metric": {"key": "votes", "name": "Votes", "kind": "conversion", "higher_is_better": True},
+        "role": "primary",
+        "analysis": analysis,
+        "arms": [
+            {"key": k, "users": n, "converted": c} for k, (n, c) in zip(NAMES, arms, strict=True)
+        ],
+    }
+
+    said = verdict(three, alpha=0.05, sequential=False)
+
+    assert said.level == "flat"
+    assert "Holm-adjusted p = " in said.text
+    assert verdict(three, alpha=0.15, sequential=False).level == "win"  # Holm p ~ 0.11

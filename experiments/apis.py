@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from mysetlist.core.exceptions import ApplicationError
 from mysetlist.core.fields import NumberField
 from mysetlist.core.schema import errors
+from mysetlist.setlists import selectors as setlists_selectors
 from mysetlist.users.models import User
 
 from . import selectors, services, stats
@@ -116,10 +117,25 @@ class ExperimentInputSerializer(serializers.Serializer):
     baseline_stddev = NumberField(min_value=0, required=False, allow_null=True)
     alpha = NumberField(min_value=0.001, max_value=0.5, required=False)
     power = NumberField(min_value=0.5, max_value=0.99, required=False)
+    follows_artist = serializers.PrimaryKeyRelatedField(
+        queryset=setlists_selectors.artist_list(), required=False, allow_null=True
+    )
+    sequential = serializers.BooleanField(required=False)
+    sequential_tuning = serializers.IntegerField(min_value=1, max_value=10**9, required=False)
+    prior_mean = NumberField(min_value=-100, max_value=100, required=False)
+    prior_stddev = NumberField(min_value=1e-6, max_value=100, required=False)
+    prior_proper = serializers.BooleanField(required=False)
     variants = VariantSerializer(many=True, required=False, max_length=20)
 
     def validate_countries(self, value):
         return [code.upper() for code in value]
+
+    def validate(self, attrs):
+        # A field this endpoint does not know is an error, never silently dropped.
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: "Unknown field." for name in unknown})
+        return attrs
 
 
 def _specs(rows) -> list[services.VariantSpec]:

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from . import charts
@@ -23,7 +24,7 @@ def results_page(request, key):
     """An experiment's stored results: the verdict in words, guardrail warnings, charts and
     every figure per variant and metric. Nothing here reads raw events."""
     experiment = _experiment(key)
-    phase = selectors.phase_latest(experiment=experiment)
+    phase = _phase(experiment, request.GET.get("phase"))
     results = selectors.results_latest(experiment=experiment, phase=phase) if phase else []
     primary = next((r for r in results if r.role == Result.Role.PRIMARY), None)
     sequential = experiment.sequential
@@ -31,6 +32,7 @@ def results_page(request, key):
     context = {
         "experiment": experiment,
         "phase": phase,
+        "phases": selectors.phase_numbers(experiment=experiment),
         "sequential": sequential,
         "computed_at": max((r.computed_at for r in results), default=None),
         "tables": [
@@ -67,9 +69,19 @@ def results_page(request, key):
 def results_refresh(request, key):
     """Compute the experiment's outcomes and results now, then show them."""
     experiment = _experiment(key)
-    stored = services.results_refresh(experiment=experiment)
+    phase = _phase(experiment, request.POST.get("phase"))
+    stored = services.results_refresh(experiment=experiment, phase=phase) if phase else []
     if stored:
         messages.success(request, f"Results computed for {len(stored)} metrics.")
     else:
         messages.warning(request, "Nothing to compute: the experiment has no phase or metric.")
-    return redirect("experiments:experiment-results", key=experiment.key)
+    url = reverse("experiments:experiment-results", kwargs={"key": experiment.key})
+    return redirect(f"{url}?phase={phase.number}" if phase else url)
+
+
+def _phase(experiment, number):
+    """The phase asked for (the latest when none is), or 404 for one that does not exist."""
+    phase = selectors.phase_numbered(experiment=experiment, number=number or None)
+    if phase is None and number:
+        raise Http404(f"Experiment {experiment.key!r} has no phase {number!r}.")
+    return phase

@@ -25,6 +25,23 @@ def phase_latest(*, experiment: Experiment) -> Phase | None:
     return Phase.objects.filter(experiment=experiment).order_by("-number").first()
 
 
+def phase_numbered(*, experiment: Experiment, number: str | int | None) -> Phase | None:
+    """Return the phase of that number (the latest when None); None when there is none, or
+    the number is not a whole number."""
+    if number is None:
+        return phase_latest(experiment=experiment)
+    try:
+        number = int(number)
+    except (TypeError, ValueError):
+        return None
+    return Phase.objects.filter(experiment=experiment, number=number).first()
+
+
+def phase_numbers(*, experiment: Experiment) -> list[int]:
+    phases = Phase.objects.filter(experiment=experiment).order_by("number")
+    return list(phases.values_list("number", flat=True))
+
+
 def phase_exposure_span(*, phase: Phase) -> tuple[dt.datetime | None, dt.datetime | None]:
     """Return the earliest and latest exposure of the phase (None, None if none)."""
     span = Exposure.objects.filter(phase=phase).aggregate(

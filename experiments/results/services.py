@@ -194,10 +194,10 @@ def _result_body(phase: Phase, metric: Metric, role: str, settings: bodies.Setti
     return out
 
 
-def results_refresh(*, experiment: Experiment) -> list[Result]:
-    """Compute the outcomes of the experiment's latest phase, then analyse and store every
-    metric's result (one row per phase and metric, replaced each time)."""
-    phase = selectors.phase_latest(experiment=experiment)
+def results_refresh(*, experiment: Experiment, phase: Phase | None = None) -> list[Result]:
+    """Compute the outcomes of the experiment's latest (or given) phase, then analyse and
+    store every metric's result (one row per phase and metric, replaced each time)."""
+    phase = phase or selectors.phase_latest(experiment=experiment)
     if phase is None:
         return []
     results_compute(experiment=experiment, phase=phase)

@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 from experiments import services
 from experiments.models import Experiment, Exposure, Phase
 from tests.experiments.factories import experiment
-from tests.setlists.factories import UserFactory
+from tests.setlists.factories import ArtistFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +118,30 @@ def test_patch_of_a_running_split_needs_a_new_phase(staff_client):
     )
     assert done.status_code == 200
     assert [p["number"] for p in done.json()["phases"]] == [1, 2]
+
+
+def test_patch_sets_targeting_and_statistics_and_refuses_unknown_fields(staff_client):
+    experiment(key="cta-copy", start=False)
+    artist = ArtistFactory()
+    detail = url("experiment-detail", key="cta-copy")
+
+    unknown = staff_client.patch(detail, {"follows": artist.pk, "sequentail": False}, format="json")
+    assert unknown.status_code == 400
+    assert set(unknown.json()["extra"]["fields"]) == {"follows", "sequentail"}
+    done = staff_client.patch(
+        detail,
+        {"follows_artist": artist.pk, "sequential": False, "prior_proper": True,
+         "prior_stddev": 0.1, "sequential_tuning": 2000},
+        format="json",
+    )  # fmt: skip
+    assert done.status_code == 200, done.content
+    changed = Experiment.objects.get()
+    assert changed.follows_artist == artist and changed.sequential is False
+    assert (changed.prior_proper, changed.prior_stddev, changed.sequential_tuning) == (
+        True, 0.1, 2000,
+    )  # fmt: skip
+    missing = staff_client.patch(detail, {"follows_artist": 999999}, format="json")
+    assert missing.status_code == 400 and "follows_artist" in missing.json()["extra"]["fields"]
 
 
 def test_kill_switch_and_force(staff_client):

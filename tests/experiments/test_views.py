@@ -2,8 +2,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from experiments import services as services_module
 from experiments.models import Result
 from experiments.results import services
+from experiments.services import VariantSpec as V
 from tests.experiments.factories import experiment
 from tests.experiments.results_data import T0, events, expose, metric
 from tests.setlists.factories import UserFactory
@@ -52,9 +54,10 @@ def test_results_page_shows_the_verdict_tables_and_charts(
     staff_browser, django_assert_max_num_queries
 ):
     with_results(sequential=False)
-    # 6 for the page (session, user, experiment, phase, results, exposures by day), however
-    # many metrics and variants; up to 8 for recording the page view and its rollup marks.
-    with django_assert_max_num_queries(14):
+    # 7 for the page (session, user, experiment, phase, phases, results, exposures by day),
+    # however many metrics and variants; up to 8 for recording the page view and its rollup
+    # marks.
+    with django_assert_max_num_queries(15):
         response = staff_browser.get(results_url())
     page = response.content.decode()
     assert response.status_code == 200
@@ -100,11 +103,32 @@ def test_refresh_computes_the_results_and_redirects_back(staff):
 
     response = browser.post(refresh_url(), {"csrfmiddlewaretoken": token}, follow=True)
 
-    assert response.redirect_chain == [(results_url(), 302)]
+    assert response.redirect_chain == [(results_url() + "?phase=1", 302)]
     assert Result.objects.get().body["arms"][0]["users"] == 1
     assert "Results computed for 1 metrics." in response.content.decode()
     assert browser.get(refresh_url()).status_code == 405
     assert browser.post(refresh_url("nope"), {"csrfmiddlewaretoken": token}).status_code == 404
+
+
+def test_each_phase_has_its_own_results_page(staff_browser):
+    running = with_results(sequential=False)
+    services_module.experiment_update(
+        experiment=running,
+        variants=[V(key="control", weight=0.3), V(key="b", weight=0.7)],
+        new_phase=True,
+        reason="more to b",
+    )
+    expose(running, "anon-new")  # the new phase's only exposure
+    services.results_refresh(experiment=running)
+
+    latest = staff_browser.get(results_url()).content.decode()
+    first = staff_browser.get(results_url() + "?phase=1").content.decode()
+
+    assert "phase 2 since" in latest and "phase 1 since" in first
+    assert 'href="?phase=1"' in latest
+    assert "B beats control" in first and "B beats control" not in latest
+    assert staff_browser.get(results_url() + "?phase=9").status_code == 404
+    assert staff_browser.get(results_url() + "?phase=x").status_code == 404
 
 
 def test_the_admin_links_the_results_page(admin_client):

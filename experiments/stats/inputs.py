@@ -125,7 +125,13 @@ class _Checker:
         if value != int(value):
             self.add(path, "Must be a whole number.")
             return None
+        if value > MAX_COUNT:
+            self.add(path, f"Must be at most {MAX_COUNT:,}.")
+            return None
         return int(value)
+
+
+MAX_COUNT = 10**15  # users or conversions of one arm: still exact as a float (below 2**53)
 
 
 def _variance_ok(n: int, total: float, squares: float) -> bool:

@@ -204,6 +204,11 @@ BAD = [
     ("negative prior stddev", binomial_body(prior={"mean": 0, "stddev": -0.3}), "prior.stddev"),
     ("non-numeric prior mean", binomial_body(prior={"mean": "0"}), "prior.mean"),
     ("non-boolean proper", binomial_body(prior={"proper": 1}), "prior.proper"),
+    (
+        "users beyond any population",
+        with_variant(binomial_body(), 0, users=1e300),
+        "variants[0].users",
+    ),  # fmt: skip
     ("control_index out of range", binomial_body(control_index=2), "control_index"),
     ("negative control_index", binomial_body(control_index=-1), "control_index"),
     ("boolean control_index", binomial_body(control_index=True), "control_index"),

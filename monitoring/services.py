@@ -314,13 +314,13 @@ def _line(event: AlertEvent) -> str:
     """One alert in a message, in words."""
     alert, rule = event.alert, event.alert.rule
     name, unit = _figure_words(rule.metric)
-    symbol = rules.SYMBOLS[rule.operator]
+    words = rules.WORDS[rule.operator]
     if rule.change:
         measured = f"{name}, change on the previous {rule.window_seconds // 60} min"
-        figures = f"{_number(event.value)} % {symbol} {_number(rule.threshold)} %"
+        figures = f"{_number(event.value)} %, {words} {_number(rule.threshold)} %"
     else:
         measured = f"{name} over {rule.window_seconds // 60} min"
-        figures = f"{_number(event.value)} {unit} {symbol} {_number(rule.threshold)} {unit}"
+        figures = f"{_number(event.value)} {unit}, {words} {_number(rule.threshold)} {unit}"
     head = f"{rule.name} [{rule.severity}]: {measured}"
     if event.send == AlertEvent.Send.RESOLVE:
         since = alert.fired_at or alert.started_at

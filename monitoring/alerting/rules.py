@@ -54,7 +54,8 @@ OPERATORS = {
     "lte": op.le,
     "eq": op.eq,
 }
-SYMBOLS = {"gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "eq": "="}
+# In words, for messages: a text email escapes "<" and ">" as HTML.
+WORDS = {"gt": "above", "gte": "at or above", "lt": "below", "lte": "at or below", "eq": "equal to"}
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,12 @@ SCHEDULES = [
         expires=90,
     ),
     Schedule(
+        name="Evaluate alert rules and send what changed",
+        task="monitoring.alerts_evaluate",
+        crontab={"minute": "*"},  # every minute: the evaluation interval rules are checked at
+        expires=90,
+    ),
+    Schedule(
         name="Refresh the results of running experiments",
         task="experiments.results_refresh_running",
         crontab={"minute": "*/15"},  # every quarter hour; the page also refreshes on demand

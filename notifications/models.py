@@ -16,6 +16,9 @@ class Category(models.TextChoices):
     PREDICTION_PUBLISHED = "prediction_published", "Predicted setlist published"
     SETLIST_POSTED = "setlist_posted", "Setlist posted after the show"
     DIGEST = "digest", "Digest"
+    # Staff only: the monitoring app's alert rules.
+    ALERT_FIRING = "alert_firing", "Alert firing (staff)"
+    ALERT_RESOLVED = "alert_resolved", "Alert resolved (staff)"
 
 
 class Channel(models.TextChoices):

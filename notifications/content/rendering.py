@@ -74,6 +74,22 @@ DEFAULTS = {
         "push_body": "{{ items|length }} update{{ items|pluralize }}",
         "in_app_text": "Your digest: {{ items|length }} update{{ items|pluralize }}.",
     },
+    "alert_firing": {
+        "subject": "[{{ severity|upper }}] {{ summary }}",
+        "text": "{{ summary }}\n\n{% for alert in alerts %}- {{ alert }}\n{% endfor %}"
+        "\nSee or acknowledge: {{ url }}",
+        "push_title": "[{{ severity|upper }}] alert firing",
+        "push_body": "{{ summary }}",
+        "in_app_text": "Firing: {{ summary }}",
+    },
+    "alert_resolved": {
+        "subject": "[RESOLVED] {{ summary }}",
+        "text": "{{ summary }}\n\n{% for alert in alerts %}- {{ alert }}\n{% endfor %}"
+        "\nSee them: {{ url }}",
+        "push_title": "Alert resolved",
+        "push_body": "{{ summary }}",
+        "in_app_text": "Resolved: {{ summary }}",
+    },
 }
 TEXT_FOOTER = "\n\nChange what we send you: {{ preferences_url }}\n"
 HTML_WRAPPER = (

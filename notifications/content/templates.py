@@ -37,4 +37,7 @@ def sample_context(category: str) -> dict:
         "preferences_url": f"{site}/notifications/preferences/",
         "unsubscribe_url": f"{site}/notifications/unsubscribe/sample/",
         "items": ["The Example Band announced a show.", "The setlist of a show is posted."],
+        "summary": "1 alert firing: error rate (critical)",
+        "alerts": ["Error rate > 5: 7.2 % since 12:03 UTC"],
+        "severity": "critical",
     }

@@ -37,6 +37,14 @@ SHOW_ID = Var("show_id", int, "the show's id, for conversions")
 URL = Var("url", str, "where the notification links: a path on this site or a linked host")
 
 
+ALERT_VARIABLES = (
+    Var("summary", str, "one line: how many alerts, the worst severity, the group"),
+    Var("alerts", list, "one text per alert: rule, severity, value against threshold, since"),
+    Var("severity", str, "the worst severity among the alerts: info, warning, critical..."),
+    Var("url", str, "the staff page of these alerts, where they are acknowledged"),
+)
+
+
 def _required(*variables: Var) -> tuple[Var, ...]:
     return tuple(Var(v.name, v.kind, v.help, required=True) for v in variables)
 
@@ -59,6 +67,8 @@ VARIABLES: dict[str, tuple[Var, ...]] = {
     Category.SETLIST_POSTED: _show(ARTIST, SHOW, URL),
     Category.DIGEST: _required(Var("items", list, "the digest's lines, a list of texts"))
     + (Var("recommended", list, "upcoming shows recommended to the recipient, as texts"),),
+    Category.ALERT_FIRING: _required(*ALERT_VARIABLES),
+    Category.ALERT_RESOLVED: _required(*ALERT_VARIABLES),
 }
 # What the site adds to every context when it sends: never a sender's to give.
 SITE_VARIABLES = (

@@ -21,6 +21,9 @@ POLICIES = {
     Category.PREDICTION_PUBLISHED: CategoryPolicy(False, True, 86400, "low"),
     Category.SETLIST_POSTED: CategoryPolicy(False, True, 86400 * 3, "low"),
     Category.DIGEST: CategoryPolicy(False, False, 86400, "low"),
+    # Staff alerts go through quiet hours and caps, never into a digest.
+    Category.ALERT_FIRING: CategoryPolicy(True, False, 3600, "high"),
+    Category.ALERT_RESOLVED: CategoryPolicy(True, False, 3600, "normal"),
 }
 
 # In-app is the record and never interrupts: quiet hours, caps and digests hold the others.

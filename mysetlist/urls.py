@@ -22,6 +22,7 @@ api_urlpatterns = [
     path("notifications/", include("notifications.api_urls")),
     path("predictions/", include("predictions.api_urls")),
     path("experiments/", include("experiments.api_urls")),
+    path("alerts/", include("monitoring.alerting.api_urls")),
     path("content/", include((content_urls, "content-api"))),
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -36,6 +37,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("predictions/", include("predictions.urls")),
     path("experiments/", include("experiments.urls")),
+    path("monitoring/", include("monitoring.urls")),
     path("anymail/", include("notifications.webhook_urls")),  # the EMAIL_PROVIDER's only
     path("", include("mysetlist.setlists.urls")),
 ]

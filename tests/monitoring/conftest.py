@@ -27,8 +27,7 @@ class Injected:
 
 
 @pytest.fixture(autouse=True)
-def alerting_urls(settings):
-    settings.ROOT_URLCONF = "tests.monitoring.urls"
+def site_url(settings):
     settings.SITE_URL = "http://testserver"
 
 

@@ -2,7 +2,7 @@ from django import forms
 from django.utils import timezone
 
 from notifications.metrics import queries as metrics
-from notifications.models import Category, Channel, NotificationPreference
+from notifications.models import STAFF_CATEGORIES, Category, Channel, NotificationPreference
 
 UPDATABLE = [
     "quiet_start", "quiet_end", "daily_cap", "digest", "digest_hour", "unsubscribed_all",
@@ -13,6 +13,7 @@ PAIRS = [
     for category in Category
     for channel in Channel
 ]
+FAN_PAIRS = [pair for pair in PAIRS if pair[0].split(":")[0] not in STAFF_CATEGORIES]
 
 
 class PreferenceForm(forms.Form):
@@ -43,11 +44,15 @@ class PreferenceForm(forms.Form):
     def for_preference(cls, preference: NotificationPreference, data=None) -> "PreferenceForm":
         """Return the form for `preference`, bound to `data` if given."""
         off = set(preference.disabled or [])
+        pairs = PAIRS if preference.user.is_staff else FAN_PAIRS
         initial = {
-            "enabled": [pair for pair, _ in PAIRS if pair not in off],
+            "enabled": [pair for pair, _ in pairs if pair not in off],
             **{name: getattr(preference, name) for name in UPDATABLE},
         }
-        return cls(data, initial=initial)
+        form = cls(data, initial=initial)
+        form.pairs = pairs
+        form.fields["enabled"].choices = pairs
+        return form
 
     def clean_digest_hour(self):
         hour = self.cleaned_data["digest_hour"]
@@ -65,7 +70,7 @@ class PreferenceForm(forms.Form):
         """Return the keyword arguments of preference_update for what the form says."""
         enabled = set(self.cleaned_data["enabled"])
         channels: dict[str, dict[str, bool]] = {}
-        for pair, _ in PAIRS:
+        for pair, _ in getattr(self, "pairs", PAIRS):
             category, channel = pair.split(":")
             channels.setdefault(category, {})[channel] = pair in enabled
         return {"channels": channels} | {name: self.cleaned_data[name] for name in UPDATABLE}

@@ -21,6 +21,10 @@ class Category(models.TextChoices):
     ALERT_RESOLVED = "alert_resolved", "Alert resolved (staff)"
 
 
+# Categories only staff are sent (alerts): a fan's preferences never list them.
+STAFF_CATEGORIES = frozenset({Category.ALERT_FIRING, Category.ALERT_RESOLVED})
+
+
 class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     PUSH = "push", "Web push"

@@ -46,6 +46,17 @@ def test_a_user_turns_a_channel_off_and_sets_quiet_hours(client):
     assert (saved.quiet_start, saved.quiet_end) == (dt.time(22), dt.time(7))
 
 
+def test_staff_alert_categories_are_listed_for_staff_only(client):
+    fan, staff = UserFactory(), UserFactory(is_staff=True)
+    client.force_login(fan)
+    fan_page = client.get(reverse("notifications:preferences")).content.decode()
+    client.force_login(staff)
+    staff_page = client.get(reverse("notifications:preferences")).content.decode()
+
+    assert "alert_firing:email" not in fan_page and "show_announced:email" in fan_page
+    assert "alert_firing:email" in staff_page
+
+
 def test_a_channel_turned_off_on_the_page_drops_what_was_held_or_queued_on_it(
     client, django_capture_on_commit_callbacks
 ):

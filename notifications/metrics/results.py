@@ -25,6 +25,7 @@ class Funnel:
     opened: int = 0
     clicked: int = 0
     converted: int = 0
+    dismissed: int = 0
 
     @property
     def label(self) -> str:

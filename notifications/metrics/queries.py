@@ -216,7 +216,6 @@ def _timings(cells) -> tuple[ChannelTimings, ...]:
             },
         )
         for channel in sorted(merged, key=lambda channel: channels.get(channel, 99))
-        if any(merged[channel].values())
     )
 
 

@@ -124,5 +124,21 @@ class DeliveryMetrics:
     errors: tuple[ProviderErrors, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
+class DeliveryTotals(Funnel):
+    """Totals of one group of delivery_totals: `key` holds its `by` values (and "bucket",
+    the bucket's start, when asked per bucket); latency percentiles in milliseconds."""
+
+    key: dict
+    latency_p50_ms: float | None = None
+    latency_p90_ms: float | None = None
+    latency_p99_ms: float | None = None
+
+    @property
+    def failure_rate(self) -> float | None:
+        """Failed and bounced among those that ended: sent, failed or bounced."""
+        return ratio(self.failed + self.bounced, self.sent + self.failed + self.bounced)
+
+
 def ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None

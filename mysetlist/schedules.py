@@ -116,6 +116,24 @@ SCHEDULES = [
         expires=90,
     ),
     Schedule(
+        name="Roll up notification deliveries of the last minutes",
+        task="notifications.deliveries_rollup",
+        crontab={"minute": "*"},  # every minute: the dashboard and live figures follow
+        expires=90,
+    ),
+    Schedule(
+        name="Roll up notification deliveries of the last two days again",
+        task="notifications.deliveries_rollup_settle",
+        crontab={"minute": "41"},  # hourly: late statuses, bounces and webhooks
+        expires=60 * 90,
+    ),
+    Schedule(
+        name="Delete notification rollups past their retention",
+        task="notifications.rollups_prune",
+        crontab={"minute": "53", "hour": "3"},  # daily at 03:53
+        expires=60 * 60 * 36,
+    ),
+    Schedule(
         name="Refresh the results of running experiments",
         task="experiments.results_refresh_running",
         crontab={"minute": "*/15"},  # every quarter hour; the page also refreshes on demand

@@ -82,6 +82,11 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="notification_inbox_idx"),
+            models.Index(
+                fields=["dismissed_at"],
+                condition=models.Q(dismissed_at__isnull=False),
+                name="notification_dismissed_idx",
+            ),
         ]
 
     def __str__(self):
@@ -146,6 +151,18 @@ class Delivery(models.Model):
                 fields=["not_before"],
                 condition=models.Q(status="queued"),
                 name="delivery_due_idx",
+            ),
+            # The rollup pass reads the rows with any of these times in its window: one index
+            # each, the sparse ones partial, so it reads a few minutes' rows, not the table.
+            models.Index(fields=["created_at"], name="delivery_created_idx"),
+            models.Index(fields=["sent_at"], name="delivery_sent_idx"),
+            *(
+                models.Index(
+                    fields=[field],
+                    condition=models.Q(**{f"{field}__isnull": False}),
+                    name=f"delivery_{field.removesuffix('_at')}_idx",
+                )
+                for field in ("delivered_at", "opened_at", "clicked_at", "converted_at")
             ),
         ]
         verbose_name_plural = "deliveries"
@@ -258,3 +275,74 @@ class TrackingEvent(models.Model):
 
     def __str__(self):
         return f"{self.provider} {self.event_type} {self.message_id}"
+
+
+class RollupGranularity(models.TextChoices):
+    MINUTE = "minute", "Minute"
+    HOUR = "hour", "Hour"
+    DAY = "day", "Day"
+
+
+class DeliveryRollup(models.Model):
+    """What deliveries did in one UTC minute, hour or day, by channel, category, template
+    version and variant, and provider (see notifications.metrics.rollups).
+
+    Each outcome counts in the bucket of its own time: sent at sent_at, opened at
+    opened_at, dismissed at the notification's dismissed_at... Failed, bounced, skipped and
+    pending rows have no time of their own: they count where the row was created, as the
+    status it has now. Histograms are {bucket: count} (notifications.metrics.histogram).
+    """
+
+    granularity = models.CharField(max_length=6, choices=RollupGranularity.choices)
+    bucket = models.DateTimeField()
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    category = models.CharField(max_length=30)
+    template_version = models.PositiveIntegerField(help_text="0: the built-in words.")
+    experiment = models.CharField(max_length=100, blank=True)
+    variant = models.CharField(max_length=50, blank=True)
+    provider = models.CharField(max_length=50, blank=True)
+
+    deliveries = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    opened = models.PositiveIntegerField(default=0)
+    clicked = models.PositiveIntegerField(default=0)
+    converted = models.PositiveIntegerField(default=0)
+    dismissed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    bounced = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    pending = models.PositiveIntegerField(default=0)
+    latency_ms = models.JSONField(default=dict, blank=True)
+    render_ms = models.JSONField(default=dict, blank=True)
+    open_s = models.JSONField(default=dict, blank=True)
+    click_s = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "granularity", "bucket", "channel", "category", "template_version",
+                    "experiment", "variant", "provider",
+                ],
+                name="delivery_rollup_unique_cell",
+            )
+        ]  # fmt: skip
+        indexes = [models.Index(fields=["granularity", "bucket"], name="delivery_rollup_idx")]
+
+    def __str__(self):
+        return f"{self.granularity} {self.bucket:%Y-%m-%d %H:%M} {self.channel} {self.category}"
+
+
+class DeliveryRollupRun(models.Model):
+    """One pass of the delivery rollups: the range of minutes it replaced. The next pass
+    starts where the last ended (less the window it re-rolls), so a stopped beat catches up."""
+
+    start = models.DateTimeField()
+    end = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField()
+    rows = models.PositiveIntegerField(help_text="Deliveries read.")
+    seconds = models.FloatField()
+
+    def __str__(self):
+        return f"{self.start:%Y-%m-%d %H:%M} to {self.end:%H:%M}: {self.rows} rows"

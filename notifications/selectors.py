@@ -1,6 +1,7 @@
 """Reads of notifications: a user's inbox and preferences."""
 
 import datetime as dt
+from collections.abc import Sequence
 
 from django.core.cache import caches
 from django.core.cache.backends.dummy import DummyCache
@@ -10,6 +11,8 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from experiments import services as experiments_services
 from notifications.content.links import link_allowed
 from notifications.content.rendering import render, template_for
+from notifications.metrics.results import DeliveryTotals
+from notifications.metrics.totals import totals_read
 from notifications.models import Category, Channel, Delivery, Notification
 
 
@@ -115,3 +118,24 @@ def experiment_delivery_outcomes(
         row["notification__user_id"]: (row["opened"] > 0, row["clicked"] > 0, row["converted"] > 0)
         for row in rows
     }
+
+
+def delivery_totals(
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    by: Sequence[str] = (),
+    every: str | None = None,
+) -> list[DeliveryTotals]:
+    """Return what deliveries did from `start` to `end` (whole UTC minutes), from the
+    rollups: counts, failure rate and latency percentiles per value of the `by` dimensions
+    (channel, category, template_version, experiment, variant, provider) and, with `every`
+    ("minute", "hour" or "day"), per bucket of that size.
+
+    For live figures such as deliveries a minute (`every="minute"`) or the failure rate by
+    provider and channel (`by=("provider", "channel")`). Outcomes count at their own times
+    (see notifications.models.DeliveryRollup); the current minute fills in as it passes.
+    Reads the coarsest rows that fit the window exactly. Raises ApplicationError for a bad
+    window, dimension or bucket size.
+    """
+    return totals_read(start=start, end=end, by=by, every=every)

@@ -84,3 +84,38 @@ def tracking_events_apply(ids: list[int] | None = None) -> int:
     from notifications.tracking.providers import tracking_events_apply as apply
 
     return apply(ids=ids)
+
+
+# Idempotent: a pass replaces the rows of its range whole, under a lock.
+@shared_task(
+    name="notifications.deliveries_rollup", soft_time_limit=50, time_limit=60,
+    acks_late=True, **TRANSIENT_DATABASE_ERRORS,
+)  # fmt: skip
+def deliveries_rollup() -> int:
+    """Re-roll the delivery rollups of the last minutes."""
+    from notifications.metrics.rollups import deliveries_rollup as rollup
+
+    return rollup()
+
+
+@shared_task(
+    name="notifications.deliveries_rollup_settle", soft_time_limit=1500, time_limit=1800,
+    acks_late=True, **TRANSIENT_DATABASE_ERRORS,
+)  # fmt: skip
+def deliveries_rollup_settle() -> int:
+    """Re-roll the delivery rollups of the last two days, for what changes late."""
+    from notifications.metrics.rollups import SETTLE
+    from notifications.metrics.rollups import deliveries_rollup as rollup
+
+    return rollup(settle=SETTLE)
+
+
+@shared_task(
+    name="notifications.rollups_prune", soft_time_limit=540, time_limit=600,
+    acks_late=True, **TRANSIENT_DATABASE_ERRORS,
+)  # fmt: skip
+def rollups_prune() -> int:
+    """Delete delivery rollups past their retention."""
+    from notifications.metrics.rollups import rollups_prune as prune
+
+    return prune()

@@ -32,6 +32,7 @@ class FunnelSerializer(serializers.Serializer):
     opened = serializers.IntegerField()
     clicked = serializers.IntegerField()
     converted = serializers.IntegerField()
+    dismissed = serializers.IntegerField(help_text="In-app notifications dismissed.")
     delivery_rate = serializers.FloatField(allow_null=True, help_text=RATE_HELP["delivery_rate"])
     open_rate = serializers.FloatField(allow_null=True, help_text=RATE_HELP["open_rate"])
     click_rate = serializers.FloatField(allow_null=True, help_text=RATE_HELP["click_rate"])

@@ -1,19 +1,20 @@
 """How notifications go: volume by day, a send-to-conversion funnel by channel, category and
 template, latencies by channel, and errors by provider, over a window of UTC days.
 
-Counts come from one GROUP BY each (the funnel is grouped once at its finest grain, channel x
-category x template, and summed up here), so the number of queries does not grow with the data.
+Read from the day rollups (notifications.metrics.rollups), so the cost follows the days
+asked for, not the deliveries in them; only the notifications made each day and the most
+common error texts are read from their own rows. Three queries, however many rows.
 """
 
 import datetime as dt
 from collections import defaultdict
 
 from django.db import connection
-from django.db.models import Aggregate, Count, F, FloatField, Func, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.db.models.functions import Substr, TruncDate
 
 from mysetlist.core.exceptions import ApplicationError
-from mysetlist.core.stats import percentile
+from notifications.metrics.histogram import RELATIVE_ERROR, histogram_merge, histogram_percentile
 from notifications.metrics.results import (
     COUNTS,
     CategoryFunnel,
@@ -26,7 +27,7 @@ from notifications.metrics.results import (
     ResponseCount,
     TemplateFunnel,
 )
-from notifications.models import Category, Channel, Delivery, Notification
+from notifications.models import Category, Channel, Delivery, DeliveryRollup, Notification
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 92
@@ -36,37 +37,42 @@ RESPONSE_CHARS = 200
 DEFAULT_TEMPLATE = "default"
 
 S = Delivery.Status
-# A sent row that was opened reached its reader even when the provider never said
-# "delivered"; a bounce takes a delivery back.
-DELIVERED = Q(status=S.DELIVERED) | Q(status=S.SENT, opened_at__isnull=False)
-# An in-app row is delivered the moment it is stored: delivered counts as sent.
-SENT = Q(sent_at__isnull=False) | DELIVERED
 
 DEFINITIONS = (
-    ("window", f"Deliveries created from 00:00 UTC of date_from to the end of date_to (UTC); "
-               f"default the last {DEFAULT_DAYS} days, at most {MAX_DAYS} days."),
+    ("window", f"From 00:00 UTC of date_from to the end of date_to (UTC); default the last "
+               f"{DEFAULT_DAYS} days, at most {MAX_DAYS} days. Each figure counts what "
+               f"happened in the window, at its own time (below)."),
     ("notifications", "Notifications created that day (with a channel filter: those with a "
                       "delivery on that channel)."),
     ("deliveries", "Deliveries created in the window, whatever became of them."),
-    ("sent", "Handed to the channel: sent_at is set, or the row is delivered (an in-app "
-             "delivery is delivered when stored, which is its send)."),
-    ("delivered", "Status delivered, or status sent with an open recorded (an open proves "
-                  "delivery when the provider never reported it); a bounce is not delivered."),
-    ("failed / bounced / skipped", "Rows in that status now; pending: still queued or held."),
-    ("opened / clicked / converted", "opened_at / clicked_at / converted_at is set."),
+    ("sent", "Handed to the channel in the window (at sent_at; an in-app delivery is "
+             "delivered when stored, which is its send)."),
+    ("delivered", "Delivered in the window: status delivered (at delivered_at), or status "
+                  "sent with an open recorded (at the open: it proves delivery when the "
+                  "provider never reported it); a bounce is not delivered."),
+    ("failed / bounced / skipped", "Rows created in the window in that status now (these "
+                                   "have no time of their own); pending: still queued or "
+                                   "held."),
+    ("opened / clicked / converted / dismissed", "opened_at / clicked_at / converted_at in "
+                                                 "the window; dismissed: in-app "
+                                                 "notifications dismissed in the window."),
     ("delivery rate", "delivered / sent."),
     ("open rate", "opened / delivered."),
     ("click rate", "clicked / delivered."),
     ("conversion rate", "converted / clicked."),
-    ("rates", "A share from 0 to 1, rounded to 4 places; null when its denominator is 0."),
-    ("latency", "latency_ms, from due (not_before) to handed over; render: render_ms. "
-                "Continuous percentiles (PostgreSQL's percentile_cont: linear between the two "
-                "nearest values) over the rows that have the value."),
+    ("rates", "A share from 0 to 1, rounded to 4 places; null when its denominator is 0. "
+              "Outcomes count at their own times, so a rate over a short window can pass 1."),
+    ("latency", f"latency_ms, from due (not_before) to handed over, of the rows sent in the "
+                f"window; render: render_ms. Percentiles linear between the two nearest "
+                f"values, read from histograms within {RELATIVE_ERROR:.1%} of the value."),
     ("time to open / click", "Median of opened_at - sent_at and clicked_at - sent_at, in "
-                             "seconds, over rows with both times."),
-    ("errors by provider", f"Failed and bounced rows per provider (empty: failed before "
-                           f"reaching one) with the {TOP_RESPONSES} most common responses, "
-                           f"cut to {RESPONSE_CHARS} characters."),
+                             "seconds, of the opens and clicks in the window."),
+    ("errors by provider", f"Failed and bounced rows created in the window, per provider "
+                           f"(empty: failed before reaching one), with the {TOP_RESPONSES} "
+                           f"most common responses, cut to {RESPONSE_CHARS} characters."),
+    ("freshness", "Rollups re-roll the last minutes every minute and the last two days "
+                  "every hour: statuses that change long after a row was created are exact "
+                  "within the hour."),
 )  # fmt: skip
 
 
@@ -91,24 +97,6 @@ def window_problems(*, date_from: dt.date, date_to: dt.date) -> dict[str, str]:
     return {}
 
 
-class PercentileCont(Aggregate):
-    """percentile_cont(share) WITHIN GROUP (ORDER BY expression): PostgreSQL only."""
-
-    function = "percentile_cont"
-    template = "%(function)s(%(share)r) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression, share: float, **extra):
-        super().__init__(expression, share=float(share), **extra)
-
-
-class Seconds(Func):
-    """The seconds of a PostgreSQL interval."""
-
-    template = "EXTRACT(EPOCH FROM %(expressions)s)"
-    output_field = FloatField()
-
-
 def _deliveries(
     *, start: dt.datetime, end: dt.datetime, channel: str | None, category: str | None
 ) -> QuerySet[Delivery]:
@@ -120,7 +108,17 @@ def _deliveries(
     return deliveries.order_by()
 
 
-def _volume(deliveries, *, start, end, channel, category) -> tuple[DayVolume, ...]:
+def _cells(*, start, end, channel, category) -> list[DeliveryRollup]:
+    """The day rollups of the window: a few hundred rows a day, however many deliveries."""
+    cells = DeliveryRollup.objects.filter(granularity="day", bucket__gte=start, bucket__lt=end)
+    if channel:
+        cells = cells.filter(channel=channel)
+    if category:
+        cells = cells.filter(category=category)
+    return list(cells.order_by())
+
+
+def _volume(cells, *, start, end, channel, category) -> tuple[DayVolume, ...]:
     notifications = Notification.objects.filter(created_at__gte=start, created_at__lt=end)
     if category:
         notifications = notifications.filter(category=category)
@@ -131,12 +129,9 @@ def _volume(deliveries, *, start, end, channel, category) -> tuple[DayVolume, ..
         .values_list(TruncDate("created_at", tzinfo=dt.UTC))
         .annotate(Count("id"))
     )
-    sent: dict[dt.date, dict[str, int]] = defaultdict(dict)
-    for day, on, count in (
-        deliveries.values_list(TruncDate("created_at", tzinfo=dt.UTC), "channel")
-        .annotate(Count("id"))
-    ):  # fmt: skip
-        sent[day][on] = count
+    sent: dict[dt.date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for cell in cells:
+        sent[cell.bucket.astimezone(dt.UTC).date()][cell.channel] += cell.deliveries
     channels = [channel] if channel else Channel.values
     days = []
     for offset in range((end - start).days):
@@ -150,42 +145,28 @@ def _order(values: list[str]) -> dict[str, int]:
     return {value: n for n, value in enumerate(values)}
 
 
-def _funnels(deliveries) -> tuple[Funnel, tuple, tuple, tuple]:
+def _funnels(cells) -> tuple[Funnel, tuple, tuple, tuple]:
     """Return the totals and the funnel by channel, by category and by template."""
-    rows = deliveries.values("channel", "notification__category", "template_version").annotate(
-        deliveries=Count("id"),
-        sent=Count("id", filter=SENT),
-        delivered=Count("id", filter=DELIVERED),
-        failed=Count("id", filter=Q(status=S.FAILED)),
-        bounced=Count("id", filter=Q(status=S.BOUNCED)),
-        skipped=Count("id", filter=Q(status=S.SKIPPED)),
-        pending=Count("id", filter=Q(status__in=[S.QUEUED, S.HELD])),
-        opened=Count("id", filter=Q(opened_at__isnull=False)),
-        clicked=Count("id", filter=Q(clicked_at__isnull=False)),
-        converted=Count("id", filter=Q(converted_at__isnull=False)),
-    )
     zero = dict.fromkeys(COUNTS, 0)
     totals = dict(zero)
     by = {"channel": {}, "category": {}, "template": {}}
-    for row in rows:
-        version = row["template_version"]
+    for cell in cells:
         keys = {
-            "channel": row["channel"],
-            "category": row["notification__category"],
-            "template": (row["notification__category"], version),
+            "channel": cell.channel,
+            "category": cell.category,
+            "template": (cell.category, cell.template_version),
         }
         for name, key in keys.items():
             counts = by[name].setdefault(key, dict(zero))
             for count in COUNTS:
-                counts[count] += row[count]
+                counts[count] += getattr(cell, count)
         for count in COUNTS:
-            totals[count] += row[count]
+            totals[count] += getattr(cell, count)
     channels, categories = _order(Channel.values), _order(Category.values)
     by_channel = sorted(by["channel"].items(), key=lambda item: channels.get(item[0], 99))
     by_category = sorted(by["category"].items(), key=lambda item: categories.get(item[0], 99))
     by_template = sorted(
-        by["template"].items(),
-        key=lambda item: (categories.get(item[0][0], 99), item[0][1] or 0),
+        by["template"].items(), key=lambda item: (categories.get(item[0][0], 99), item[0][1])
     )
     return (
         Funnel(**totals),
@@ -194,7 +175,7 @@ def _funnels(deliveries) -> tuple[Funnel, tuple, tuple, tuple]:
         tuple(
             TemplateFunnel(
                 category=category,
-                template_version=DEFAULT_TEMPLATE if version is None else str(version),
+                template_version=str(version) if version else DEFAULT_TEMPLATE,
                 **counts,
             )
             for (category, version), counts in by_template
@@ -206,66 +187,45 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def _timings_postgresql(deliveries) -> dict[str, dict]:
-    rows = deliveries.values("channel").annotate(
-        latency_p50_ms=PercentileCont("latency_ms", 0.5),
-        latency_p90_ms=PercentileCont("latency_ms", 0.9),
-        latency_p99_ms=PercentileCont("latency_ms", 0.99),
-        render_p50_ms=PercentileCont("render_ms", 0.5),
-        render_p99_ms=PercentileCont("render_ms", 0.99),
-        open_median_s=PercentileCont(Seconds(F("opened_at") - F("sent_at")), 0.5),
-        click_median_s=PercentileCont(Seconds(F("clicked_at") - F("sent_at")), 0.5),
-    )
-    return {row.pop("channel"): row for row in rows}
+TIMINGS = {
+    "latency_p50_ms": ("latency_ms", 0.5),
+    "latency_p90_ms": ("latency_ms", 0.9),
+    "latency_p99_ms": ("latency_ms", 0.99),
+    "render_p50_ms": ("render_ms", 0.5),
+    "render_p99_ms": ("render_ms", 0.99),
+    "open_median_s": ("open_s", 0.5),
+    "click_median_s": ("click_s", 0.5),
+}
 
 
-def _timings_in_python(deliveries) -> dict[str, dict]:
-    values: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    rows = deliveries.values_list(
-        "channel", "latency_ms", "render_ms", "sent_at", "opened_at", "clicked_at"
-    )
-    for channel, latency, render, sent_at, opened_at, clicked_at in rows:
-        found = values[channel]
-        if latency is not None:
-            found["latency"].append(latency)
-        if render is not None:
-            found["render"].append(render)
-        if sent_at and opened_at:
-            found["open"].append((opened_at - sent_at).total_seconds())
-        if sent_at and clicked_at:
-            found["click"].append((clicked_at - sent_at).total_seconds())
-    return {
-        channel: {
-            "latency_p50_ms": percentile(found["latency"], 0.5),
-            "latency_p90_ms": percentile(found["latency"], 0.9),
-            "latency_p99_ms": percentile(found["latency"], 0.99),
-            "render_p50_ms": percentile(found["render"], 0.5),
-            "render_p99_ms": percentile(found["render"], 0.99),
-            "open_median_s": percentile(found["open"], 0.5),
-            "click_median_s": percentile(found["click"], 0.5),
-        }
-        for channel, found in values.items()
-    }
-
-
-def _timings(deliveries) -> tuple[ChannelTimings, ...]:
-    if connection.vendor == "postgresql":
-        found = _timings_postgresql(deliveries)
-    else:  # no percentile_cont: the same sums over the values, read once
-        found = _timings_in_python(deliveries)
+def _timings(cells) -> tuple[ChannelTimings, ...]:
+    """Percentiles by channel from the merged histograms of its cells."""
+    merged: dict[str, dict[str, dict]] = defaultdict(lambda: defaultdict(dict))
+    for cell in cells:
+        for name in ("latency_ms", "render_ms", "open_s", "click_s"):
+            merged[cell.channel][name] = histogram_merge(
+                (merged[cell.channel][name], getattr(cell, name))
+            )
     channels = _order(Channel.values)
     return tuple(
-        ChannelTimings(channel, **{name: _rounded(value) for name, value in found[channel].items()})
-        for channel in sorted(found, key=lambda channel: channels.get(channel, 99))
+        ChannelTimings(
+            channel,
+            **{
+                field: _rounded(histogram_percentile(merged[channel][name], share))
+                for field, (name, share) in TIMINGS.items()
+            },
+        )
+        for channel in sorted(merged, key=lambda channel: channels.get(channel, 99))
     )
 
 
-def _errors(deliveries) -> tuple[ProviderErrors, ...]:
+def _errors(cells, deliveries) -> tuple[ProviderErrors, ...]:
+    failures: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for cell in cells:
+        if cell.failed or cell.bounced:
+            failures[cell.provider][0] += cell.failed
+            failures[cell.provider][1] += cell.bounced
     bad = deliveries.filter(status__in=[S.FAILED, S.BOUNCED])
-    totals = bad.values_list("provider").annotate(
-        failed=Count("id", filter=Q(status=S.FAILED)),
-        bounced=Count("id", filter=Q(status=S.BOUNCED)),
-    )
     # The most common texts of each provider, ranked in the database: a provider that puts ids
     # in its errors has as many texts as failures. (Django groups by a window function put next
     # to an aggregate, so the ranking wraps the grouped query.)
@@ -292,7 +252,7 @@ def _errors(deliveries) -> tuple[ProviderErrors, ...]:
         ProviderErrors(
             provider, failed, bounced, tuple(found for _, found in sorted(responses[provider]))
         )
-        for provider, failed, bounced in totals
+        for provider, (failed, bounced) in failures.items()
     ]
     return tuple(sorted(errors, key=lambda e: (-e.total, e.provider)))
 
@@ -315,18 +275,19 @@ def delivery_metrics(
         )
     start = dt.datetime.combine(date_from, dt.time(), dt.UTC)
     end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), dt.UTC)
+    cells = _cells(start=start, end=end, channel=channel, category=category)
     deliveries = _deliveries(start=start, end=end, channel=channel, category=category)
-    totals, by_channel, by_category, by_template = _funnels(deliveries)
+    totals, by_channel, by_category, by_template = _funnels(cells)
     return DeliveryMetrics(
         date_from=date_from,
         date_to=date_to,
         channel=channel,
         category=category,
         totals=totals,
-        volume=_volume(deliveries, start=start, end=end, channel=channel, category=category),
+        volume=_volume(cells, start=start, end=end, channel=channel, category=category),
         by_channel=by_channel,
         by_category=by_category,
         by_template=by_template,
-        timings=_timings(deliveries),
-        errors=_errors(deliveries),
+        timings=_timings(cells),
+        errors=_errors(cells, deliveries),
     )

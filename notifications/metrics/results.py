@@ -25,6 +25,7 @@ class Funnel:
     opened: int = 0
     clicked: int = 0
     converted: int = 0
+    dismissed: int = 0
 
     @property
     def label(self) -> str:
@@ -121,6 +122,22 @@ class DeliveryMetrics:
     by_template: tuple[TemplateFunnel, ...]
     timings: tuple[ChannelTimings, ...]
     errors: tuple[ProviderErrors, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryTotals(Funnel):
+    """Totals of one group of delivery_totals: `key` holds its `by` values (and "bucket",
+    the bucket's start, when asked per bucket); latency percentiles in milliseconds."""
+
+    key: dict
+    latency_p50_ms: float | None = None
+    latency_p90_ms: float | None = None
+    latency_p99_ms: float | None = None
+
+    @property
+    def failure_rate(self) -> float | None:
+        """Failed and bounced among those that ended: sent, failed or bounced."""
+        return ratio(self.failed + self.bounced, self.sent + self.failed + self.bounced)
 
 
 def ratio(part: int, whole: int) -> float | None:

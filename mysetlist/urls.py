@@ -22,6 +22,7 @@ api_urlpatterns = [
     path("notifications/", include("notifications.api_urls")),
     path("predictions/", include("predictions.api_urls")),
     path("experiments/", include("experiments.api_urls")),
+    path("", include("monitoring.api_urls")),
     path("content/", include((content_urls, "content-api"))),
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -26,13 +26,13 @@ def route_of(request) -> str:
     return f"/{match.route}" if match is not None and match.route is not None else UNMATCHED
 
 
-def visitor_of(request) -> str | None:
+def visitor_of(request, browser: str) -> str | None:
     """Return who made the request for the active-user count: the account when signed in,
-    else the browser's anonymous analytics id; None for clients with neither."""
+    else the anonymous analytics id the browser sent (not one given it by this answer: a
+    client that keeps no cookies would count once a request); None for neither."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"u:{user.pk}"
-    browser = request.COOKIES.get(settings.ANALYTICS_DISTINCT_ID_COOKIE, "")
     return f"d:{browser[:64]}" if browser else None
 
 
@@ -45,13 +45,14 @@ class RequestMetricsMiddleware:
         self.store_rests_until = 0.0
 
     def __call__(self, request):
+        browser = request.COOKIES.get(settings.ANALYTICS_DISTINCT_ID_COOKIE, "")
         started = time.perf_counter()
         response = self.get_response(request)
         seconds = time.perf_counter() - started
-        self.record(request, response.status_code, seconds)
+        self.record(request, response.status_code, seconds, browser=browser)
         return response
 
-    def record(self, request, status: int, seconds: float) -> None:
+    def record(self, request, status: int, seconds: float, *, browser: str = "") -> None:
         route = route_of(request)
         method = request.method if request.method in METHODS else "other"
         instrumentation.HTTP_REQUESTS.labels(route, method, f"{status // 100}xx").inc()
@@ -63,7 +64,7 @@ class RequestMetricsMiddleware:
         if status >= 500:
             counts["err"] = 1
         try:
-            live.counts_add(counts, visitor=visitor_of(request), at=now)
+            live.counts_add(counts, visitor=visitor_of(request, browser), at=now)
         except Exception:  # the figures must never cost a request its answer
             logger.warning("monitoring store unreachable; resting 5 s", exc_info=True)
             self.store_rests_until = now + _STORE_REST_SECONDS

@@ -30,6 +30,7 @@ class ConnectionCounter:
         self.open: Counter = Counter()
         self.process = f"{socket.gethostname()}:{os.getpid()}"
         self.sampler: asyncio.Task | None = None
+        self.dirty = asyncio.Event()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "websocket":
@@ -55,6 +56,7 @@ class ConnectionCounter:
     def changed(self, route: str, step: int) -> None:
         self.open[route] += step
         instrumentation.WEBSOCKETS.labels(route).inc(step)
+        self.dirty.set()
 
     async def sample_forever(self) -> None:
         while True:
@@ -63,7 +65,12 @@ class ConnectionCounter:
                 await asyncio.to_thread(live.values_set, {f"ws:{self.process}": total})
             except Exception:
                 logger.warning("websocket count not recorded", exc_info=True)
-            await asyncio.sleep(settings.MONITORING_HEARTBEAT_SECONDS)
+            # Sampled again at once after a change, else every heartbeat.
+            try:
+                await asyncio.wait_for(self.dirty.wait(), settings.MONITORING_HEARTBEAT_SECONDS)
+            except TimeoutError:
+                pass
+            self.dirty.clear()
 
 
 def websocket_counted(app):

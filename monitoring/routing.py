@@ -16,6 +16,7 @@ from monitoring import instrumentation, live
 
 logger = logging.getLogger(__name__)
 
+
 def route_of(path: str) -> str:
     """Return the route a websocket path counts under: its first two segments ("ws/shows"),
     which the project's routes keep few (only accepted connections are counted)."""

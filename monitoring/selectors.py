@@ -29,7 +29,9 @@ def _queues_short() -> str | None:
     if depths is None:
         return None
     deep = [name for name, depth in depths.items() if depth > settings.MONITORING_QUEUE_MAX]
-    return f"queues over {settings.MONITORING_QUEUE_MAX} messages: {', '.join(deep)}" if deep else None
+    return (
+        f"queues over {settings.MONITORING_QUEUE_MAX} messages: {', '.join(deep)}" if deep else None
+    )
 
 
 def _ingestion_current() -> str | None:

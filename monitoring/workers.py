@@ -24,9 +24,7 @@ _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
 def queue_names() -> list[str]:
     """Return the queues the platform's workers serve."""
-    return sorted(
-        {settings.CELERY_TASK_DEFAULT_QUEUE, settings.LIVE_QUEUE, settings.ROLLUPS_QUEUE}
-    )
+    return sorted({settings.CELERY_TASK_DEFAULT_QUEUE, settings.LIVE_QUEUE, settings.ROLLUPS_QUEUE})
 
 
 def queue_depths() -> dict[str, int] | None:
@@ -92,9 +90,7 @@ def task_prerun(task_id=None, **kwargs) -> None:
 def task_postrun(task_id=None, task=None, state=None, **kwargs) -> None:
     started = _started.pop(task_id, None)
     if started is not None and task is not None:
-        instrumentation.CELERY_TASK_LATENCY.labels(task.name).observe(
-            time.perf_counter() - started
-        )
+        instrumentation.CELERY_TASK_LATENCY.labels(task.name).observe(time.perf_counter() - started)
 
 
 def _outcome(task_name: str, outcome: str) -> None:

@@ -19,7 +19,9 @@ def test_health_checks_every_service(api_client):
         "database", "cache", "channel_layer", "broker",
         "monitoring_store", "celery_workers", "celery_queues", "ingestion_lag",
     }  # fmt: skip
-    critical = {name: check for name, check in body["checks"].items() if check.get("critical", True)}
+    critical = {
+        name: check for name, check in body["checks"].items() if check.get("critical", True)
+    }
     assert set(critical) == {"database", "cache", "channel_layer", "broker", "monitoring_store"}
     assert all(check["ok"] for check in critical.values())
 

@@ -47,7 +47,9 @@ def test_metrics_refuse_every_bearer_token_while_none_is_set(settings):
 def test_metrics_count_real_requests_by_route_pattern(metrics_token, open_show):
     client = APIClient()
     for _ in range(3):
-        assert client.get(reverse("setlists-api:show-detail", args=[open_show.pk])).status_code == 200
+        assert (
+            client.get(reverse("setlists-api:show-detail", args=[open_show.pk])).status_code == 200
+        )
     assert client.get("/api/no-such-thing/12345").status_code == 404
 
     response = client.get(reverse("monitoring-api:metrics"), HTTP_AUTHORIZATION=f"Bearer {TOKEN}")

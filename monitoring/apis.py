@@ -3,6 +3,7 @@ import hmac
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import authentication, exceptions, permissions
@@ -29,6 +30,14 @@ class MetricsTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="metrics"'
+
+
+class MetricsTokenScheme(OpenApiAuthenticationExtension):
+    target_class = MetricsTokenAuthentication
+    name = "metricsToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "The METRICS_TOKEN setting."}
 
 
 class MetricsAccess(permissions.BasePermission):

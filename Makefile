@@ -5,7 +5,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .PHONY: run test lint format venv venv-dev clean bench-broadcast bench-ingest bench-lag bench-metrics \
-	bench-notify bench-predictions bench-experiments
+	bench-notify bench-predictions bench-experiments bench-instrumentation
 
 # The virtualenv is rebuilt when a requirements file changes.
 $(VENV)/.runtime: requirements.txt
@@ -31,7 +31,9 @@ run: venv
 	$(PY) manage.py ingest_key web --public --if-missing
 	@$(PY) manage.py demo_user
 	@echo "MySetlist is starting at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
-	WEB_PORT=$(PORT) $(VENV)/bin/honcho -f Procfile start -p $(PORT)
+	@# Prometheus samples every process shares, emptied before they start (see Monitoring).
+	@rm -rf var/prometheus && mkdir -p var/prometheus
+	WEB_PORT=$(PORT) PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus $(VENV)/bin/honcho -f Procfile start -p $(PORT)
 
 ## make test: install what tests need, lint, then run the whole suite.
 test: venv-dev
@@ -44,6 +46,10 @@ test: venv-dev
 ## make bench-broadcast: vote latency with and without 1,000 live listeners (PostgreSQL + Redis).
 bench-broadcast: venv-dev
 	$(PY) tests/benchmarks/bench_broadcast.py
+
+## make bench-instrumentation: what counting a request costs (needs REDIS_URL).
+bench-instrumentation: venv-dev
+	$(PY) tests/benchmarks/bench_instrumentation.py
 
 ## make bench-ingest: analytics events/s through the API beside PostgreSQL COPY (needs wrk).
 bench-ingest: venv-dev

@@ -251,3 +251,44 @@ def event_totals_around(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [SubjectTotals(int(k), float(a or 0), float(b or 0)) for k, a, b in cursor]
+
+
+@dataclass(frozen=True)
+class LiveFlow:
+    """What reached the rollups over a span: every event and the votes among them, and the
+    live pass's ingestion lag (accepted to counted) over the runs that finished in it."""
+
+    events: int
+    votes: int
+    lag_runs: int
+    lag_p99_ms: float | None
+    lag_max_ms: int | None
+
+
+def live_flow(*, start: dt.datetime, end: dt.datetime) -> LiveFlow:
+    """Return events and votes counted in the minute rollups of [start, end), and the lag of
+    the live passes that finished then (for monitoring's live figures: minutes the live
+    pass has not reached yet count nothing, which the lag says)."""
+    from django.db.models import Sum
+
+    from analytics.models import RollupRun
+    from mysetlist.core.stats import percentile
+
+    rows = EventRollup.objects.filter(
+        granularity=Granularity.MINUTE, dimension="", bucket__gte=start, bucket__lt=end
+    )
+    totals = rows.aggregate(events=Sum("count"))
+    votes = rows.filter(event="vote_cast").aggregate(votes=Sum("count"))
+    lags = list(
+        RollupRun.objects.filter(
+            kind=RollupRun.Kind.LIVE, granularity="minute", finished_at__gte=start,
+            finished_at__lt=end,
+        ).values_list("max_lag_ms", flat=True)
+    )  # fmt: skip
+    return LiveFlow(
+        events=totals["events"] or 0,
+        votes=votes["votes"] or 0,
+        lag_runs=len(lags),
+        lag_p99_ms=percentile(lags, 0.99),
+        lag_max_ms=max(lags) if lags else None,
+    )

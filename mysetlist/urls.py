@@ -23,6 +23,7 @@ api_urlpatterns = [
     path("predictions/", include("predictions.api_urls")),
     path("experiments/", include("experiments.api_urls")),
     path("alerts/", include("monitoring.alerting.api_urls")),
+    path("", include("monitoring.api_urls")),
     path("content/", include((content_urls, "content-api"))),
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

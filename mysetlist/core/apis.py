@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from .health import health_check
 from .schema import errors
-from .status import status_counts
+from .status import status_counts, status_live
 
 _STARTED = time.time()
 
@@ -20,7 +20,11 @@ class HealthApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        summary="Readiness: database, cache, channel layer and broker",
+        summary="Readiness: database, cache, channel layer, broker, and the apps' own checks",
+        description=(
+            "Each check gives `ok` and `ms`; a check marked `critical: false` (Celery workers, "
+            "queues, ingestion lag) is reported without making the whole fail."
+        ),
         responses={
             200: inline_serializer("Health", {"ok": serializers.BooleanField()}),
             503: inline_serializer("HealthFailed", {"ok": serializers.BooleanField()}),
@@ -35,7 +39,7 @@ class StatusApi(APIView):
     permission_classes = [IsAdminUser]
 
     @extend_schema(
-        summary="Version, uptime, backends in use and a few platform counts (staff only)",
+        summary="Version, uptime, backends, platform counts and live figures (staff only)",
         responses={
             200: inline_serializer(
                 "Status",
@@ -46,6 +50,10 @@ class StatusApi(APIView):
                     "channel_layer": serializers.CharField(),
                     "broker": serializers.CharField(),
                     "counts": serializers.DictField(child=serializers.IntegerField()),
+                    "live": serializers.DictField(
+                        child=serializers.FloatField(allow_null=True),
+                        help_text="Live figures over the last five minutes, by catalog key.",
+                    ),
                 },
             ),
             **errors(401, 403),
@@ -60,5 +68,6 @@ class StatusApi(APIView):
                 "channel_layer": settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1],
                 "broker": settings.CELERY_BROKER_URL.split("://", 1)[0],
                 "counts": status_counts(),
+                "live": status_live(),
             }
         )

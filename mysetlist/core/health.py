@@ -6,8 +6,10 @@ import uuid
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.apps import apps
 from django.core.cache import cache
 from django.db import connection
+from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +59,24 @@ CHECKS = {
 }
 
 
+def app_checks() -> dict[str, tuple]:
+    """Return the checks apps offer: an app's config names, in `health_checks` (a dotted
+    path), a function returning {name: (check, critical)}; a check that is not critical is
+    reported without failing the whole."""
+    checks: dict[str, tuple] = {}
+    for config in apps.get_app_configs():
+        path = getattr(config, "health_checks", None)
+        if path:
+            checks.update(import_string(path)())
+    return checks
+
+
 def health_check() -> dict:
-    """Run every check; return each one's status and time, and the overall status."""
+    """Run every check; return each one's status and time, and the overall status, which
+    only the critical checks decide."""
     results = {}
-    for name, check in CHECKS.items():
+    every = {name: (check, True) for name, check in CHECKS.items()} | app_checks()
+    for name, (check, critical) in every.items():
         started = time.perf_counter()
         try:
             error = check()
@@ -71,5 +87,7 @@ def health_check() -> dict:
             "ok": error is None,
             "ms": round((time.perf_counter() - started) * 1000, 1),
             **({"error": error} if error else {}),
+            **({} if critical else {"critical": False}),
         }
-    return {"ok": all(result["ok"] for result in results.values()), "checks": results}
+    ok = all(result["ok"] for result in results.values() if result.get("critical", True))
+    return {"ok": ok, "checks": results}

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Counts and times every request below: static files above it are not counted.
+    "monitoring.middleware.RequestMetricsMiddleware",
     "mysetlist.core.middleware.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -217,6 +219,19 @@ ANALYTICS_EXACT_PASS_REST = env.float("ANALYTICS_EXACT_PASS_REST", default=3.0)
 # PostgreSQL workers an exact pass's query may add to its own: none, so a background
 # recomputation takes one core, not every core at once.
 ANALYTICS_EXACT_PASS_PARALLEL_WORKERS = env.int("ANALYTICS_EXACT_PASS_PARALLEL_WORKERS", default=0)
+
+# Monitoring: who may read /api/metrics besides staff (Prometheus sends
+# `Authorization: Bearer <METRICS_TOKEN>`; empty: staff only). Live figures every process
+# shares are kept in Redis by minute, for MONITORING_MINUTES_TTL seconds. Prometheus's own
+# samples are shared through PROMETHEUS_MULTIPROC_DIR, which prometheus_client reads from the
+# environment (.env included: it is read before).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+MONITORING_KEY_PREFIX = env("MONITORING_KEY_PREFIX", default="mysetlist:monitoring")
+MONITORING_MINUTES_TTL = env_int("MONITORING_MINUTES_TTL", default=26 * 3600)
+MONITORING_HEARTBEAT_SECONDS = env.float("MONITORING_HEARTBEAT_SECONDS", default=15.0)
+# /api/health reports (without failing) queues deeper and ingestion lag longer than these.
+MONITORING_QUEUE_MAX = env_int("MONITORING_QUEUE_MAX", default=1000)
+MONITORING_INGESTION_LAG_MAX_MS = env_int("MONITORING_INGESTION_LAG_MAX_MS", default=10_000)
 
 MYSETLIST_VERSION = "0.1.0"
 

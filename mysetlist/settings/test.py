@@ -65,6 +65,7 @@ else:
     # (a developer's `make run` included).
     CHANNEL_LAYERS["default"]["CONFIG"]["socket"] = ""
 CACHES["default"]["KEY_PREFIX"] = f"mysetlist-test-{_worker}"
+MONITORING_KEY_PREFIX = f"mysetlist-test-{_worker}:monitoring"
 
 # Tasks run in the test's own process; tests of the real worker switch this off.
 CELERY_TASK_ALWAYS_EAGER = True

@@ -15,8 +15,35 @@ def test_health_checks_every_service(api_client):
     assert response.status_code == 200
     body = response.json()
     assert body["ok"] is True
-    assert set(body["checks"]) == {"database", "cache", "channel_layer", "broker"}
-    assert all(check["ok"] for check in body["checks"].values())
+    assert set(body["checks"]) == {
+        "database", "cache", "channel_layer", "broker",
+        "monitoring_store", "celery_workers", "celery_queues", "ingestion_lag",
+    }  # fmt: skip
+    critical = {
+        name: check for name, check in body["checks"].items() if check.get("critical", True)
+    }
+    assert set(critical) == {"database", "cache", "channel_layer", "broker", "monitoring_store"}
+    assert all(check["ok"] for check in critical.values())
+
+
+def test_health_reports_a_check_that_is_not_critical_without_failing(api_client, settings):
+    from django.utils import timezone
+
+    from analytics.models import RollupRun
+
+    settings.MONITORING_INGESTION_LAG_MAX_MS = 1000
+    RollupRun.objects.create(
+        kind=RollupRun.Kind.LIVE, granularity="minute", finished_at=timezone.now(), buckets=1,
+        max_lag_ms=5000,
+    )  # fmt: skip
+
+    response = api_client.get(reverse("core-api:health"))
+
+    assert response.status_code == 200
+    assert response.json()["ok"] is True
+    lag = response.json()["checks"]["ingestion_lag"]
+    assert lag["ok"] is False and lag["critical"] is False
+    assert lag["error"] == "ingestion lag p99 over 1000 ms"
 
 
 def test_health_reports_a_failing_service_as_503(api_client, monkeypatch):
@@ -48,6 +75,8 @@ def test_status_is_for_staff(api_client, open_show):
     assert body["version"]
     assert body["counts"]["shows_voting_open"] == 1
     assert body["database"] in ("postgresql", "sqlite")
+    assert "http_error_rate" in body["live"] and "celery_queue_depth" in body["live"]
+    assert body["live"]["http_requests_per_minute"] > 0  # the two requests above, at least
 
 
 def test_anonymous_is_answered_401_naming_the_token_scheme(api_client):

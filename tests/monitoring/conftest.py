@@ -1,8 +1,9 @@
 import datetime as dt
 
 import pytest
+from django.conf import settings
 
-from monitoring import catalog
+from monitoring import catalog, live
 from tests.setlists.factories import UserFactory
 
 T0 = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
@@ -45,3 +46,14 @@ def injected():
 @pytest.fixture
 def staff():
     return UserFactory(username="oncall", is_staff=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_monitoring_store():
+    """Each test starts with no live figures recorded (under this test worker's prefix)."""
+    live._local.clear()
+    client = live._redis()
+    if client is not None:
+        keys = list(client.scan_iter(f"{settings.MONITORING_KEY_PREFIX}:*", count=1000))
+        if keys:
+            client.delete(*keys)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import threading
 import time
 from collections import Counter, defaultdict
@@ -62,6 +63,18 @@ class _LocalStore:
 
 
 _local = _LocalStore()
+
+
+def _after_fork_in_child() -> None:
+    """A forked process (a server forked by its parent, a Celery pool child) starts with its
+    own client and locks: another thread of the parent may have held them at the fork, and
+    the child would wait on them for ever."""
+    global _client, _client_lock
+    _client, _client_lock = None, threading.Lock()
+    _local.lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _redis():

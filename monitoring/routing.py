@@ -35,6 +35,13 @@ class ConnectionCounter:
         self.sampler: threading.Thread | None = None
         self.dirty = threading.Event()
         self.lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        """A forked server counts its own connections, with its own sampler and locks."""
+        self.open = Counter()
+        self.process = f"{socket.gethostname()}:{os.getpid()}"
+        self.sampler, self.dirty, self.lock = None, threading.Event(), threading.Lock()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "websocket":

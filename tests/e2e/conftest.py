@@ -1,9 +1,12 @@
 import os
 import shutil
 import tempfile
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import pytest
+from asgiref.sync import SyncToAsync
 from channels.testing.live import make_application
 from daphne.testing import DaphneProcess
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
@@ -25,6 +28,17 @@ def web_tracker_key(transactional_db):
     yield ingest_key_create(name="web", is_public=True)[1]
     # The flush after the test drops the key; its cached answer must go with it.
     cache.delete(WEB_TRACKER_CACHE_KEY)
+
+
+def _fresh_executors_in_child() -> None:
+    """An in-process websocket test before this one left asgiref's one thread for sync code
+    running in this process; a forked server inherits the executor but not its thread, and
+    every database call of its consumers would wait on it for ever."""
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    SyncToAsync.context_to_thread_executor = weakref.WeakKeyDictionary()
+
+
+os.register_at_fork(after_in_child=_fresh_executors_in_child)
 
 
 @pytest.fixture

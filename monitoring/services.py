@@ -77,7 +77,8 @@ def rule_create(*, subscribers: Iterable = (), **fields) -> AlertRule:
 @transaction.atomic
 def rule_update(*, rule: AlertRule, subscribers: Iterable | None = None, **fields) -> AlertRule:
     """Change an alert rule's fields given (and its subscribers, if given). Its open alert
-    goes on under the new settings from the next evaluation."""
+    goes on under the new settings from the next evaluation; disabling the rule closes it
+    (resolved, or cleared if it had not fired), quietly: nobody is told of a switch-off."""
     _fields_check(fields)
     users = _subscribers_check(subscribers) if subscribers is not None else None
     for name, value in fields.items():
@@ -86,7 +87,21 @@ def rule_update(*, rule: AlertRule, subscribers: Iterable | None = None, **field
     rule.save(update_fields=[*fields, "updated_at"])
     if users is not None:
         rule.subscribers.set(users)
+    if not rule.enabled:
+        _alert_close(rule, timezone.now())
     return rule
+
+
+def _alert_close(rule: AlertRule, now: dt.datetime) -> None:
+    alert = Alert.objects.select_for_update().filter(rule=rule, state__in=rules.OPEN_STATES).first()
+    if alert is None:
+        return
+    fired = alert.state != Alert.State.PENDING
+    alert.state = Alert.State.RESOLVED if fired else Alert.State.INACTIVE
+    alert.resolved_at = now if fired else None
+    alert.save(update_fields=["state", "resolved_at", "updated_at"])
+    kind = AlertEvent.Kind.RESOLVED if fired else AlertEvent.Kind.INACTIVE
+    AlertEvent.objects.create(alert=alert, kind=kind, at=now, value=alert.value)
 
 
 @transaction.atomic
@@ -361,6 +376,8 @@ def _message_send(group: str, firing: bool, events: list[AlertEvent], user_ids: 
         category=category,
         user_ids=user_ids,
         key=_message_key(category, events),
+        # The channels the group's rules name, within each subscriber's own preferences.
+        channels=sorted({c for e in events for c in e.alert.rule.channels}),
         context={
             "summary": summary,
             "alerts": [_line(e) for e in events],

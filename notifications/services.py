@@ -174,7 +174,14 @@ def _deliveries_insert_postgresql(rows: list[tuple], now) -> None:
                 copy.write_row(row + tail)
 
 
-def _notify_chunk(category: str, user_ids: list[int], key: str, context: dict, now) -> int:
+def _notify_chunk(
+    category: str,
+    user_ids: list[int],
+    key: str,
+    context: dict,
+    now,
+    channels: frozenset[str] | None = None,
+) -> int:
     urgent = POLICIES[category].urgent
     if connection.vendor == "postgresql":
         # One statement for the notifications and a COPY for the deliveries: building a
@@ -205,7 +212,11 @@ def _notify_chunk(category: str, user_ids: list[int], key: str, context: dict, n
         )
     people = recipients([user_id for _, user_id in fresh], now)
     plans = {
-        (pk, user_id): plan(people[user_id], category, now)
+        (pk, user_id): [
+            p
+            for p in plan(people[user_id], category, now)
+            if channels is None or p.channel in channels
+        ]
         for pk, user_id in fresh
         if user_id in people
     }
@@ -241,20 +252,30 @@ def _notify_chunk(category: str, user_ids: list[int], key: str, context: dict, n
     return len(fresh)
 
 
-def notify(*, category: str, user_ids: Iterable[int], key: str, context: dict, now=None) -> int:
+def notify(
+    *,
+    category: str,
+    user_ids: Iterable[int],
+    key: str,
+    context: dict,
+    now=None,
+    channels: Iterable[str] | None = None,
+) -> int:
     """Tell each user about one trigger (`key`, say "show_announced:42"): one Notification
     per user however often the trigger fires, and its deliveries as each user's
-    preferences say. Returns how many notifications were new. Workers send them.
+    preferences say (only on `channels`, when the sender names some). Returns how many
+    notifications were new. Workers send them.
     Raise ApplicationError if `context` is not what the category's templates take."""
     from notifications.tasks import deliveries_dispatch
 
     context_check(category=category, context=context)
+    only = frozenset(channels) if channels is not None else None
     now = now or timezone.now()
     user_ids = sorted(set(user_ids))
     created, dispatched = 0, None
     for start in range(0, len(user_ids), CHUNK):
         with transaction.atomic():
-            made = _notify_chunk(category, user_ids[start : start + CHUNK], key, context, now)
+            made = _notify_chunk(category, user_ids[start : start + CHUNK], key, context, now, only)
         created += made
         # Workers start on the first chunk while the rest is written, and hear of more
         # every DISPATCH_EVERY seconds, as beat's runs are seconds apart.

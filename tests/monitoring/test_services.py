@@ -13,6 +13,7 @@ from monitoring import services
 from monitoring.models import Alert, AlertEvent, AlertRule, Silence
 from mysetlist.core.exceptions import ConflictError
 from notifications import selectors as notifications_selectors
+from notifications.models import Delivery
 from tests.monitoring.conftest import minute
 from tests.setlists.factories import UserFactory
 
@@ -101,6 +102,33 @@ def test_a_rule_goes_pending_fires_once_repeats_after_cooldown_is_silenced_and_r
 
     evaluate(16, 2)  # quiet again: nothing new
     assert len(mail.outbox) == 4 and Alert.objects.count() == 1
+
+
+def test_a_rules_channels_decide_where_its_message_goes(evaluate, staff):
+    make_rule([staff], for_seconds=0, channels=["in_app"])
+
+    evaluate(0, 9)
+
+    assert Alert.objects.get().state == "firing"
+    assert mail.outbox == []  # the subscriber takes email, but the rule names in-app only
+    assert len(inbox(staff)) == 1
+    assert set(Delivery.objects.values_list("channel", flat=True)) == {"in_app"}
+
+
+def test_disabling_a_rule_closes_its_open_alert_quietly(evaluate, staff):
+    firing = make_rule([staff], for_seconds=0)
+    pending = make_rule([staff], name="Slow burn", for_seconds=600)
+    evaluate(0, 9)
+    sent = len(mail.outbox)
+
+    services.rule_update(rule=firing, enabled=False)
+    services.rule_update(rule=pending, enabled=False)
+
+    states = dict(Alert.objects.values_list("rule__name", "state"))
+    assert states == {"Errors high": "resolved", "Slow burn": "inactive"}
+    assert Alert.objects.get(rule=firing).resolved_at is not None
+    evaluate(1, 9)  # disabled: not evaluated, no new alert
+    assert Alert.objects.count() == 2 and len(mail.outbox) == sent
 
 
 def test_a_pending_alert_that_clears_sends_nothing(evaluate, staff):

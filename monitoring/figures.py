@@ -10,6 +10,7 @@ import logging
 from monitoring import live
 from monitoring.catalog import Figure, register
 from monitoring.quantiles import quantile
+from mysetlist.core.buckets import bucket_start
 
 logger = logging.getLogger(__name__)
 
@@ -108,8 +109,7 @@ def _deliveries(start: dt.datetime, end: dt.datetime) -> dict | None:
     notifications' rollups; None when the span holds no whole minute."""
     from notifications import selectors
 
-    start = start.replace(second=0, microsecond=0)
-    end = end.replace(second=0, microsecond=0)
+    start, end = bucket_start(start, "minute"), bucket_start(end, "minute")
     if end <= start:
         return None
     counts: dict[tuple[str, str, str], int] = {}

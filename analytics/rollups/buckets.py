@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+from mysetlist.core.buckets import bucket_start
+
 GRANULARITIES = ("minute", "hour", "day")
 # What metrics may be read by: the rollups' granularities, and weeks (from Monday) and
 # calendar months, which are folded from days.
@@ -12,21 +14,6 @@ STEP = {
     "day": dt.timedelta(days=1),
     "week": dt.timedelta(weeks=1),
 }
-
-
-def bucket_start(moment: dt.datetime, granularity: str) -> dt.datetime:
-    """Return the start of the UTC bucket holding `moment`."""
-    moment = moment.astimezone(dt.UTC)
-    if granularity == "minute":
-        return moment.replace(second=0, microsecond=0)
-    if granularity == "hour":
-        return moment.replace(minute=0, second=0, microsecond=0)
-    if granularity in ("day", "week", "month"):
-        day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-        if granularity == "week":
-            return day - dt.timedelta(days=day.weekday())
-        return day.replace(day=1) if granularity == "month" else day
-    raise ValueError(f"unknown granularity {granularity!r}")
 
 
 def buckets_touched(moments, *, not_before: dt.datetime) -> set[tuple[str, dt.datetime]]:

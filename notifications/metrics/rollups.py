@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from mysetlist.core.buckets import bucket_start
 from notifications.metrics.histogram import histogram_add, histogram_merge
 from notifications.models import Channel, Delivery, DeliveryRollup, DeliveryRollupRun
 
@@ -49,14 +50,13 @@ STATE_AT_CREATION = {S.FAILED: "failed", S.BOUNCED: "bounced", S.SKIPPED: "skipp
 
 def floor(moment: dt.datetime, step: dt.timedelta) -> dt.datetime:
     """Return the start of the UTC minute, hour or day holding `moment`."""
-    moment = moment.astimezone(dt.UTC)
-    if step == MINUTE:
-        return moment.replace(second=0, microsecond=0)
-    if step == HOUR:
-        return moment.replace(minute=0, second=0, microsecond=0)
-    if step == DAY:
-        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    raise ValueError(f"no bucket of {step}")
+    try:
+        return bucket_start(moment, _GRANULARITY[step])
+    except KeyError:
+        raise ValueError(f"no bucket of {step}") from None
+
+
+_GRANULARITY = {MINUTE: "minute", HOUR: "hour", DAY: "day"}
 
 
 def outcomes(row: dict) -> list[tuple[str, dt.datetime]]:

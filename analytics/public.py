@@ -1,9 +1,28 @@
 """What the project's wiring and other apps may use of analytics besides its services and
 selectors: the WSGI entry to event capture, a page's word on what it shows, and whether a
-request may be tracked at all (a bot, Do-Not-Track, a refused consent)."""
+request may be tracked at all (a bot, Do-Not-Track, a refused consent), and the metric
+queries dashboards and reports chart (trends, people, funnels, sessions, paths, trending)."""
 
 from analytics.ingest.capture import CaptureDispatcher
 from analytics.ingest.validation import is_bot
+from analytics.metrics.engagement import ENGAGEMENT_MAX_DAYS, paths, session_summary
+from analytics.metrics.funnels import funnel
+from analytics.metrics.live import trending
+from analytics.metrics.people import active_users, retention
+from analytics.metrics.trends import trend
 from analytics.middleware import page_about, tracking_allowed
 
-__all__ = ["CaptureDispatcher", "is_bot", "page_about", "tracking_allowed"]
+__all__ = [
+    "ENGAGEMENT_MAX_DAYS",
+    "CaptureDispatcher",
+    "active_users",
+    "funnel",
+    "is_bot",
+    "page_about",
+    "paths",
+    "retention",
+    "session_summary",
+    "tracking_allowed",
+    "trend",
+    "trending",
+]

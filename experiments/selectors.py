@@ -161,3 +161,29 @@ def exposure_rows(*, phase_id: int, subjects: list[str]) -> list[tuple[int, int,
             "user_id", "variant", "exposed_at"
         )
     )
+
+
+def experiment_summaries() -> list[dict]:
+    """Return every experiment's key, name, status, current phase and exposures in it, for
+    staff dashboards: running ones first, then by key."""
+    experiments = list(Experiment.objects.order_by("key"))
+    phases: dict[int, Phase] = {}
+    for phase in Phase.objects.order_by("experiment_id", "number"):
+        phases[phase.experiment_id] = phase
+    exposures = dict(
+        Exposure.objects.filter(phase_id__in=[p.pk for p in phases.values()])
+        .values("phase_id")
+        .annotate(n=Count("id"))
+        .values_list("phase_id", "n")
+    )
+    summaries = [
+        {
+            "key": e.key,
+            "name": e.name,
+            "status": e.status,
+            "phase": phases[e.pk].number if e.pk in phases else None,
+            "exposures": exposures.get(phases[e.pk].pk, 0) if e.pk in phases else 0,
+        }
+        for e in experiments
+    ]
+    return sorted(summaries, key=lambda s: (s["status"] != Experiment.Status.RUNNING, s["key"]))

@@ -119,3 +119,6 @@ class AlertAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{alert.rule}: {exc.message}", messages.ERROR)
             else:
                 self.message_user(request, f"{alert.rule}: acknowledged.")
+
+
+from monitoring.dashboards import admin as dashboards_admin  # noqa: E402, F401

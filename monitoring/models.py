@@ -251,3 +251,6 @@ class AlertEvent(models.Model):
 
     def __str__(self):
         return f"{self.alert}: {self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+
+from monitoring.dashboards.models import Dashboard, Widget  # noqa: E402, F401

@@ -1,6 +1,7 @@
 """Websocket figures for the project's routing: `websocket_counted` wraps the websocket
 application and counts its open connections, in Prometheus and, sampled every
-`MONITORING_HEARTBEAT_SECONDS`, in the shared per-minute store."""
+`MONITORING_HEARTBEAT_SECONDS`, in the shared per-minute store; and the websocket routes
+of live dashboards."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import threading
 from collections import Counter
 
 from django.conf import settings
+from django.urls import path
 
 from monitoring import instrumentation, live
+from monitoring.dashboards.consumers import DashboardConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +90,9 @@ class ConnectionCounter:
 def websocket_counted(app):
     """Return `app` with its open websocket connections counted."""
     return ConnectionCounter(app)
+
+
+websocket_urlpatterns = [
+    path("ws/dashboards/<int:dashboard_id>/", DashboardConsumer.as_asgi()),
+    path("ws/dashboards/<int:dashboard_id>/<str:range_key>/", DashboardConsumer.as_asgi()),
+]

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from monitoring import live
 from monitoring.models import Alert, AlertRule, Silence
 from mysetlist.core.exceptions import NotFoundError
+from mysetlist.core.health import health_check
 
 STATUS_SPAN = dt.timedelta(minutes=5)
 
@@ -128,3 +129,17 @@ def alerts_by_ids(*, alert_ids: list[int]) -> list[Alert]:
     """Return the alerts of these ids that still exist, in that order."""
     found = {a.pk: a for a in alert_list().filter(pk__in=alert_ids)}
     return [found[i] for i in alert_ids if i in found]
+
+
+def health_report() -> list[tuple[str, dict]]:
+    """Return every health check, the platform's and the apps', by name: {"status": "ok",
+    "failing" or "degraded" (a check that is not critical), "ms", "error"}."""
+    report = health_check()["checks"]
+    out = []
+    for name in sorted(report):
+        check = report[name]
+        status = (
+            "ok" if check["ok"] else ("degraded" if check.get("critical") is False else "failing")
+        )
+        out.append((name, {"status": status, "ms": check["ms"], "error": check.get("error")}))
+    return out

@@ -14,9 +14,22 @@ def alerts_evaluate() -> dict:
     from monitoring.services import alerts_evaluate as evaluate
 
     report = evaluate()
+    # Dashboards follow the evaluation: the figures it read are the ones they show.
+    dashboards_refresh.delay()
     return {
         "evaluated": report.evaluated,
         "skipped": report.skipped,
         "transitions": report.transitions,
         "messages": report.messages,
     }
+
+
+@shared_task(
+    name="monitoring.dashboards_refresh", soft_time_limit=50, time_limit=60, expires=90,
+    **TRANSIENT_DATABASE_ERRORS,
+)  # fmt: skip
+def dashboards_refresh() -> int:
+    """Recompute the dashboards staff have open and broadcast them to their pages."""
+    from monitoring.dashboards.services import dashboards_refresh as refresh
+
+    return refresh()

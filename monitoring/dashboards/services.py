@@ -1,0 +1,143 @@
+"""Computing dashboards: each widget's answer drawn as its page shows it, kept in the cache
+for as long as its buckets stay the same, and the job that recomputes the dashboards staff
+have open and broadcasts them to those pages, so no page polls the database.
+
+Reads are cached per widget (its query, range and last edit make the key) for a time that
+fits its buckets: a minute chart for 50 seconds, an hourly one for five minutes, a daily
+one for fifteen. A page load reads the cache and computes only what is missing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.core.cache import cache
+
+from monitoring.dashboards import queries, ranges
+from monitoring.dashboards.models import Dashboard, Widget
+from monitoring.dashboards.results import draw
+from mysetlist.core.broadcast import broadcast_many
+from mysetlist.core.exceptions import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+FRESH_SECONDS = {"minute": 50, "hour": 300, "day": 900, "week": 900, "month": 900}
+WATCH_SECONDS = 150  # an open page says it is open every minute; two missed, it is gone
+EVENT_TYPE = "dashboard.update"
+
+
+def dashboard_group(dashboard_id: int, range_key: str = "") -> str:
+    return f"dashboard.{dashboard_id}.{range_key or 'own'}"
+
+
+def _watch_key(dashboard_id: int, range_key: str) -> str:
+    return f"dashboards:watch:{dashboard_id}:{range_key or 'own'}"
+
+
+def _watched_key() -> str:
+    return "dashboards:watched"
+
+
+def dashboard_watch(*, dashboard_id: int, range_key: str = "") -> None:
+    """Record that a page of the dashboard (at a range, "" for the widgets' own) is open,
+    so the minute job keeps it current."""
+    cache.set(_watch_key(dashboard_id, range_key), 1, WATCH_SECONDS)
+    watched = cache.get(_watched_key()) or {}
+    watched[f"{dashboard_id}:{range_key}"] = 1
+    cache.set(_watched_key(), watched, None)
+
+
+def dashboards_watched() -> list[tuple[int, str]]:
+    """Return (dashboard id, range) of every open dashboard page."""
+    watched = cache.get(_watched_key()) or {}
+    keys = {entry: _watch_key(*_split(entry)) for entry in watched}
+    alive = cache.get_many(list(keys.values()))
+    open_pages = [_split(entry) for entry, key in keys.items() if key in alive]
+    if len(open_pages) != len(watched):
+        cache.set(_watched_key(), {f"{d}:{r}": 1 for d, r in open_pages}, None)
+    return open_pages
+
+
+def _split(entry: str) -> tuple[int, str]:
+    dashboard_id, _, range_key = entry.partition(":")
+    return int(dashboard_id), range_key
+
+
+def _widget_window(widget: Widget, now: dt.datetime, range_key: str) -> ranges.Window:
+    if range_key:
+        return ranges.window(range_key, ranges.Interval.AUTO, now)
+    return ranges.window(widget.range, widget.interval, now)
+
+
+def _cache_key(widget: Widget, win: ranges.Window) -> str:
+    edited = int(widget.updated_at.timestamp()) if widget.updated_at else 0
+    return f"dashboards:widget:{widget.pk}:{edited}:{win.range}:{win.interval}"
+
+
+def widget_compute(*, widget: Widget, now: dt.datetime, range_key: str = "") -> dict:
+    """Return what the widget shows now: its drawing (see results.draw) with "id", "width",
+    "range", "computed_at", or "error" with a message when its query cannot be answered
+    (an edit the data no longer fits); never raises for a bad query."""
+    base = {"id": widget.pk, "width": widget.width, "computed_at": now.isoformat()}
+    try:
+        win = _widget_window(widget, now, range_key)
+        answer = queries.answer(widget.source, widget.params, win)
+        drawn = draw(widget.kind, widget.title, answer, widget.options)
+    except ApplicationError as exc:
+        return {**base, "kind": widget.kind, "title": widget.title, "error": exc.message}
+    return {**base, **drawn, "range": ranges.Range(win.range).label}
+
+
+def widget_payload(*, widget: Widget, now: dt.datetime, range_key: str = "", fresh=False) -> dict:
+    """Return the widget's drawing from the cache, computing it when missing or `fresh`."""
+    try:
+        win = _widget_window(widget, now, range_key)
+    except ApplicationError as exc:
+        return {"id": widget.pk, "width": widget.width, "kind": widget.kind,
+                "title": widget.title, "error": exc.message}  # fmt: skip
+    key = _cache_key(widget, win)
+    if not fresh:
+        found = cache.get(key)
+        if found is not None:
+            return found
+    payload = widget_compute(widget=widget, now=now, range_key=range_key)
+    cache.set(key, payload, FRESH_SECONDS.get(win.interval, 300))
+    return payload
+
+
+def dashboard_payloads(*, dashboard: Dashboard, now: dt.datetime | None = None,
+                       range_key: str = "") -> list[dict]:  # fmt: skip
+    """Return every widget's drawing of the dashboard, in order, cached where fresh."""
+    now = now or dt.datetime.now(dt.UTC)
+    return [
+        widget_payload(widget=widget, now=now, range_key=range_key)
+        for widget in dashboard.widgets.all()
+    ]
+
+
+def dashboards_refresh(*, now: dt.datetime | None = None) -> int:
+    """Recompute the widgets of every dashboard page open now whose cached drawing has
+    expired, and broadcast each page's widgets to it. Returns how many pages were sent."""
+    now = now or dt.datetime.now(dt.UTC)
+    open_pages = dashboards_watched()
+    if not open_pages:
+        return 0
+    boards = Dashboard.objects.prefetch_related("widgets").in_bulk(
+        [dashboard_id for dashboard_id, _ in open_pages]
+    )
+    events = []
+    for dashboard_id, range_key in open_pages:
+        board = boards.get(dashboard_id)
+        if board is None:
+            continue
+        try:
+            payloads = dashboard_payloads(dashboard=board, now=now, range_key=range_key)
+        except Exception:
+            logger.exception("refreshing dashboard %s failed", board.slug)
+            continue
+        events.append((
+            dashboard_group(board.pk, range_key), EVENT_TYPE,
+            {"dashboard": board.slug, "at": now.isoformat(), "widgets": payloads},
+        ))  # fmt: skip
+    broadcast_many(events=events)
+    return len(events)

@@ -1,0 +1,77 @@
+import pytest
+from django.urls import reverse
+
+from monitoring.dashboards.models import Dashboard, Widget
+from tests.setlists.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def form(widget: dict) -> dict:
+    data = {
+        "slug": "mine", "title": "Mine", "description": "", "position": "0", "page_url": "",
+        "widgets-TOTAL_FORMS": "1", "widgets-INITIAL_FORMS": "0",
+        "widgets-MIN_NUM_FORMS": "0", "widgets-MAX_NUM_FORMS": "1000",
+    }  # fmt: skip
+    base = {"title": "W", "kind": "metric", "source": "alerts", "params": "{}", "range": "24h",
+            "interval": "auto", "width": "2", "position": "0", "options": "{}"}  # fmt: skip
+    data |= {f"widgets-0-{name}": value for name, value in (base | widget).items()}
+    return data
+
+
+def test_staff_add_a_dashboard_with_a_widget_in_admin(admin_client):
+    response = admin_client.post(
+        reverse("admin:monitoring_dashboard_add"),
+        form({"kind": "gauge", "source": "figure", "params": '{"metric": "http_error_rate"}',
+              "range": "15m", "options": '{"max": 0.05}'}),
+    )  # fmt: skip
+
+    assert response.status_code == 302
+    widget = Widget.objects.get(dashboard__slug="mine")
+    assert (widget.kind, widget.params, widget.options) == (
+        "gauge",
+        {"metric": "http_error_rate"},
+        {"max": 0.05},
+    )
+
+
+@pytest.mark.parametrize(
+    ("widget", "message"),
+    [
+        ({"source": "nothing"}, "There is no query"),
+        ({"kind": "heatmap"}, "A heatmap cannot show open alerts"),
+        (
+            {"source": "events", "kind": "line", "params": '{"event": "never_sent"}'},
+            "No event named",
+        ),
+        (
+            {
+                "source": "events",
+                "kind": "line",
+                "params": '{"event": "x"}',
+                "range": "365d",
+                "interval": "minute",
+            },
+            "at most 1,000 fit a chart",
+        ),
+        ({"source": "figure", "params": '{"metric": "nope"}'}, "There is no figure"),
+    ],
+)
+def test_admin_refuses_a_widget_it_cannot_draw_and_saves_nothing(admin_client, widget, message):
+    response = admin_client.post(reverse("admin:monitoring_dashboard_add"), form(widget))
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Dashboard.objects.filter(slug="mine").exists()
+
+
+def test_the_admin_lists_the_queries_with_their_parameters(admin_client):
+    page = admin_client.get(reverse("admin:monitoring_dashboard_add")).content.decode()
+
+    assert "<code>events</code>" in page and "event (required)" in page

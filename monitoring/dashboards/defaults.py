@@ -3,7 +3,7 @@ Engagement and Notifications, and the Experiments and Predictions slots leading 
 apps' staff pages. Staff edit them in admin afterwards; installing again adds what is
 missing and never overwrites an edit (unless asked to reset)."""
 
-# (title, kind, source, params, range, width)
+# (title, kind, source, params, range, width[, options])
 
 DASHBOARDS = [
     {
@@ -30,7 +30,15 @@ DASHBOARDS = [
         "position": 2,
         "description": "Health, latency, errors, queues, ingestion lag and alerts, now.",
         "widgets": [
-            ("Error rate", "gauge", "figure", {"metric": "http_error_rate"}, "15m", 1),
+            (
+                "Error rate",
+                "gauge",
+                "figure",
+                {"metric": "http_error_rate"},
+                "15m",
+                1,
+                {"max": 0.05, "steps": [{"from": 0.01, "to": 0.05, "color": "#f6d5d5"}]},
+            ),
             (
                 "Requests a minute",
                 "metric",
@@ -108,7 +116,15 @@ DASHBOARDS = [
             ("Sent, last 24 hours", "metric", "deliveries", {"measure": "sent"}, "24h", 1),
             ("Opened, last 24 hours", "metric", "deliveries", {"measure": "opened"}, "24h", 1),
             ("Clicked, last 24 hours", "metric", "deliveries", {"measure": "clicked"}, "24h", 1),
-            ("Failure rate", "gauge", "deliveries", {"measure": "failure_rate"}, "24h", 1),
+            (
+                "Failure rate",
+                "gauge",
+                "deliveries",
+                {"measure": "failure_rate"},
+                "24h",
+                1,
+                {"max": 0.2, "steps": [{"from": 0.05, "to": 0.2, "color": "#f6d5d5"}]},
+            ),
             (
                 "Sent by channel",
                 "line",
@@ -190,8 +206,9 @@ def dashboards_install(dashboard_model, widget_model, *, reset: bool = False) ->
                 interval="auto",
                 width=width,
                 position=position,
-            )  # fmt: skip
-            for position, (title, kind, source, params, range_key, width) in enumerate(
+                options=more[0] if more else {},
+            )
+            for position, (title, kind, source, params, range_key, width, *more) in enumerate(
                 spec["widgets"]
             )
         )

@@ -198,7 +198,7 @@ def figure(params: dict, win: ranges.Window) -> Answer:
     y = tuple(read(moment, moment + step) for moment in x)
     return Answer(
         unit=unit, value=read(recent, win.end), series=(Line(found.name, tuple(x), y),),
-        note=found.unit,
+        note=found.unit if found.unit.startswith("per ") else "",
     )  # fmt: skip
 
 

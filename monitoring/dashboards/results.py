@@ -94,10 +94,10 @@ def number_text(value: float | None, unit: str) -> str:
     return f"{value:,.2f}"
 
 
-def _layout(title: str, **more) -> dict:
+def _layout(**more) -> dict:
+    # No title: the widget's heading names it (and an export's section does).
     layout = {
-        "title": {"text": title},
-        "margin": {"l": 48, "r": 16, "t": 40, "b": 40},
+        "margin": {"l": 48, "r": 16, "t": 16, "b": 40},
         "height": 280,
         "showlegend": more.pop("showlegend", True),
         "legend": {"orientation": "h"},
@@ -170,7 +170,7 @@ def draw(kind: str, title: str, answer: Answer, options: dict | None = None) -> 
                     }
                 ],
                 "layout": _layout(
-                    title, showlegend=False, margin={"l": 24, "r": 24, "t": 48, "b": 8}
+                    showlegend=False, height=200, margin={"l": 24, "r": 24, "t": 24, "b": 8}
                 ),
             },
         )
@@ -178,7 +178,7 @@ def draw(kind: str, title: str, answer: Answer, options: dict | None = None) -> 
         many = len(answer.series) > 1
         out["figure"] = {
             "data": _series_traces(answer, kind),
-            "layout": _layout(title, showlegend=many, barmode="group" if many else None),
+            "layout": _layout(showlegend=many, barmode="group" if many else None),
         }
     elif kind == "pie":
         labels, values = _slices(answer)
@@ -193,7 +193,7 @@ def draw(kind: str, title: str, answer: Answer, options: dict | None = None) -> 
                     "sort": False,
                 }
             ],
-            "layout": _layout(title),
+            "layout": _layout(),
         }
     elif kind == "heatmap":
         grid = answer.grid or Grid((), (), ())
@@ -208,7 +208,7 @@ def draw(kind: str, title: str, answer: Answer, options: dict | None = None) -> 
                     "hoverongaps": False,
                 }
             ],
-            "layout": _layout(title, showlegend=False, yaxis={"autorange": "reversed"}),
+            "layout": _layout(showlegend=False, yaxis={"autorange": "reversed"}),
         }
     elif kind == "table":
         columns, rows = answer.table()

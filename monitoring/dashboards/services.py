@@ -4,14 +4,22 @@ have open and broadcasts them to those pages, so no page polls the database.
 
 Reads are cached per widget (its query, range and last edit make the key) for a time that
 fits its buckets: a minute chart for 50 seconds, an hourly one for five minutes, a daily
-one for fifteen. A page load reads the cache and computes only what is missing."""
+one for fifteen. A page load reads the cache and computes only what is missing; the minute
+job computes the minute widgets of open pages every time, so what they show is at most a
+minute old.
+
+Open pages are recorded in the cache with a short expiry, renewed by their sockets every
+minute; the index of them is a read-modify-write, so two pages opened in the same instant
+may leave one out of it until its socket renews (a minute at most)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 
 from monitoring.dashboards import queries, ranges
 from monitoring.dashboards.models import Dashboard, Widget
@@ -48,7 +56,11 @@ def dashboard_watch(*, dashboard_id: int, range_key: str = "") -> None:
 
 
 def dashboards_watched() -> list[tuple[int, str]]:
-    """Return (dashboard id, range) of every open dashboard page."""
+    """Return (dashboard id, range) of every open dashboard page. A cache of this process's
+    own (the embedded setup) cannot tell what the web process has open: every dashboard at
+    its widgets' own ranges, then."""
+    if isinstance(caches["default"], LocMemCache | DummyCache):
+        return [(pk, "") for pk in Dashboard.objects.values_list("pk", flat=True)]
     watched = cache.get(_watched_key()) or {}
     keys = {entry: _watch_key(*_split(entry)) for entry in watched}
     alive = cache.get_many(list(keys.values()))
@@ -106,18 +118,27 @@ def widget_payload(*, widget: Widget, now: dt.datetime, range_key: str = "", fre
 
 
 def dashboard_payloads(*, dashboard: Dashboard, now: dt.datetime | None = None,
-                       range_key: str = "") -> list[dict]:  # fmt: skip
-    """Return every widget's drawing of the dashboard, in order, cached where fresh."""
+                       range_key: str = "", fresh_minutes: bool = False) -> list[dict]:  # fmt: skip
+    """Return every widget's drawing of the dashboard, in order, cached where fresh; with
+    `fresh_minutes`, widgets by the minute are computed again whatever the cache holds."""
     now = now or dt.datetime.now(dt.UTC)
-    return [
-        widget_payload(widget=widget, now=now, range_key=range_key)
-        for widget in dashboard.widgets.all()
-    ]
+    out = []
+    for widget in dashboard.widgets.all():
+        fresh = fresh_minutes and _interval_of(widget, range_key) == "minute"
+        out.append(widget_payload(widget=widget, now=now, range_key=range_key, fresh=fresh))
+    return out
+
+
+def _interval_of(widget: Widget, range_key: str) -> str:
+    if range_key or widget.interval == ranges.Interval.AUTO:
+        return ranges.interval_for(range_key or widget.range)
+    return widget.interval
 
 
 def dashboards_refresh(*, now: dt.datetime | None = None) -> int:
-    """Recompute the widgets of every dashboard page open now whose cached drawing has
-    expired, and broadcast each page's widgets to it. Returns how many pages were sent."""
+    """Recompute the widgets of every dashboard page open now, those by the minute each time
+    and the others when their cached drawing has expired, and broadcast each page's widgets
+    to it. Returns how many pages were sent."""
     now = now or dt.datetime.now(dt.UTC)
     open_pages = dashboards_watched()
     if not open_pages:
@@ -131,7 +152,9 @@ def dashboards_refresh(*, now: dt.datetime | None = None) -> int:
         if board is None:
             continue
         try:
-            payloads = dashboard_payloads(dashboard=board, now=now, range_key=range_key)
+            payloads = dashboard_payloads(
+                dashboard=board, now=now, range_key=range_key, fresh_minutes=True
+            )
         except Exception:
             logger.exception("refreshing dashboard %s failed", board.slug)
             continue

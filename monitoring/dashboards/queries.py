@@ -284,6 +284,13 @@ def top(params: dict, win: ranges.Window) -> Answer:
     )  # fmt: skip
 
 
+def _period_start(start: dt.date, period: str, k: int) -> dt.date:
+    if period == "week":
+        return start + dt.timedelta(weeks=k)
+    month = start.month - 1 + k
+    return dt.date(start.year + month // 12, month % 12 + 1, 1)
+
+
 @source(
     "retention", "Retention by cohort", {GRID, TABLE},
     {"period": Param(choices=("week", "month"), default="week"),
@@ -297,7 +304,14 @@ def retention(params: dict, win: ranges.Window) -> Answer:
     periods = min(params["periods"], 24)
     x = tuple(f"{params['period']} {k}" for k in range(periods))
     y = tuple(f"{c.start:%Y-%m-%d} ({c.size})" for c in cohorts)
-    z = tuple(tuple(round(n / c.size, 4) if c.size else None for n in c.returning) for c in cohorts)
+    today = win.end.date()
+
+    def share(cohort, k: int, n: int) -> float | None:
+        if not cohort.size or _period_start(cohort.start, params["period"], k) > today:
+            return None  # a period yet to come is no one's absence
+        return round(n / cohort.size, 4)
+
+    z = tuple(tuple(share(c, k, n) for k, n in enumerate(c.returning)) for c in cohorts)
     rows = tuple((f"{c.start:%Y-%m-%d}", c.size, *c.returning) for c in cohorts)
     return Answer(
         unit="%", grid=Grid(x, y, z), columns=("Cohort", "Persons", *x), rows=rows,

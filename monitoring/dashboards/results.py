@@ -134,6 +134,23 @@ def _slices(answer: Answer) -> tuple[list, list]:
     return [plain(x) for x in first.x], [plain(y) or 0 for y in first.y]
 
 
+EMPTY = {
+    "text": "Nothing in this range",
+    "showarrow": False,
+    "xref": "paper",
+    "yref": "paper",
+    "x": 0.5,
+    "y": 0.5,
+    "font": {"color": "#555"},
+}
+
+
+def _empty(answer: Answer, kind: str) -> bool:
+    if kind == "heatmap":
+        return answer.grid is None or not answer.grid.z
+    return not any(y for series in answer.series for y in series.y)
+
+
 def draw(kind: str, title: str, answer: Answer, options: dict | None = None) -> dict:
     """Return what a widget of `kind` shows for `answer`: {"kind", "title", "note"} and
     "figure" (a plotly figure dict) for charts, "value" and "text" for a metric card (a
@@ -205,14 +222,22 @@ def draw(kind: str, title: str, answer: Answer, options: dict | None = None) -> 
                     "y": list(grid.y),
                     "z": [[plain(v) for v in row] for row in grid.z],
                     "colorscale": "Blues",
+                    "reversescale": True,  # plotly's Blues runs dark to light
+                    "texttemplate": "%{z:.0%}" if answer.unit == "%" else "%{z}",
                     "hoverongaps": False,
                 }
             ],
-            "layout": _layout(showlegend=False, yaxis={"autorange": "reversed"}),
+            "layout": _layout(
+                showlegend=False,
+                xaxis={"type": "category"},
+                yaxis={"type": "category", "autorange": "reversed", "automargin": True},
+            ),
         }
     elif kind == "table":
         columns, rows = answer.table()
         out.update(columns=list(columns), rows=[[plain(v) for v in row] for row in rows])
     else:
         raise ValueError(f"unknown widget kind {kind!r}")
+    if "figure" in out and kind != "gauge" and _empty(answer, kind):
+        out["figure"]["layout"]["annotations"] = [EMPTY]
     return out

@@ -173,3 +173,20 @@ def test_every_query_answers_on_an_empty_platform(source):
         assert "has been recorded" in refused.message
         return
     assert answer.value is not None or answer.series or answer.columns or answer.grid
+
+
+def test_retention_leaves_periods_yet_to_come_empty(recorded):
+    now, _ = recorded
+    win = ranges.window("30d", "auto", now)
+
+    found = queries.answer("retention", {"period": "week", "periods": 8}, win)
+
+    assert found.grid.z
+    for row, (cohort, size, *returning) in zip(found.grid.z, found.rows, strict=True):
+        start = dt.date.fromisoformat(cohort)
+        for k, share in enumerate(row):
+            if start + dt.timedelta(weeks=k) > now.date():
+                assert share is None
+            else:
+                assert share == round(returning[k] / size, 4)
+        assert row[0] == 1.0  # every member was active in the cohort's own week

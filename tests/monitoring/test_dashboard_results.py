@@ -97,3 +97,13 @@ def test_draw_refuses_an_unknown_kind():
 )
 def test_number_text(value, unit, text):
     assert number_text(value, unit) == text
+
+
+@pytest.mark.parametrize("kind", ["line", "bar", "pie"])
+def test_an_empty_chart_says_so(kind):
+    answer = Answer(series=(Series("votes", tuple(T), (0, None, 0)),))
+
+    layout = draw(kind, "Votes", answer)["figure"]["layout"]
+
+    assert layout["annotations"][0]["text"] == "Nothing in this range"
+    assert "annotations" not in draw(kind, "Votes", time_series())["figure"]["layout"]

@@ -5,7 +5,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .PHONY: run test lint format venv venv-dev clean bench-broadcast bench-ingest bench-lag bench-metrics \
-	bench-notify bench-predictions bench-experiments bench-instrumentation
+	bench-notify bench-predictions bench-experiments bench-instrumentation bench-dashboards
 
 # The virtualenv is rebuilt when a requirements file changes.
 $(VENV)/.runtime: requirements.txt
@@ -66,6 +66,10 @@ bench-notify: venv-dev
 ## make bench-metrics: trend, funnel and retention latency over 10 million events.
 bench-metrics: venv-dev
 	$(PY) tests/benchmarks/bench_metrics.py
+
+## make bench-dashboards: each stored dashboard's load over 10 million events, cold and warm.
+bench-dashboards: venv-dev
+	$(PY) tests/benchmarks/bench_dashboards.py
 
 ## make bench-predictions: the whole setlist backtest (fit + walk-forward) beside the baselines.
 bench-predictions: venv-dev

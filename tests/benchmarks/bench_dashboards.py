@@ -1,0 +1,79 @@
+"""Each stored dashboard's load over 10 million events, beside a raw count of them.
+
+Reads bench-metrics' 10 million events (30 days, 50,000 persons; generated and rolled up on
+the first run of either benchmark) and loads each default dashboard as its page does at the
+end of those 30 days: every widget's query and drawing, and the template. Cold is with the
+widget cache emptied (what the minute job pays, and a page opened first); warm is a page
+load after it (what staff wait for). Printed beside a count of the same events straight
+from the raw table, in the same run.
+
+    make bench-dashboards
+"""
+
+import os
+import statistics
+import time
+
+from bench_metrics import END, EVENTS, events_ready
+
+
+def timed(run, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def line(label: str, times: list[float]) -> str:
+    return (f"  {label:<40} p50 {statistics.median(times):8.1f} ms   "
+            f"max {max(times):8.1f} ms   ({len(times)} runs)")  # fmt: skip
+
+
+def main():
+    events_ready()
+    from django.core.cache import cache
+    from django.template.loader import render_to_string
+
+    from analytics.models import Event
+    from monitoring.dashboards import services
+    from monitoring.dashboards.defaults import DASHBOARDS, dashboards_install
+    from monitoring.dashboards.models import Dashboard, Widget
+    from monitoring.dashboards.ranges import Range
+
+    dashboards_install(Dashboard, Widget, reset=True)  # the defaults, as shipped
+
+    def load(board):
+        widgets = services.dashboard_payloads(dashboard=board, now=END)
+        errors = [w["error"] for w in widgets if "error" in w]
+        assert not errors, (board.slug, errors)
+        render_to_string("monitoring/dashboard_detail.html", {
+            "dashboard": board, "widgets": widgets, "ranges": Range.choices,
+            "dashboards": Dashboard.objects.all(), "socket_path": "/ws/",
+        })  # fmt: skip
+
+    def cold(board):
+        cache.delete_many([
+            services._cache_key(w, services._widget_window(w, END, ""))
+            for w in board.widgets.all()
+        ])  # fmt: skip
+        load(board)
+
+    rows = []
+    for spec in DASHBOARDS:
+        board = Dashboard.objects.prefetch_related("widgets").get(slug=spec["slug"])
+        widgets = board.widgets.count()
+        rows.append(
+            (f"{spec['title']} ({widgets} widgets), cold", timed(lambda b=board: cold(b), 3))
+        )
+        rows.append((f"{spec['title']}, warm", timed(lambda b=board: load(b), 10)))
+    raw = timed(lambda: Event.objects.count(), 3)
+    print(f"\nbench-dashboards on {os.cpu_count()} cores, {EVENTS} events over 30 days")
+    for label, times in rows:
+        print(line(label, times))
+    print(line("baseline: count of the raw events", raw))
+
+
+if __name__ == "__main__":
+    main()

@@ -467,6 +467,7 @@ def test_dashboard_shows_staff_the_tables_and_the_chart(
     assert p90 == pytest.approx(460.0, rel=RELATIVE_ERROR)
     assert "<td>0.3333</td>" in body and f"<td>{p90}</td>" in body
     assert "conversion rate" in body and "converted / clicked." in body
+    assert "<th>Dismissed</th>" in body
     report = response.context["report"]
     assert report.totals.deliveries == 14 and report.date_from == DAY_1
 

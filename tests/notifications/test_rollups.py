@@ -255,3 +255,31 @@ def test_delivery_totals_refuses_bad_arguments_clearly(arguments, field):
     with pytest.raises(ApplicationError) as error:
         selectors.delivery_totals(**kwargs)
     assert field in error.value.extra["fields"]
+
+
+def test_deliveries_backfill_rolls_up_past_days_and_refuses_bad_ranges():
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+    from django.utils import timezone
+
+    fan, now = UserFactory(), timezone.now()
+    at = (now - dt.timedelta(days=3)).replace(second=0, microsecond=0)
+    note = Notification.objects.create(user=fan, category="digest", key="old", created_at=at)
+    Delivery.objects.create(notification=note, channel="email", provider="ses", status="sent",
+                            created_at=at, sent_at=at)  # fmt: skip
+
+    out = StringIO()
+    call_command("deliveries_backfill", "--days", "5", stdout=out)
+
+    assert "1 deliveries" in out.getvalue()
+    [day] = selectors.delivery_totals(
+        start=at - dt.timedelta(hours=1), end=at + dt.timedelta(hours=1)
+    )
+    assert day.sent == 1
+    with pytest.raises(CommandError, match="kept"):
+        call_command("deliveries_backfill", "--days", "400")
+    with pytest.raises(CommandError, match="future"):
+        call_command(
+            "deliveries_backfill", "--since", (now + dt.timedelta(days=3)).date().isoformat()
+        )

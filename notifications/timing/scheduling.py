@@ -86,9 +86,12 @@ def delivery_timer(
         for user_id, person in people.items()
         if (timings.get(user_id) or default) == OPEN_HOURS
     }
+    hours = profiles.open_hours_of(zones=timed)
+    if not hours:  # nobody waits: no need to look the show up
+        return DeliveryTimer(category=category, people=people)
     return DeliveryTimer(
         category=category,
         people=people,
-        hours=profiles.open_hours_of(zones=timed),
+        hours=hours,
         latest=relevant_until(category=category, context=context),
     )

@@ -246,3 +246,43 @@ def test_without_an_experiment_the_setting_decides(settings):
     assert at_once.not_before == at_once.created_at
     assert timed.not_before > timed.created_at
     assert (at_once.experiment, timed.experiment) == ("", "")
+
+
+def fan_with_habit(now):
+    zone = ZONES[1]
+    fan = UserFactory(timezone=zone)
+    habit(fan, zone, (now.astimezone(zone) + dt.timedelta(hours=4)).hour, now)
+    open_hours_refresh_batch(user_ids=[fan.pk], now=now)
+    return fan
+
+
+def email_of(fan, key):
+    return Delivery.objects.get(notification__key=f"{key}:{fan.pk}", channel="email")
+
+
+def test_a_concluded_timing_experiments_winner_times_everyone_uncounted(settings):
+    settings.NOTIFICATIONS_DELIVERY_TIMING = "immediate"
+    fan = fan_with_habit(timezone.now())
+    running = experiments.experiment_start(experiment=timing_experiment())
+    experiments.experiment_conclude(experiment=running, winner="open-hours")
+
+    notify(category=CATEGORY, user_ids=[fan.pk], key="after", context=CONTEXT)
+
+    email = email_of(fan, "after")
+    assert email.not_before > email.created_at  # the winner's timing, not the setting's
+    assert (email.experiment, email.variant) == ("", "open-hours")
+
+
+def test_a_killed_timing_experiment_leaves_the_setting_to_decide(settings):
+    settings.NOTIFICATIONS_DELIVERY_TIMING = "immediate"
+    fan = fan_with_habit(timezone.now())
+    running = experiments.experiment_start(
+        experiment=timing_experiment(timings=("open_hours", "immediate"))  # timed control
+    )
+    experiments.experiment_kill(experiment=running)
+
+    notify(category=CATEGORY, user_ids=[fan.pk], key="killed", context=CONTEXT)
+
+    email = email_of(fan, "killed")
+    assert email.not_before == email.created_at
+    assert email.experiment == ""

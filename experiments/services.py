@@ -746,7 +746,8 @@ class TemplateChoice:
 
 
 def _template_choice(experiment: str, variant: selectors.LiveVariant) -> TemplateChoice:
-    return TemplateChoice(experiment, variant.key, str(variant.payload.get("timing") or ""))
+    payload = variant.payload if isinstance(variant.payload, dict) else {}
+    return TemplateChoice(experiment, variant.key, str(payload.get("timing") or ""))
 
 
 def notification_variants(

@@ -140,6 +140,19 @@ def test_refresh_batch_replaces_a_profile_and_drops_one_without_engagement():
 
 
 @pytest.mark.django_db
+def test_refresh_batch_reads_and_writes_in_a_few_queries_however_many_users(
+    django_assert_num_queries,
+):
+    fans = [UserFactory(timezone=(NEW_YORK, KOLKATA)[n % 2]) for n in range(12)]
+    for n, fan in enumerate(fans):
+        engagement(fan, 8 + n, fan.timezone, days=range(1, 6))
+
+    # Users, engagements, stale profiles deleted, profiles upserted (and the savepoint).
+    with django_assert_num_queries(6):
+        assert open_hours_refresh_batch(user_ids=[f.pk for f in fans], now=NOW) == 12
+
+
+@pytest.mark.django_db
 def test_open_hours_refresh_task_fans_out_batches(monkeypatch, settings):
     from notifications.timing import profiles
 

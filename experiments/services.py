@@ -354,6 +354,17 @@ def _notification_experiment_check(experiment: Experiment) -> None:
             f"Experiment {clash.first().key!r} already runs on {category!r} notifications.",
             {"fields": {"notification_category": "taken by a running experiment"}},
         )
+    timings = notifications_selectors.delivery_timings()
+    wrong = [
+        v.key
+        for v in experiment.variants.all()
+        if isinstance(v.payload, dict) and v.payload.get("timing", timings[0]) not in timings
+    ]
+    if wrong:
+        raise ApplicationError(
+            f"A variant's timing is one of {', '.join(timings)}: not so in {', '.join(wrong)}.",
+            {"fields": {"variants": {key: {"timing": "unknown"} for key in wrong}}},
+        )
     if experiment.countries or experiment.platforms:
         raise ApplicationError(
             "A notification experiment cannot target countries or platforms: a recipient's "
@@ -715,13 +726,28 @@ def assignments_for(request) -> list[Assignment]:
 class TemplateChoice:
     """The words one recipient of a notification gets: the `variant` of the notification
     experiment `experiment` they are in ("" when they are in none and it is a concluded
-    experiment's winner, or a staff member's forced variant)."""
+    experiment's winner, or a staff member's forced variant), and when it goes: the
+    variant's `timing` payload, "" for the notifications app's default.
+
+    Delivery timing is tested as a variant setting, `{"timing": "open_hours"}` against
+    `{"timing": "immediate"}`, rather than as a surface of its own: each delivery records one
+    experiment and variant, the results read opens and clicks from those, and one
+    experiment per category means no delivery is ever in two, whose effects on opens would
+    mix. A timing test is a notification experiment whose variants have no templates of
+    their own (everyone gets the default words); one may vary words and timing at once.
+    """
 
     experiment: str
     variant: str
+    timing: str = ""
 
     def row(self) -> tuple[str, str]:
         return (self.experiment, self.variant)
+
+
+def _template_choice(experiment: str, variant: selectors.LiveVariant) -> TemplateChoice:
+    payload = variant.payload if isinstance(variant.payload, dict) else {}
+    return TemplateChoice(experiment, variant.key, str(payload.get("timing") or ""))
 
 
 def notification_variants(
@@ -751,7 +777,7 @@ def notification_variants(
         )
         if winner is None:
             return {}
-        choice = TemplateChoice("", winner.variants[winner.winner].key)
+        choice = _template_choice("", winner.variants[winner.winner])
         return dict.fromkeys(user_ids, choice)
     if live.killed or live.splitter is None or not user_ids:
         return {}
@@ -759,7 +785,7 @@ def notification_variants(
     out: dict[int, TemplateChoice] = {}
     forced = {pk: live.forced[pk] for pk in user_ids if pk in live.forced}
     for pk, position in forced.items():
-        out[pk] = TemplateChoice("", live.variants[position].key)
+        out[pk] = _template_choice("", live.variants[position])
     eligible = _notification_eligible(live, [pk for pk in user_ids if pk not in forced], now)
     known = selectors.exposure_positions(phase_id=live.phase_id, user_ids=list(eligible))
     fresh: list[Exposure] = []
@@ -779,7 +805,7 @@ def notification_variants(
                     is_new=is_new,
                 )
             )
-        out[pk] = TemplateChoice(live.key, live.variants[position].key)
+        out[pk] = _template_choice(live.key, live.variants[position])
     if fresh:
         _exposures_record(live, fresh, now, out)
     return out
@@ -834,7 +860,7 @@ def _exposures_record(live, fresh: list[Exposure], now, out: dict[int, TemplateC
     stored = selectors.exposure_rows(phase_id=live.phase_id, subjects=[e.subject for e in fresh])
     events = []
     for user_id, position, exposed_at in stored:
-        out[user_id] = TemplateChoice(live.key, live.variants[position].key)
+        out[user_id] = _template_choice(live.key, live.variants[position])
         if exposed_at == now:
             events.append(
                 analytics_services.AccountEvent(

@@ -134,6 +134,12 @@ SCHEDULES = [
         expires=60 * 60 * 36,
     ),
     Schedule(
+        name="Refresh each user's likely notification open hours",
+        task="notifications.open_hours_refresh",
+        crontab={"minute": "29", "hour": "2"},  # daily at 02:29; habits move over weeks
+        expires=60 * 60 * 36,
+    ),
+    Schedule(
         name="Refresh the results of running experiments",
         task="experiments.results_refresh_running",
         crontab={"minute": "*/15"},  # every quarter hour; the page also refreshes on demand

@@ -346,3 +346,29 @@ class DeliveryRollupRun(models.Model):
 
     def __str__(self):
         return f"{self.start:%Y-%m-%d %H:%M} to {self.end:%H:%M}: {self.rows} rows"
+
+
+class OpenHourProfile(models.Model):
+    """The local hours a user usually opens or clicks notifications, computed from their
+    deliveries of the last 90 days by `notifications.planning.open_hours` and refreshed
+    daily (notifications.timing.profiles). `likely` is empty while the evidence is too thin
+    to trust: then nothing waits for it. The hours are local to `timezone`, the user's zone
+    when computed; a profile of another zone than the user's now is not used."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="open_hour_profile",
+    )
+    timezone = models.CharField(max_length=64)
+    likely = models.JSONField(default=list, blank=True, help_text="local hours, best first")
+    best_hour = models.PositiveSmallIntegerField(validators=[MaxValueValidator(23)])
+    shares = models.JSONField(default=list, blank=True, help_text="24 shares, 00:00 first")
+    evidence = models.FloatField(help_text="weighted engagements behind it")
+    engagements = models.PositiveIntegerField()
+    confidence = models.FloatField()
+    computed_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"open hours of {self.user_id}: {self.likely}"

@@ -14,11 +14,18 @@ from notifications.content.rendering import render, template_for
 from notifications.metrics.results import DeliveryTotals
 from notifications.metrics.totals import totals_read
 from notifications.models import Category, Channel, Delivery, Notification
+from notifications.planning.policy import TIMINGS
 
 
 def category_keys() -> list[str]:
     """Return the key of every category of notification."""
     return list(Category.values)
+
+
+def delivery_timings() -> tuple[str, ...]:
+    """Return the ways a non-urgent delivery may be timed, as a notification experiment's
+    variant names them in its payload (`{"timing": ...}`)."""
+    return TIMINGS
 
 
 def inbox_visible(*, user) -> QuerySet[Notification]:

@@ -27,6 +27,7 @@ from notifications.planning.channels import Recipient, plan
 from notifications.planning.policy import INTERRUPTING, POLICIES
 from notifications.planning.timing import next_local_day
 from notifications.preferences import preference_for
+from notifications.timing import scheduling
 from notifications.tracking.engagement import (
     conversions_record as conversions_record,  # the setlist services' call
 )
@@ -226,8 +227,23 @@ def _notify_chunk(
         category=category, user_ids=[user_id for (_, user_id), p in plans.items() if p], now=now
     )
     unchosen = experiments_services.TemplateChoice("", "")
+    # Non-urgent deliveries may wait for each recipient's likely open hour (see timing).
+    timer = scheduling.delivery_timer(
+        category=category,
+        people={user_id: people[user_id] for (_, user_id), steps in plans.items() if steps},
+        timings={user_id: choice.timing for user_id, choice in choices.items()},
+        context=context,
+    )
     planned = [
-        (pk, p.channel, p.status, p.not_before, *choices.get(user_id, unchosen).row())
+        (
+            pk,
+            p.channel,
+            p.status,
+            timer.when(
+                user_id=user_id, channel=p.channel, status=p.status, not_before=p.not_before
+            ),
+            *choices.get(user_id, unchosen).row(),
+        )
         for (pk, user_id), steps in plans.items()
         for p in steps
     ]

@@ -119,3 +119,25 @@ def rollups_prune() -> int:
     from notifications.metrics.rollups import rollups_prune as prune
 
     return prune()
+
+
+@shared_task(
+    name="notifications.open_hours_refresh", soft_time_limit=540, time_limit=600,
+    **TRANSIENT_DATABASE_ERRORS,
+)  # fmt: skip
+def open_hours_refresh() -> int:
+    """Hand every user whose open-hour profile may have changed to workers, in batches."""
+    from notifications.timing.profiles import open_hours_refresh as refresh
+
+    return refresh(hand=open_hours_refresh_batch.delay)
+
+
+# Idempotent: a batch recomputes its users' profiles from the deliveries and replaces them.
+@shared_task(
+    name="notifications.open_hours_refresh_batch", soft_time_limit=240, time_limit=270,
+    acks_late=True, reject_on_worker_lost=True, **TRANSIENT_DATABASE_ERRORS,
+)  # fmt: skip
+def open_hours_refresh_batch(user_ids: list[int]) -> int:
+    from notifications.timing.profiles import open_hours_refresh_batch as refresh
+
+    return refresh(user_ids=user_ids)

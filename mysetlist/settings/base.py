@@ -176,6 +176,11 @@ VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:admin@localhost")
 # Push endpoints must be https on public addresses; this also takes a push service on this
 # machine (loopback, http too): for development and tests, never production.
 PUSH_ALLOW_LOCAL_ENDPOINTS = env_bool("PUSH_ALLOW_LOCAL_ENDPOINTS", False)
+# When a non-urgent notification goes when no experiment's variant says: "open_hours" (at
+# the recipient's next likely open hour, within 12 hours) or "immediate".
+NOTIFICATIONS_DELIVERY_TIMING = env("NOTIFICATIONS_DELIVERY_TIMING", default="open_hours")
+if NOTIFICATIONS_DELIVERY_TIMING not in ("open_hours", "immediate"):
+    raise ImproperlyConfigured("NOTIFICATIONS_DELIVERY_TIMING is open_hours or immediate.")
 
 # Log-in, sign-up and admin log-in forms: attempts per client address (django-ratelimit).
 LOGIN_RATE = env("LOGIN_RATE", default="10/m")

@@ -28,3 +28,20 @@ POLICIES = {
 
 # In-app is the record and never interrupts: quiet hours, caps and digests hold the others.
 INTERRUPTING = ("email", "push", "sms")
+
+# Delivery timing (notifications/timing/): an interrupting delivery of a category that is not
+# urgent (see POLICIES: "voting closes soon" and staff alerts are, and go at once) may wait
+# for the recipient's next likely open hour, for at most MAX_DELAY after it could first go.
+# Those below are news about a show still to be voted on: they also never wait past
+# RELEVANCE_MARGIN before voting on the show closes. The others (voting closed, the setlist,
+# a digest) are as good hours later: they only have MAX_DELAY.
+UNTIL_VOTING_CLOSES = frozenset(
+    {Category.SHOW_ANNOUNCED, Category.VOTING_OPENED, Category.PREDICTION_PUBLISHED}
+)
+
+# How a non-urgent delivery is timed: at once, or at the recipient's next likely open hour.
+# A notification experiment's variant may name one (`{"timing": "open_hours"}`); otherwise
+# the NOTIFICATIONS_DELIVERY_TIMING setting decides.
+IMMEDIATE = "immediate"
+OPEN_HOURS = "open_hours"
+TIMINGS = (IMMEDIATE, OPEN_HOURS)

@@ -72,3 +72,56 @@ def next_digest(moment: dt.datetime, zone: ZoneInfo, *, weekly: bool, hour: int)
             if when > moment:
                 return when
         day += dt.timedelta(days=1)
+
+
+def next_open_hour(
+    moment: dt.datetime,
+    zone: ZoneInfo,
+    hours: frozenset[int] | set[int],
+    *,
+    latest: dt.datetime,
+    quiet_start: dt.time | None = None,
+    quiet_end: dt.time | None = None,
+) -> dt.datetime:
+    """The first instant from `moment` in one of the user's likely open `hours` (local, in
+    `zone`) and outside their quiet hours, no later than `latest`; `moment` itself when it
+    is in such an hour, or when no such hour comes by `latest` (then waiting gains nothing).
+
+    Local hours are found by stepping real time an hour at a time from the start of
+    `moment`'s local hour, so a day-light saving change is followed: on a spring-forward day
+    the missing hour never matches, on a fall-back day the first of the repeated hour does.
+    """
+    if not hours or latest <= moment:
+        return moment
+
+    def fits(instant: dt.datetime) -> dt.datetime | None:
+        """`instant`, or the end of quiet hours within its local hour, if that hour is a
+        likely one; else None."""
+        local = instant.astimezone(zone)
+        if local.hour not in hours:
+            return None
+        free = quiet_hours_end(instant, zone, quiet_start, quiet_end)
+        if free.astimezone(zone).replace(minute=0, second=0, microsecond=0) != local.replace(
+            minute=0, second=0, microsecond=0
+        ):
+            return None
+        return free
+
+    if (first := fits(moment)) is not None and first <= latest:
+        return first
+    local = moment.astimezone(zone)
+    instant = moment - dt.timedelta(
+        minutes=local.minute, seconds=local.second, microseconds=local.microsecond
+    )
+    for _ in range(48):
+        instant += dt.timedelta(hours=1)
+        # An offset change of a part of an hour (Lord Howe Island) leaves the local clock
+        # off the hour: start the hour again.
+        minute = instant.astimezone(zone).minute
+        if minute:
+            instant -= dt.timedelta(minutes=minute)
+        if instant > latest:
+            break
+        if instant > moment and (found := fits(instant)) is not None and found <= latest:
+            return found
+    return moment

@@ -9,8 +9,11 @@ from collections import defaultdict
 from django.db import transaction
 from django.utils import timezone
 
+from experiments import services as experiments_services
 from notifications.models import Category, Delivery, Notification
 from notifications.selectors import inbox_texts
+from notifications.services import recipients
+from notifications.timing import scheduling
 from predictions import selectors as predictions_selectors
 
 USERS_PER_RUN = 500
@@ -50,7 +53,21 @@ def digests_send(*, now: dt.datetime | None = None) -> int:
     for delivery in held:
         by_user[delivery.notification.user_id].append(delivery)
     made = 0
-    for user_id, rows in list(by_user.items())[:USERS_PER_RUN]:
+    users = list(by_user)[:USERS_PER_RUN]
+    # A digest goes at the configured hour or, timed, at the next likely open hour after it;
+    # a notification experiment on digests gives its variant (and timing) as in a fan-out.
+    choices = experiments_services.notification_variants(
+        category=Category.DIGEST, user_ids=users, now=now
+    )
+    timer = scheduling.delivery_timer(
+        category=Category.DIGEST,
+        people=recipients(users, now),
+        timings={user_id: choice.timing for user_id, choice in choices.items()},
+        context={},
+    )
+    unchosen = experiments_services.TemplateChoice("", "")
+    for user_id in users:
+        rows = by_user[user_id]
         notifications = list({row.notification_id: row.notification for row in rows}.values())
         digest, created = Notification.objects.get_or_create(
             # The first held row names the digest: a rolled-back run made nothing, and a
@@ -67,8 +84,21 @@ def digests_send(*, now: dt.datetime | None = None) -> int:
             },
         )
         if created:
+            experiment, variant = choices.get(user_id, unchosen).row()
             Delivery.objects.bulk_create(
-                Delivery(notification=digest, channel=channel, not_before=now, created_at=now)
+                Delivery(
+                    notification=digest,
+                    channel=channel,
+                    not_before=timer.when(
+                        user_id=user_id,
+                        channel=channel,
+                        status=Delivery.Status.QUEUED,
+                        not_before=now,
+                    ),
+                    experiment=experiment,
+                    variant=variant,
+                    created_at=now,
+                )
                 for channel in sorted({row.channel for row in rows})
             )
             made += 1

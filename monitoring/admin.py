@@ -119,3 +119,7 @@ class AlertAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{alert.rule}: {exc.message}", messages.ERROR)
             else:
                 self.message_user(request, f"{alert.rule}: acknowledged.")
+
+
+from monitoring.anomalies import admin as anomalies_admin  # noqa: E402, F401  (registers it)
+from monitoring.voting import admin as voting_admin  # noqa: E402, F401  (registers VoteFlag)

@@ -428,6 +428,6 @@ def show_votes_sample(*, show_id: int) -> list[VoteSample]:
     return [VoteSample(*row) for row in rows.iterator(chunk_size=5000)]
 
 
-def votes_excluded_ids(*, vote_ids: list[int]) -> set[int]:
-    """Return those of the votes that are excluded."""
-    return set(Vote.objects.filter(pk__in=vote_ids, excluded=True).values_list("pk", flat=True))
+def votes_state(*, vote_ids: list[int]) -> dict[int, bool]:
+    """Return, for those of the votes that still exist, whether each is excluded."""
+    return dict(Vote.objects.filter(pk__in=vote_ids).values_list("pk", "excluded"))

@@ -232,7 +232,8 @@ def _read(rule: AlertRule, start: dt.datetime, end: dt.datetime) -> float | None
         if rule.detection == Detection.ANOMALY:
             from monitoring.anomalies.services import rule_score
 
-            return rule_score(rule=rule, now=end)
+            with transaction.atomic():  # a failed read rolls back its findings alone
+                return rule_score(rule=rule, now=end)
         return catalog.value(rule.metric, start, end)
     except Exception:
         logger.exception("alert rule %s: the figure %r could not be read", rule.pk, rule.metric)

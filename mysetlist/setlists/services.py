@@ -356,13 +356,18 @@ def follow_delete(*, user: User, artist_id: int) -> None:
 # Setting votes aside
 
 
+def _show_lock(show_id: int) -> bool:
+    """Lock the show exclusively until the transaction ends; return whether it exists."""
+    return bool(list(Show.objects.select_for_update().filter(pk=show_id).values_list("pk")))
+
+
 @transaction.atomic
 def show_tallies_recount(*, show_id: int) -> list[VoteTally]:
     """Count the show's tallies again from its votes that are not excluded, under an
     exclusive lock of the show (votes in flight hold a share lock: they finish first and
     new ones wait). Each tally that changes gets a new version and is broadcast on commit,
     as vote_cast's are; return those that changed."""
-    Show.objects.select_for_update().filter(pk=show_id).values_list("pk", flat=True).first()
+    _show_lock(show_id)
     counted = {
         song_id: (up, down)
         for song_id, up, down in Vote.objects.filter(show_id=show_id, excluded=False)
@@ -394,7 +399,8 @@ def _votes_for_review(*, show_id: int, vote_ids: Iterable[int]) -> list[Vote]:
     ids = sorted(set(vote_ids))
     if not ids:
         raise ApplicationError("Name at least one vote.", extra={"fields": {"vote_ids": "empty"}})
-    if not Show.objects.filter(pk=show_id).exists():
+    # The show first, as vote_cast takes it before its vote: no two orders, no deadlock.
+    if not _show_lock(show_id):
         raise NotFoundError("Show not found.", extra={"fields": {"show": "unknown"}})
     votes = list(Vote.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     found = {vote.pk for vote in votes}

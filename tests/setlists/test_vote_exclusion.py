@@ -251,3 +251,20 @@ def test_vote_api_records_the_requests_address(user_client, open_show, song):
 
     assert response.status_code == 200, response.content
     assert Vote.objects.get().address_hash == address_hash("198.51.100.7")
+
+
+def test_vote_form_records_the_requests_address_and_explains_a_refused_withdrawal(
+    client, open_show, song, user, staff
+):
+    client.force_login(user)
+    page = reverse("setlists:show-vote", args=[open_show.pk])
+
+    response = client.post(page, {"song": song.pk, "value": "1"}, REMOTE_ADDR="192.0.2.44")
+
+    assert response.status_code == 302
+    vote = Vote.objects.get()
+    assert vote.address_hash == address_hash("192.0.2.44")
+    votes_exclude(show_id=open_show.pk, vote_ids=[vote.pk], by=staff, reason="test")
+    shown = client.post(page, {"song": song.pk, "value": "0"}, follow=True)
+    assert "set aside by moderators" in shown.content.decode()
+    assert Vote.objects.filter(pk=vote.pk, excluded=True).exists()

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from monitoring import catalog
 from monitoring.alerting.rules import OPEN_STATES
+from monitoring.anomalies.series import series_get
 from mysetlist.core.exceptions import ApplicationError
 
 EVALUATION_SECONDS = 60  # beat evaluates every rule once a minute
@@ -125,8 +126,6 @@ class AlertRule(models.Model):
         if self.metric:
             try:
                 if anomaly:
-                    from monitoring.anomalies.series import series_get
-
                     series_get(self.metric)
                 else:
                     catalog.figure_get(self.metric)

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from monitoring import catalog
 from monitoring.alerting import rules
+from monitoring.anomalies.series import series_get
 from monitoring.models import (
     SEVERITY_RANK,
     Alert,
@@ -339,9 +340,7 @@ def _figure_words(metric: str) -> tuple[str, str]:
     return figure.name, figure.unit
 
 
-def seasonal_name(key: str) -> str:
-    from monitoring.anomalies.series import series_get
-
+def _seasonal_name(key: str) -> str:
     try:
         return series_get(key).name
     except ApplicationError:
@@ -358,7 +357,7 @@ def _line(event: AlertEvent) -> str:
     name, unit = _figure_words(rule.metric)
     words = rules.WORDS[rule.operator]
     if rule.detection == Detection.ANOMALY:
-        name = seasonal_name(rule.metric)
+        name = _seasonal_name(rule.metric)
         measured = (
             f"{name} over {rule.window_seconds // 60} min against the same time of past weeks"
         )

@@ -292,3 +292,27 @@ def live_flow(*, start: dt.datetime, end: dt.datetime) -> LiveFlow:
         lag_p99_ms=percentile(lags, 0.99),
         lag_max_ms=max(lags) if lags else None,
     )
+
+
+def event_count_total(*, start: dt.datetime, end: dt.datetime) -> int:
+    """Return every event counted in the rollups over [start, end) (whole UTC minutes): the
+    whole hours in it from hour rows, the minutes at its edges from minute rows. Hour rows
+    are kept far longer than minute rows (ANALYTICS_AGGREGATE_RETENTION_DAYS), so a span
+    weeks back still reads, its edge minutes aside (for monitoring's seasonal baselines)."""
+    from django.db.models import Q, Sum
+
+    first_hour = start.replace(minute=0, second=0, microsecond=0)
+    if first_hour < start:
+        first_hour += dt.timedelta(hours=1)
+    last_hour = end.replace(minute=0, second=0, microsecond=0)
+    minutes = Q(granularity=Granularity.MINUTE)
+    if first_hour >= last_hour:
+        cells = minutes & Q(bucket__gte=start, bucket__lt=end)
+    else:
+        cells = (
+            (minutes & Q(bucket__gte=start, bucket__lt=first_hour))
+            | (minutes & Q(bucket__gte=last_hour, bucket__lt=end))
+            | Q(granularity=Granularity.HOUR, bucket__gte=first_hour, bucket__lt=last_hour)
+        )
+    total = EventRollup.objects.filter(cells, dimension="").aggregate(n=Sum("count"))["n"]
+    return int(total or 0)

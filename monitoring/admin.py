@@ -20,6 +20,15 @@ class AlertRuleForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["subscribers"].queryset = User.objects.filter(is_staff=True, is_active=True)
+        for name in ("detection", "sensitivity"):  # left out: a threshold rule, as before
+            self.fields[name].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("detection", "sensitivity"):
+            if cleaned.get(name) in (None, ""):
+                cleaned[name] = AlertRule._meta.get_field(name).default
+        return cleaned
 
 
 @admin.register(AlertRule)
@@ -121,4 +130,6 @@ class AlertAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{alert.rule}: acknowledged.")
 
 
+from monitoring.anomalies import admin as anomalies_admin  # noqa: E402, F401  (registers it)
 from monitoring.dashboards import admin as dashboards_admin  # noqa: E402, F401
+from monitoring.voting import admin as voting_admin  # noqa: E402, F401  (registers VoteFlag)

@@ -9,7 +9,8 @@ Two detectors, both robust to the spikes they look for:
   (1959) as Lucas and Saccucci (1990) tuned it: a value outside mean ± k·σ of the smoothed
   past is out of control.
 
-Not wired to alert rules yet: the monitoring issue's anomaly part builds on these.
+Alert rules in anomaly mode use `seasonal` (monitoring.anomalies.services), and vote
+flags its robust z-score (monitoring.voting.detect).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from monitoring import catalog
 from monitoring.alerting.rules import OPEN_STATES
+from monitoring.anomalies.series import series_get
 from mysetlist.core.exceptions import ApplicationError
 
 EVALUATION_SECONDS = 60  # beat evaluates every rule once a minute
@@ -40,6 +41,11 @@ class AlertChannel(models.TextChoices):
 
 def _default_channels() -> list[str]:
     return [AlertChannel.EMAIL, AlertChannel.IN_APP]
+
+
+class Detection(models.TextChoices):
+    THRESHOLD = "threshold", "Threshold: the figure against a number"
+    ANOMALY = "anomaly", "Anomaly: unusual for the time of week (no threshold)"
 
 
 class AlertRule(models.Model):
@@ -85,6 +91,18 @@ class AlertRule(models.Model):
     send_resolved = models.BooleanField(default=True)
     resolve_message = models.TextField(blank=True, help_text="added to the resolve message")
     enabled = models.BooleanField(default=True)
+    detection = models.CharField(
+        max_length=10,
+        choices=Detection.choices,
+        default=Detection.THRESHOLD,
+        help_text="anomaly: the metric is a seasonal series (votes_per_show, events_per_minute, "
+        "http_error_rate, notification_failure_rate), the operator and threshold are unused",
+    )
+    sensitivity = models.FloatField(
+        default=3.5,
+        validators=[MinValueValidator(1.0)],
+        help_text="anomaly rules: the robust z-score past which the value is unusual",
+    )
     last_evaluated_at = models.DateTimeField(null=True, blank=True)
     last_value = models.FloatField(null=True, blank=True)  # what was compared, None: no data
     created_at = models.DateTimeField(default=timezone.now)
@@ -104,11 +122,17 @@ class AlertRule(models.Model):
 
     def clean(self):
         errors = {}
+        anomaly = self.detection == Detection.ANOMALY
         if self.metric:
             try:
-                catalog.figure_get(self.metric)
+                if anomaly:
+                    series_get(self.metric)
+                else:
+                    catalog.figure_get(self.metric)
             except ApplicationError as exc:
                 errors["metric"] = exc.message
+        if anomaly and self.change:
+            errors["change"] = "An anomaly rule compares the value with past weeks, not a change."
         channels = self.channels
         if not isinstance(channels, list) or not channels:
             errors["channels"] = "Give at least one channel: email, in_app or push."
@@ -253,4 +277,6 @@ class AlertEvent(models.Model):
         return f"{self.alert}: {self.kind} at {self.at:%Y-%m-%d %H:%M}"
 
 
+from monitoring.anomalies.models import AnomalyFinding, RequestHour  # noqa: E402, F401
 from monitoring.dashboards.models import Dashboard, Widget  # noqa: E402, F401
+from monitoring.voting.models import VoteFlag  # noqa: E402, F401  (the app's models live here)

@@ -20,11 +20,13 @@ from django.utils import timezone
 
 from monitoring import catalog
 from monitoring.alerting import rules
+from monitoring.anomalies.series import series_get
 from monitoring.models import (
     SEVERITY_RANK,
     Alert,
     AlertEvent,
     AlertRule,
+    Detection,
     Silence,
 )
 from mysetlist.core.exceptions import ApplicationError, ConflictError
@@ -36,7 +38,7 @@ User = get_user_model()
 RULE_FIELDS = {
     "name", "description", "metric", "operator", "threshold", "change", "window_seconds",
     "for_seconds", "keep_firing_for_seconds", "severity", "channels", "repeat_seconds",
-    "group_key", "send_resolved", "resolve_message", "enabled",
+    "group_key", "send_resolved", "resolve_message", "enabled", "detection", "sensitivity",
 }  # fmt: skip
 # A run that finds a rule evaluated this recently skips it: two runs never both count it.
 SKIP_IF_EVALUATED_WITHIN = dt.timedelta(seconds=30)
@@ -204,6 +206,15 @@ class EvaluationReport:
 
 
 def _settings(rule: AlertRule) -> rules.RuleSettings:
+    if rule.detection == Detection.ANOMALY:
+        # The value is the robust z-score in the series' unusual direction.
+        return rules.RuleSettings(
+            operator="gt",
+            threshold=rule.sensitivity,
+            for_seconds=rule.for_seconds,
+            keep_firing_for_seconds=rule.keep_firing_for_seconds,
+            repeat_seconds=rule.repeat_seconds,
+        )
     return rules.RuleSettings(
         operator=rule.operator,
         threshold=rule.threshold,
@@ -216,8 +227,14 @@ def _settings(rule: AlertRule) -> rules.RuleSettings:
 
 def _read(rule: AlertRule, start: dt.datetime, end: dt.datetime) -> float | None:
     """The figure over [start, end); no data when it cannot be read (an unregistered figure,
-    a reader that failed), logged, so one broken figure stops no other rule."""
+    a reader that failed), logged, so one broken figure stops no other rule. An anomaly
+    rule's value is its series' highest score over the window ending at `end`."""
     try:
+        if rule.detection == Detection.ANOMALY:
+            from monitoring.anomalies.services import rule_score
+
+            with transaction.atomic():  # a failed read rolls back its findings alone
+                return rule_score(rule=rule, now=end)
         return catalog.value(rule.metric, start, end)
     except Exception:
         logger.exception("alert rule %s: the figure %r could not be read", rule.pk, rule.metric)
@@ -254,7 +271,9 @@ def _rule_evaluate(*, rule_id: int, now: dt.datetime) -> int | None:
         return None
     window = dt.timedelta(seconds=rule.window_seconds)
     value = _read(rule, now - window, now)
-    previous = _read(rule, now - 2 * window, now - window) if rule.change else None
+    previous = None
+    if rule.change and rule.detection != Detection.ANOMALY:
+        previous = _read(rule, now - 2 * window, now - window)
     quiet = silenced(rule, now)
     alert = Alert.objects.filter(rule=rule, state__in=rules.OPEN_STATES).first()
     result = rules.step(
@@ -321,6 +340,13 @@ def _figure_words(metric: str) -> tuple[str, str]:
     return figure.name, figure.unit
 
 
+def _seasonal_name(key: str) -> str:
+    try:
+        return series_get(key).name
+    except ApplicationError:
+        return key
+
+
 def _number(value: float | None) -> str:
     return "no data" if value is None else f"{value:.4g}"
 
@@ -330,7 +356,13 @@ def _line(event: AlertEvent) -> str:
     alert, rule = event.alert, event.alert.rule
     name, unit = _figure_words(rule.metric)
     words = rules.WORDS[rule.operator]
-    if rule.change:
+    if rule.detection == Detection.ANOMALY:
+        name = _seasonal_name(rule.metric)
+        measured = (
+            f"{name} over {rule.window_seconds // 60} min against the same time of past weeks"
+        )
+        figures = f"{_number(event.value)} robust SDs from usual, above {_number(rule.sensitivity)}"
+    elif rule.change:
         measured = f"{name}, change on the previous {rule.window_seconds // 60} min"
         figures = f"{_number(event.value)} %, {words} {_number(rule.threshold)} %"
     else:

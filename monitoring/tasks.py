@@ -33,3 +33,26 @@ def dashboards_refresh() -> int:
     from monitoring.dashboards.services import dashboards_refresh as refresh
 
     return refresh()
+
+
+@shared_task(
+    name="monitoring.voting_scan", soft_time_limit=240, time_limit=300, acks_late=True,
+    **TRANSIENT_DATABASE_ERRORS,
+)  # fmt: skip
+def voting_scan() -> dict:
+    """Look for unusual voting at every open show and record vote flags (idempotent)."""
+    from monitoring.voting.services import voting_scan as scan
+
+    report = scan()
+    return {"shows": report.shows, "created": report.created, "updated": report.updated}
+
+
+@shared_task(
+    name="monitoring.request_hours_record", soft_time_limit=120, time_limit=150, acks_late=True,
+    **TRANSIENT_DATABASE_ERRORS,
+)  # fmt: skip
+def request_hours_record() -> int:
+    """Copy the live store's hourly requests and errors for the HTTP error rate's baseline."""
+    from monitoring.anomalies.services import request_hours_record as record
+
+    return record()

@@ -116,6 +116,18 @@ SCHEDULES = [
         expires=90,
     ),
     Schedule(
+        name="Look for unusual voting at open shows (vote flags)",
+        task="monitoring.voting_scan",
+        crontab={"minute": "*/5"},  # every five minutes
+        expires=450,
+    ),
+    Schedule(
+        name="Keep hourly request counts for the HTTP error rate's anomaly baseline",
+        task="monitoring.request_hours_record",
+        crontab={"minute": "3"},  # hourly, just after the hour (the live store keeps 26 h)
+        expires=60 * 90,
+    ),
+    Schedule(
         name="Roll up notification deliveries of the last minutes",
         task="notifications.deliveries_rollup",
         crontab={"minute": "*"},  # every minute: the dashboard and live figures follow

@@ -7,7 +7,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from monitoring import selectors, services
-from monitoring.models import Alert, AlertChannel, AlertEvent, AlertRule, Operator, Severity
+from monitoring.models import (
+    Alert,
+    AlertChannel,
+    AlertEvent,
+    AlertRule,
+    Detection,
+    Operator,
+    Severity,
+)
 from mysetlist.core.exceptions import ApplicationError
 from mysetlist.core.schema import errors
 from mysetlist.users.models import User
@@ -23,6 +31,7 @@ class RuleOutputSerializer(serializers.ModelSerializer):
             "window_seconds", "for_seconds", "keep_firing_for_seconds", "severity", "channels",
             "subscribers", "repeat_seconds", "group_key", "send_resolved", "resolve_message",
             "enabled", "last_evaluated_at", "last_value", "created_at", "updated_at",
+            "detection", "sensitivity",
         ]  # fmt: skip
 
     def get_subscribers(self, rule) -> list[int]:
@@ -49,6 +58,8 @@ class RuleInputSerializer(serializers.Serializer):
     send_resolved = serializers.BooleanField(required=False)
     resolve_message = serializers.CharField(required=False, allow_blank=True)
     enabled = serializers.BooleanField(required=False)
+    detection = serializers.ChoiceField(choices=Detection.choices, required=False)
+    sensitivity = serializers.FloatField(required=False, min_value=1.0)
 
     def validate_subscribers(self, ids):
         users = list(User.objects.filter(pk__in=ids))

@@ -113,11 +113,14 @@ class ShowAdmin(admin.ModelAdmin):
 class VoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Votes are read-only here: changing one by hand would break the show's tallies."""
 
-    list_display = ["user", "show", "song", "value", "updated_at"]
-    list_filter = ["value", "show__status"]
+    list_display = ["user", "show", "song", "value", "excluded", "updated_at"]
+    list_filter = ["value", "excluded", "show__status"]
     search_fields = ["user__username", "song__title", "show__artist__name"]
     list_select_related = ["user", "show__artist", "show__venue", "song"]
-    readonly_fields = ["user", "show", "song", "value", "created_at", "updated_at"]
+    readonly_fields = [
+        "user", "show", "song", "value", "excluded", "excluded_at", "excluded_reason",
+        "created_at", "updated_at",
+    ]  # fmt: skip
 
 
 @admin.register(VoteTally)

@@ -4,6 +4,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mysetlist.core.clients import client_ip
 from mysetlist.core.ids import IdField
 from mysetlist.core.pagination import LimitOffsetPagination, get_paginated_response
 from mysetlist.core.schema import errors
@@ -244,6 +245,7 @@ class VoteCastApi(APIView):
             show_id=data.validated_data["show"],
             song_id=data.validated_data["song"],
             value=data.validated_data["value"],
+            address=client_ip(request),
         )
         tally = selectors.vote_tally_get(show_id=vote.show_id, song_id=vote.song_id)
         return Response(self.OutputSerializer({"vote": vote, "tally": tally}).data)

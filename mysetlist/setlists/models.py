@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -150,6 +151,13 @@ class Vote(TimeStampedModel):
     show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="votes")
     song = models.ForeignKey(Song, on_delete=models.CASCADE, related_name="votes")
     value = models.SmallIntegerField(choices=Value.choices)
+    # A keyed hash of the address the vote was last cast from (see address_hash): enough to
+    # tell votes from one address apart, never the address itself.
+    address_hash = models.CharField(max_length=32, blank=True)
+    # Set aside by staff (votes_exclude): kept, but counted nowhere.
+    excluded = models.BooleanField(default=False)
+    excluded_at = models.DateTimeField(null=True, blank=True)
+    excluded_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-updated_at"]
@@ -161,6 +169,10 @@ class Vote(TimeStampedModel):
 
     def __str__(self):
         return f"{self.user} {self.value:+d} {self.song} @ {self.show_id}"
+
+    def clean(self):
+        if self.excluded != (self.excluded_at is not None):
+            raise ValidationError({"excluded_at": "An excluded vote says when it was excluded."})
 
 
 class VoteTally(models.Model):

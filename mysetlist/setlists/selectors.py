@@ -3,7 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
 
 from mysetlist.core.exceptions import ApplicationError, NotFoundError
 from mysetlist.users.models import User
@@ -158,7 +158,7 @@ def platform_counts() -> dict[str, int]:
     return {
         "artists": Artist.objects.count(),
         "shows_voting_open": Show.objects.filter(status=Show.Status.VOTING_OPEN).count(),
-        "votes": Vote.objects.count(),
+        "votes": Vote.objects.filter(excluded=False).count(),
     }
 
 
@@ -178,7 +178,7 @@ def vote_tally_top(*, show_id: int, limit: int = 10) -> list[dict]:
 
 
 def show_voter_count(*, show_id: int) -> int:
-    return Vote.objects.filter(show_id=show_id).values("user_id").distinct().count()
+    return Vote.objects.filter(show_id=show_id, excluded=False).values("user_id").distinct().count()
 
 
 @dataclass(frozen=True)
@@ -287,7 +287,9 @@ def follow_pairs(*, user_id: int | None = None) -> list[tuple[int, int]]:
 
 def voted_show_counts(*, user_id: int | None = None) -> list[tuple[int, int, int]]:
     """Return (user id, artist id, shows of the artist voted on) for every user (or one)."""
-    votes = Vote.objects.all() if user_id is None else Vote.objects.filter(user_id=user_id)
+    votes = Vote.objects.filter(excluded=False)
+    if user_id is not None:
+        votes = votes.filter(user_id=user_id)
     return list(
         votes.values("user_id", "show__artist_id")
         .annotate(shows=Count("show_id", distinct=True))
@@ -310,7 +312,7 @@ def artist_names() -> dict[int, str]:
 def artist_recent_votes(*, since: datetime.datetime) -> dict[int, int]:
     """Return the votes cast since `since` on each artist's shows."""
     return dict(
-        Vote.objects.filter(updated_at__gte=since)
+        Vote.objects.filter(updated_at__gte=since, excluded=False)
         .values("show__artist_id")
         .annotate(n=Count("id"))
         .values_list("show__artist_id", "n")
@@ -321,7 +323,7 @@ def user_cities(*, user_id: int) -> set[str]:
     """Return the cities of the shows a user voted on (case-folded)."""
     return {
         city.casefold()
-        for city in Vote.objects.filter(user_id=user_id, show__venue__isnull=False)
+        for city in Vote.objects.filter(user_id=user_id, show__venue__isnull=False, excluded=False)
         .values_list("show__venue__city", flat=True)
         .distinct()
         if city
@@ -340,7 +342,7 @@ def shows_upcoming(*, today: datetime.date, limit: int = 500) -> list[Show]:
 
 def show_recent_votes(*, show_ids: list[int], since: datetime.datetime) -> dict[int, int]:
     return dict(
-        Vote.objects.filter(show_id__in=show_ids, updated_at__gte=since)
+        Vote.objects.filter(show_id__in=show_ids, updated_at__gte=since, excluded=False)
         .values("show_id")
         .annotate(n=Count("id"))
         .values_list("show_id", "n")
@@ -363,3 +365,69 @@ def shows_setlist_song_ids(*, show_ids: list[int]) -> dict[int, list[int]]:
 
 def artists_by_id(*, artist_ids: list[int]) -> dict[int, Artist]:
     return {artist.pk: artist for artist in Artist.objects.filter(pk__in=artist_ids)}
+
+
+# For monitoring's anomaly detection and vote flags: votes that count (never excluded ones).
+
+
+def show_ids_voting_open() -> list[int]:
+    return list(
+        Show.objects.filter(status=Show.Status.VOTING_OPEN)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def shows_first_vote_at(*, show_ids: list[int]) -> dict[int, datetime.datetime]:
+    """Return when each show's first counted vote was cast (shows without one left out)."""
+    return dict(
+        Vote.objects.filter(show_id__in=show_ids, excluded=False)
+        .values("show_id")
+        .annotate(first=Min("created_at"))
+        .values_list("show_id", "first")
+    )
+
+
+def show_vote_counts_by_span(
+    *, show_ids: list[int], spans: list[tuple[datetime.datetime, datetime.datetime]]
+) -> dict[int, list[int]]:
+    """Return, per show, the counted votes cast (by `created_at`) in each span [start, end),
+    in one query; shows without a vote in any span left out."""
+    if not spans or not show_ids:
+        return {}
+    counts = {
+        f"n{i}": Count("id", filter=Q(created_at__gte=start, created_at__lt=end))
+        for i, (start, end) in enumerate(spans)
+    }
+    rows = (
+        Vote.objects.filter(show_id__in=show_ids, excluded=False)
+        .filter(created_at__gte=min(s for s, _ in spans), created_at__lt=max(e for _, e in spans))
+        .values("show_id")
+        .annotate(**counts)
+    )
+    return {row["show_id"]: [row[f"n{i}"] for i in range(len(spans))] for row in rows}
+
+
+@dataclass(frozen=True)
+class VoteSample:
+    vote_id: int
+    user_id: int
+    address_hash: str
+    created_at: datetime.datetime
+    account_created_at: datetime.datetime
+
+
+def show_votes_sample(*, show_id: int) -> list[VoteSample]:
+    """Return every counted vote of a show with who cast it, from where (hashed) and when
+    the account was made, oldest first, in one query."""
+    rows = (
+        Vote.objects.filter(show_id=show_id, excluded=False)
+        .order_by("created_at", "pk")
+        .values_list("pk", "user_id", "address_hash", "created_at", "user__date_joined")
+    )
+    return [VoteSample(*row) for row in rows.iterator(chunk_size=5000)]
+
+
+def votes_state(*, vote_ids: list[int]) -> dict[int, bool]:
+    """Return, for those of the votes that still exist, whether each is excluded."""
+    return dict(Vote.objects.filter(pk__in=vote_ids).values_list("pk", "excluded"))

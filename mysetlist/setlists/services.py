@@ -1,10 +1,15 @@
 """Writes of the setlist domain: every voting rule is enforced here, not in views."""
 
 import datetime
+import ipaddress
+import logging
+from collections.abc import Iterable
 
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from analytics.services import track
 from mysetlist.core.broadcast import broadcast_on_commit
@@ -14,6 +19,8 @@ from notifications import services as notifications_services
 
 from .models import Artist, Follow, Show, Song, Tour, Venue, Vote, VoteTally
 from .selectors import show_voting_closes_at
+
+logger = logging.getLogger(__name__)
 
 # Shows move forward only; a step may be skipped (a show can be locked without ever
 # opening for votes, or completed straight from announced when a setlist is posted late).
@@ -93,8 +100,15 @@ def _counts(value: int) -> tuple[int, int]:
 
 
 @transaction.atomic
-def vote_cast(*, user: User, show_id: int, song_id: int, value: int) -> Vote:
-    """Cast a vote, or change the user's existing vote on that song at that show."""
+def vote_cast(
+    *, user: User, show_id: int, song_id: int, value: int, address: str | None = None
+) -> Vote:
+    """Cast a vote, or change the user's existing vote on that song at that show, from the
+    client `address` (kept as a keyed hash) when the request gives one.
+
+    A vote staff excluded stays excluded when its fan changes it: the new value is kept but
+    counts nowhere, so voting again never undoes a moderator's decision.
+    """
     if value not in Vote.Value.values:
         raise ApplicationError(
             "A vote is +1 or -1.", extra={"fields": {"value": ["Must be 1 or -1."]}}
@@ -112,7 +126,10 @@ def vote_cast(*, user: User, show_id: int, song_id: int, value: int) -> Vote:
     if vote is None:
         try:
             with transaction.atomic():
-                vote = Vote(user=user, show=show, song=song, value=value)
+                vote = Vote(
+                    user=user, show=show, song=song, value=value,
+                    address_hash=address_hash(address),
+                )  # fmt: skip
                 vote.full_clean(validate_unique=False, validate_constraints=False)
                 vote.save()
         except IntegrityError:
@@ -133,10 +150,43 @@ def vote_cast(*, user: User, show_id: int, song_id: int, value: int) -> Vote:
         old_up, old_down = _counts(vote.value)
         new_up, new_down = _counts(value)
         vote.value = value
-        vote.save(update_fields=["value", "updated_at"])
-        _tally_apply(show_id=show.pk, song_id=song.pk, up=new_up - old_up, down=new_down - old_down)
+        fields = ["value", "updated_at"]
+        if address:
+            vote.address_hash = address_hash(address)
+            fields.append("address_hash")
+        vote.save(update_fields=fields)
+        if not vote.excluded:
+            _tally_apply(
+                show_id=show.pk, song_id=song.pk, up=new_up - old_up, down=new_down - old_down
+            )
         _track_vote(user=user, show=show, song=song, value=value, changed=True)
     return vote
+
+
+ADDRESS_HASH_SALT = "mysetlist.setlists.vote-address"
+
+
+def address_hash(address: str | None) -> str:
+    """Return a keyed hash of a client address ("" for none): an IPv4 address whole, an IPv6
+    one by its /64, the block one host or home gets, so rotating within it changes nothing.
+
+    Kept instead of the address: telling votes from one address apart needs no more, and a
+    leaked table then says nothing of where fans are (analytics anonymises addresses too).
+    The key is the secret key, so the hash cannot be reversed by trying every address.
+    """
+    if not address:
+        return ""
+    try:
+        parsed = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return ""
+    if parsed.version == 6 and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    if parsed.version == 6:
+        key = str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    else:
+        key = str(parsed)
+    return salted_hmac(ADDRESS_HASH_SALT, key, algorithm="sha256").hexdigest()[:32]
 
 
 def _track_vote(*, user: User, show: Show, song: Song, value: int, changed: bool) -> None:
@@ -162,6 +212,12 @@ def vote_delete(*, user: User, show_id: int, song_id: int) -> None:
     vote = Vote.objects.select_for_update().filter(user=user, show=show, song_id=song_id).first()
     if vote is None:
         raise NotFoundError("You have no vote on this song at this show.")
+    if vote.excluded:
+        # Withdrawn and cast again it would count: a moderator's decision stays.
+        raise ApplicationError(
+            "This vote was set aside by moderators and cannot be withdrawn.",
+            extra={"excluded": True},
+        )
     up, down = _counts(vote.value)
     vote.delete()
     _tally_apply(show_id=show.pk, song_id=song_id, up=-up, down=-down)
@@ -270,6 +326,8 @@ def votes_withdraw_all(*, user: User) -> int:
     """
     votes = list(Vote.objects.select_for_update().filter(user=user).order_by("show_id", "song_id"))
     for vote in votes:
+        if vote.excluded:
+            continue  # counted nowhere already
         up, down = _counts(vote.value)
         _tally_apply(show_id=vote.show_id, song_id=vote.song_id, up=-up, down=-down)
     Vote.objects.filter(pk__in=[vote.pk for vote in votes]).delete()
@@ -293,3 +351,130 @@ def follow_delete(*, user: User, artist_id: int) -> None:
     if not deleted:
         raise NotFoundError("You do not follow this artist.")
     track(event="artist_unfollowed", user=user, properties={"artist_id": artist_id})
+
+
+# Setting votes aside
+
+
+def _show_lock(show_id: int) -> bool:
+    """Lock the show exclusively until the transaction ends; return whether it exists."""
+    return bool(list(Show.objects.select_for_update().filter(pk=show_id).values_list("pk")))
+
+
+@transaction.atomic
+def show_tallies_recount(*, show_id: int) -> list[VoteTally]:
+    """Count the show's tallies again from its votes that are not excluded, under an
+    exclusive lock of the show (votes in flight hold a share lock: they finish first and
+    new ones wait). Each tally that changes gets a new version and is broadcast on commit,
+    as vote_cast's are; return those that changed."""
+    _show_lock(show_id)
+    counted = {
+        song_id: (up, down)
+        for song_id, up, down in Vote.objects.filter(show_id=show_id, excluded=False)
+        .values("song_id")
+        .annotate(up=Count("id", filter=Q(value=1)), down=Count("id", filter=Q(value=-1)))
+        .values_list("song_id", "up", "down")
+    }
+    tallies = {t.song_id: t for t in VoteTally.objects.select_for_update().filter(show_id=show_id)}
+    missing = [song_id for song_id in counted if song_id not in tallies]
+    for tally in VoteTally.objects.bulk_create(
+        [VoteTally(show_id=show_id, song_id=song_id) for song_id in missing]
+    ):
+        tallies[tally.song_id] = tally
+    changed = []
+    for song_id, tally in sorted(tallies.items()):
+        up, down = counted.get(song_id, (0, 0))
+        if (tally.upvotes, tally.downvotes) == (up, down):
+            continue
+        tally.upvotes, tally.downvotes, tally.version = up, down, tally.version + 1
+        tally.save(update_fields=["upvotes", "downvotes", "version"])
+        broadcast_on_commit(
+            group=show_group_name(show_id), event_type="votes.changed", payload=tally_payload(tally)
+        )
+        changed.append(tally)
+    return changed
+
+
+def _votes_for_review(*, show_id: int, vote_ids: Iterable[int]) -> list[Vote]:
+    ids = sorted(set(vote_ids))
+    if not ids:
+        raise ApplicationError("Name at least one vote.", extra={"fields": {"vote_ids": "empty"}})
+    # The show first, as vote_cast takes it before its vote: no two orders, no deadlock.
+    if not _show_lock(show_id):
+        raise NotFoundError("Show not found.", extra={"fields": {"show": "unknown"}})
+    votes = list(Vote.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    found = {vote.pk for vote in votes}
+    if unknown := [pk for pk in ids if pk not in found]:
+        raise NotFoundError(
+            f"No votes with the ids {', '.join(map(str, unknown[:20]))}.",
+            extra={"fields": {"vote_ids": unknown[:100]}},
+        )
+    if elsewhere := [vote.pk for vote in votes if vote.show_id != show_id]:
+        raise ApplicationError(
+            f"The votes {', '.join(map(str, elsewhere[:20]))} are not at show {show_id}.",
+            extra={"fields": {"vote_ids": elsewhere[:100]}},
+        )
+    return votes
+
+
+def _review_log(*, show_id: int, by: User, message: str) -> None:
+    logger.info("show %s: %s (by %s)", show_id, message, by.get_username())
+    LogEntry.objects.log_actions(
+        user_id=by.pk,
+        queryset=Show.objects.filter(pk=show_id),
+        action_flag=CHANGE,
+        change_message=message,
+        single_object=True,
+    )
+
+
+@transaction.atomic
+def votes_exclude(*, show_id: int, vote_ids: Iterable[int], by: User, reason: str) -> int:
+    """Set the votes aside from every count at their show (tallies, ballot, predictions),
+    recount the show's tallies and broadcast them on commit. Logged, with who and why, as
+    a log record and an admin LogEntry on the show (its history in admin). Votes excluded
+    already stay as they are. Return how many were newly excluded.
+
+    ApplicationError, and nothing changed, for no votes, an unknown id, a vote of another
+    show or no reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("Say why the votes are excluded.", {"fields": {"reason": "empty"}})
+    votes = _votes_for_review(show_id=show_id, vote_ids=vote_ids)
+    now = timezone.now()
+    ids = [vote.pk for vote in votes if not vote.excluded]
+    Vote.objects.filter(pk__in=ids).update(
+        excluded=True, excluded_at=now, excluded_reason=reason[:300]
+    )
+    if ids:
+        show_tallies_recount(show_id=show_id)
+        _review_log(
+            show_id=show_id,
+            by=by,
+            message=f"Excluded {len(ids)} vote(s) from the counts ({reason[:200]}): "
+            f"ids {_id_list(ids)}",
+        )
+    return len(ids)
+
+
+@transaction.atomic
+def votes_include(*, show_id: int, vote_ids: Iterable[int], by: User, reason: str = "") -> int:
+    """Count excluded votes again (undoing votes_exclude), recount and log as it does.
+    Return how many were included again."""
+    votes = _votes_for_review(show_id=show_id, vote_ids=vote_ids)
+    ids = [vote.pk for vote in votes if vote.excluded]
+    Vote.objects.filter(pk__in=ids).update(excluded=False, excluded_at=None, excluded_reason="")
+    if ids:
+        show_tallies_recount(show_id=show_id)
+        why = f" ({reason.strip()[:200]})" if reason.strip() else ""
+        _review_log(
+            show_id=show_id,
+            by=by,
+            message=f"Counted {len(ids)} excluded vote(s) again{why}: ids {_id_list(ids)}",
+        )
+    return len(ids)
+
+
+def _id_list(ids: list[int], limit: int = 50) -> str:
+    shown = ", ".join(map(str, ids[:limit]))
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")

@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from analytics.public import page_about
+from mysetlist.core.clients import client_ip
 from mysetlist.core.exceptions import ApplicationError
 from mysetlist.core.ids import parse_id
 from predictions import selectors as predictions_selectors
@@ -81,7 +82,10 @@ def vote(request, pk):
         if value == 0:
             services.vote_delete(user=request.user, show_id=pk, song_id=song_id)
         else:
-            services.vote_cast(user=request.user, show_id=pk, song_id=song_id, value=value)
+            services.vote_cast(
+                user=request.user, show_id=pk, song_id=song_id, value=value,
+                address=client_ip(request),
+            )  # fmt: skip
     except ApplicationError as error:
         messages.error(request, error.message)
     return redirect("setlists:show-detail", pk=pk)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from monitoring import live
-from monitoring.models import Alert, AlertRule, Silence
+from monitoring.models import Alert, AlertRule, AnomalyFinding, Silence, VoteFlag
 from mysetlist.core.exceptions import NotFoundError
 from mysetlist.core.health import health_check
 
@@ -143,3 +143,18 @@ def health_report() -> list[tuple[str, dict]]:
         )
         out.append((name, {"status": status, "ms": check["ms"], "error": check.get("error")}))
     return out
+
+
+def vote_flags_open(*, limit: int = 50) -> tuple[int, list[VoteFlag]]:
+    """Return how many vote flags await review and the latest of them, with their show."""
+    flags = VoteFlag.objects.filter(status=VoteFlag.Status.OPEN)
+    return flags.count(), list(
+        flags.select_related("show__artist").order_by("-last_seen_at")[:limit]
+    )
+
+
+def anomaly_findings_recent(*, since: dt.datetime, limit: int = 50) -> list[AnomalyFinding]:
+    """Return the anomalies seen since `since`, the latest first."""
+    return list(
+        AnomalyFinding.objects.filter(window_end__gte=since).order_by("-window_end")[:limit]
+    )

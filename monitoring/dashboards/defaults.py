@@ -73,6 +73,8 @@ DASHBOARDS = [
             ("Checks failing", "metric", "health", {}, "15m", 1),
             ("Open alerts", "table", "alerts", {}, "15m", 2),
             ("Health checks", "table", "health", {}, "15m", 2),
+            ("Vote flags to review", "table", "vote_flags", {}, "24h", 2),
+            ("Anomalies, last 24 hours", "table", "anomalies", {}, "24h", 2),
         ],
     },
     {

@@ -447,6 +447,33 @@ def alerts(params: dict, win: ranges.Window) -> Answer:
     )  # fmt: skip
 
 
+@source("vote_flags", "Vote flags to review", {VALUE, TABLE})
+def vote_flags(params: dict, win: ranges.Window) -> Answer:
+    waiting, flags = monitoring_selectors.vote_flags_open()
+    rows = tuple(
+        (f"{f.show.artist.name}, {f.show.date:%Y-%m-%d}", f.get_kind_display(), f.subject_key,
+         len(f.vote_ids), f.score, f.last_seen_at)
+        for f in flags
+    )  # fmt: skip
+    return Answer(
+        value=float(waiting), columns=("Show", "Kind", "Subject", "Votes", "Score", "Last seen"),
+        rows=rows, note="awaiting review in admin",
+    )  # fmt: skip
+
+
+@source("anomalies", "Anomalies seen", {VALUE, TABLE})
+def anomalies(params: dict, win: ranges.Window) -> Answer:
+    found = monitoring_selectors.anomaly_findings_recent(since=win.start)
+    rows = tuple(
+        (f.metric, f.subject or "—", f.window_end, f.observed, f.baseline, round(f.score, 1))
+        for f in found
+    )
+    return Answer(
+        value=float(len(found)),
+        columns=("Series", "Subject", "Window end", "Observed", "Usual", "Score"), rows=rows,
+    )  # fmt: skip
+
+
 @source("health", "Health checks", {VALUE, TABLE})
 def health(params: dict, win: ranges.Window) -> Answer:
     report = monitoring_selectors.health_report()

@@ -190,3 +190,23 @@ def test_retention_leaves_periods_yet_to_come_empty(recorded):
             else:
                 assert share == round(returning[k] / size, 4)
         assert row[0] == 1.0  # every member was active in the cohort's own week
+
+
+def test_vote_flags_lists_those_awaiting_review():
+    from django.utils import timezone as tz
+
+    from monitoring.models import VoteFlag
+    from tests.setlists.factories import ShowFactory
+
+    show, now = ShowFactory(), tz.now()
+    for status in ("open", "open", "dismissed"):
+        key = f"user:{status}{VoteFlag.objects.count()}"
+        VoteFlag.objects.create(
+            show=show, kind="account", subject_key=key, status=status, vote_ids=[1, 2, 3],
+            first_seen_at=now, last_seen_at=now,
+        )  # fmt: skip
+
+    found = queries.answer("vote_flags", {}, ranges.window("24h", "auto", now))
+
+    assert found.value == 2 and len(found.rows) == 2
+    assert found.rows[0][0] == f"{show.artist.name}, {show.date:%Y-%m-%d}" and found.rows[0][3] == 3

@@ -20,3 +20,12 @@ def alerts_evaluate() -> dict:
         "transitions": report.transitions,
         "messages": report.messages,
     }
+
+
+from monitoring.exports.tasks import export_run, exports_prune  # noqa: E402, F401
+from monitoring.reports.tasks import (  # noqa: E402, F401
+    report_daily,
+    report_monthly,
+    report_notifications,
+    report_weekly,
+)

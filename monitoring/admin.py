@@ -119,4 +119,6 @@ class AlertAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{alert.rule}: {exc.message}", messages.ERROR)
             else:
                 self.message_user(request, f"{alert.rule}: acknowledged.")
+
+
 from monitoring.reports import admin as reports_admin  # noqa: E402, F401

@@ -251,5 +251,7 @@ class AlertEvent(models.Model):
 
     def __str__(self):
         return f"{self.alert}: {self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+
 from monitoring.exports.models import ExportFormat, ExportJob  # noqa: E402, F401
 from monitoring.reports.models import Report, ReportKind, ReportSubscription  # noqa: E402, F401

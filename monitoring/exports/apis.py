@@ -90,7 +90,7 @@ class JobInputSerializer(serializers.Serializer):
     start = serializers.DateTimeField(required=False)
     end = serializers.DateTimeField(required=False)
     interval = serializers.ChoiceField(choices=EVENT_INTERVALS, default="hour")
-    report_id = serializers.IntegerField(required=False)
+    report_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
     def validate(self, data):
         if data["kind"] == ExportJob.Kind.METRIC:

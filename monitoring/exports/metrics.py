@@ -49,6 +49,7 @@ SOURCES = {
     "notification_failure_rate": NOTIFICATION_MINUTES,
 }
 NOTIFICATION_MINUTES_DAYS = 35  # notifications.rollups_prune keeps minute rows this long
+AHEAD = dt.timedelta(days=2)  # how far past now a range may end (nothing is there yet)
 
 
 def _kept_for(key: str) -> dt.timedelta | None:
@@ -108,6 +109,8 @@ def _range_check(spec: MetricSpec, kept: dt.timedelta | None, what: str) -> None
     if spec.end <= spec.start:
         raise _bad("end must come after start.", "end")
     now = timezone.now()
+    if spec.end > now + AHEAD:
+        raise _bad(f"end may be {_words(AHEAD)} from now at most.", "end")
     if kept is not None and spec.start < now - kept:
         raise _bad(
             f"{what} is kept for {_words(kept)}: start must be after "

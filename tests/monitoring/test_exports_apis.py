@@ -111,6 +111,7 @@ def _bad_cases():
     yield "unknown metric", {"metric": "nope"}, "There is no figure 'nope'"
     yield "end before start", {"end": iso(hour - dt.timedelta(hours=5))}, "end must come after"
     yield "unknown format", {"format": "docx"}, "Unknown format 'docx'"
+    yield "far ahead", {"end": iso(dt.datetime(9999, 12, 31, tzinfo=dt.UTC))}, "2 days from now"
     yield "a week of a figure", {"interval": "week"}, "A figure goes by minute, hour, day"
     yield (
         "older than the store keeps",

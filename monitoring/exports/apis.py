@@ -108,7 +108,7 @@ class ExportJobCreateApi(_ExportApi):
     @extend_schema(
         summary="Start an export job (staff)",
         request=JobInputSerializer,
-        responses={202: JobOutputSerializer, **errors(400, 401, 403)},
+        responses={202: JobOutputSerializer, **errors(400, 401, 403, 404)},
     )
     def post(self, request):
         data = JobInputSerializer(data=request.data)

@@ -132,4 +132,5 @@ class AlertAdmin(admin.ModelAdmin):
 
 from monitoring.anomalies import admin as anomalies_admin  # noqa: E402, F401  (registers it)
 from monitoring.dashboards import admin as dashboards_admin  # noqa: E402, F401
+from monitoring.reports import admin as reports_admin  # noqa: E402, F401
 from monitoring.voting import admin as voting_admin  # noqa: E402, F401  (registers VoteFlag)

@@ -279,4 +279,6 @@ class AlertEvent(models.Model):
 
 from monitoring.anomalies.models import AnomalyFinding, RequestHour  # noqa: E402, F401
 from monitoring.dashboards.models import Dashboard, Widget  # noqa: E402, F401
+from monitoring.exports.models import ExportFormat, ExportJob  # noqa: E402, F401
+from monitoring.reports.models import Report, ReportKind, ReportSubscription  # noqa: E402, F401
 from monitoring.voting.models import VoteFlag  # noqa: E402, F401  (the app's models live here)

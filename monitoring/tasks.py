@@ -56,3 +56,12 @@ def request_hours_record() -> int:
     from monitoring.anomalies.services import request_hours_record as record
 
     return record()
+
+
+from monitoring.exports.tasks import export_run, exports_prune  # noqa: E402, F401
+from monitoring.reports.tasks import (  # noqa: E402, F401
+    report_daily,
+    report_monthly,
+    report_notifications,
+    report_weekly,
+)

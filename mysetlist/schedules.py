@@ -157,4 +157,34 @@ SCHEDULES = [
         crontab={"minute": "*/15"},  # every quarter hour; the page also refreshes on demand
         expires=60 * 22,
     ),
+    Schedule(
+        name="Daily summary report of yesterday, sent to its subscribers",
+        task="monitoring.report_daily",
+        crontab={"minute": "7", "hour": "5"},  # daily at 05:07 UTC, after the day rollups
+        expires=60 * 60 * 36,
+    ),
+    Schedule(
+        name="Weekly cohorts and retention report of last week",
+        task="monitoring.report_weekly",
+        crontab={"minute": "17", "hour": "5", "day_of_week": "1"},  # Mondays at 05:17 UTC
+        expires=60 * 60 * 24 * 10,
+    ),
+    Schedule(
+        name="Weekly notification report of last week",
+        task="monitoring.report_notifications",
+        crontab={"minute": "27", "hour": "5", "day_of_week": "1"},  # Mondays at 05:27 UTC
+        expires=60 * 60 * 24 * 10,
+    ),
+    Schedule(
+        name="Monthly review report of last month",
+        task="monitoring.report_monthly",
+        crontab={"minute": "37", "hour": "5", "day_of_month": "1"},  # the 1st at 05:37 UTC
+        expires=60 * 60 * 24 * 45,
+    ),
+    Schedule(
+        name="Delete export files finished over a week ago",
+        task="monitoring.exports_prune",
+        crontab={"minute": "13", "hour": "4"},  # daily at 04:13 UTC
+        expires=60 * 60 * 36,
+    ),
 ]

@@ -24,6 +24,7 @@ api_urlpatterns = [
     path("experiments/", include("experiments.api_urls")),
     path("alerts/", include("monitoring.alerting.api_urls")),
     path("", include("monitoring.api_urls")),
+    path("monitoring/exports/", include("monitoring.exports.api_urls")),
     path("content/", include((content_urls, "content-api"))),
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -39,6 +40,7 @@ urlpatterns = [
     path("predictions/", include("predictions.urls")),
     path("experiments/", include("experiments.urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("monitoring/reports/", include("monitoring.reports.urls")),
     path("anymail/", include("notifications.webhook_urls")),  # the EMAIL_PROVIDER's only
     path("", include("mysetlist.setlists.urls")),
 ]

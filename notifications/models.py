@@ -19,10 +19,14 @@ class Category(models.TextChoices):
     # Staff only: the monitoring app's alert rules.
     ALERT_FIRING = "alert_firing", "Alert firing (staff)"
     ALERT_RESOLVED = "alert_resolved", "Alert resolved (staff)"
+    # Staff only: the monitoring app's scheduled reports.
+    REPORT_READY = "report_ready", "Report ready (staff)"
 
 
 # Categories only staff are sent (alerts): a fan's preferences never list them.
-STAFF_CATEGORIES = frozenset({Category.ALERT_FIRING, Category.ALERT_RESOLVED})
+STAFF_CATEGORIES = frozenset(
+    {Category.ALERT_FIRING, Category.ALERT_RESOLVED, Category.REPORT_READY}
+)
 
 
 class Channel(models.TextChoices):

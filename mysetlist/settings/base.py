@@ -157,6 +157,8 @@ STATICFILES_DIRS = [
     ("plotly", Path(importlib.util.find_spec("plotly").origin).parent / "package_data"),
 ]
 STATIC_ROOT = env("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "var" / "staticfiles"))
+# Files the site writes (exports run in the background), in the default storage.
+MEDIA_ROOT = env("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

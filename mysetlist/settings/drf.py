@@ -45,4 +45,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choices named "kind" in more than one component, each under its own name.
+    "ENUM_NAME_OVERRIDES": {"ExportJobKindEnum": "monitoring.exports.models.ExportJob.Kind"},
 }

@@ -90,6 +90,14 @@ DEFAULTS = {
         "push_body": "{{ summary }}",
         "in_app_text": "Resolved: {{ summary }}",
     },
+    "report_ready": {
+        "subject": "{{ summary }}",
+        "text": "{{ summary }}\n\n{% for line in lines %}- {{ line }}\n{% endfor %}"
+        "\nThe report, its charts and downloads: {{ url }}",
+        "push_title": "Report ready",
+        "push_body": "{{ summary }}",
+        "in_app_text": "{{ summary }}",
+    },
 }
 TEXT_FOOTER = "\n\nChange what we send you: {{ preferences_url }}\n"
 HTML_WRAPPER = (

@@ -69,6 +69,11 @@ VARIABLES: dict[str, tuple[Var, ...]] = {
     + (Var("recommended", list, "upcoming shows recommended to the recipient, as texts"),),
     Category.ALERT_FIRING: _required(*ALERT_VARIABLES),
     Category.ALERT_RESOLVED: _required(*ALERT_VARIABLES),
+    Category.REPORT_READY: _required(
+        Var("summary", str, "one line: the report's kind and period"),
+        Var("lines", list, "the report's headline figures, one text each"),
+        Var("url", str, "the report's staff page, with its downloads"),
+    ),
 }
 # What the site adds to every context when it sends: never a sender's to give.
 SITE_VARIABLES = (

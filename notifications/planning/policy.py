@@ -24,6 +24,8 @@ POLICIES = {
     # Staff alerts go through quiet hours and caps, never into a digest.
     Category.ALERT_FIRING: CategoryPolicy(True, False, 3600, "high"),
     Category.ALERT_RESOLVED: CategoryPolicy(True, False, 3600, "normal"),
+    # Staff reports wait for quiet hours, and come alone, not in a digest.
+    Category.REPORT_READY: CategoryPolicy(False, False, 86400, "low"),
 }
 
 # In-app is the record and never interrupts: quiet hours, caps and digests hold the others.

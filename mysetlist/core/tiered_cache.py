@@ -62,7 +62,9 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import transaction
+from django.dispatch import receiver
 
 from mysetlist.core.lru import LRU
 
@@ -79,7 +81,7 @@ _lock = threading.Lock()
 _local: LRU | None = None
 _versions: dict[str, tuple[str, float]] = {}  # namespace -> (token, when read, monotonic)
 _counts: Counter = Counter()  # (family, outcome) -> reads, since the process started
-_unflushed: Counter = Counter()
+_flushed: Counter = Counter()  # the part of _counts handed to the sink
 _next_flush = 0.0
 _sink: Callable[[Mapping[str, int]], None] | None = None
 _transaction = threading.local()  # .pending: namespaces invalidated in the open transaction
@@ -96,8 +98,21 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+_interval: float | None = None  # TIERED_CACHE_CHECK_SECONDS, read once (settings are slow)
+
+
 def _check_seconds() -> float:
-    return getattr(settings, "TIERED_CACHE_CHECK_SECONDS", 1.0)
+    global _interval
+    if _interval is None:
+        _interval = getattr(settings, "TIERED_CACHE_CHECK_SECONDS", 1.0)
+    return _interval
+
+
+@receiver(setting_changed, dispatch_uid="tiered-cache-settings")
+def _settings_changed(*, setting: str, **kwargs) -> None:
+    global _interval
+    if setting == "TIERED_CACHE_CHECK_SECONDS":
+        _interval = None
 
 
 def _layer() -> LRU:
@@ -110,7 +125,7 @@ def _layer() -> LRU:
 
 
 def family_of(namespace: str) -> str:
-    return namespace.split(":", 1)[0]
+    return namespace.partition(":")[0]
 
 
 def _version_key(namespace: str) -> str:
@@ -128,12 +143,13 @@ def _versions_of(names: Sequence[str]) -> tuple[str, ...]:
     now = time.monotonic()
     interval = _check_seconds()
     known: dict[str, str] = {}
-    with _lock:
-        for name in names:
-            found = _versions.get(name)
-            if found is not None and now - found[1] < interval:
-                known[name] = found[0]
-    missing = [name for name in names if name not in known]
+    missing = []
+    for name in names:  # no lock: a dict read is atomic, and entries are replaced whole
+        found = _versions.get(name)
+        if found is not None and now - found[1] < interval:
+            known[name] = found[0]
+        else:
+            missing.append(name)
     if missing:
         stored = cache.get_many([_version_key(name) for name in missing])
         for name in missing:
@@ -143,22 +159,20 @@ def _versions_of(names: Sequence[str]) -> tuple[str, ...]:
                 if not cache.add(_version_key(name), token, VERSION_SECONDS):
                     token = cache.get(_version_key(name)) or token  # another process won
             known[name] = token
-        with _lock:
-            for name in missing:
-                _versions[name] = (known[name], now)
+            _versions[name] = (token, now)
     return tuple(known[name] for name in names)
 
 
 def _count(family: str, outcome: str) -> None:
     global _next_flush
+    key = (family, outcome)
     flush = None
     with _lock:
-        _counts[(family, outcome)] += 1
-        _unflushed[(family, outcome)] += 1
+        _counts[key] = _counts.get(key, 0) + 1
         now = time.monotonic()
         if _sink is not None and now >= _next_flush:
-            flush, _next_flush = dict(_unflushed), now + FLUSH_SECONDS
-            _unflushed.clear()
+            flush, _next_flush = _counts - _flushed, now + FLUSH_SECONDS
+            _flushed.update(flush)
     if flush:
         _hand_over(flush)
 
@@ -176,8 +190,8 @@ def _hand_over(counts: Mapping[tuple[str, str], int]) -> None:
 def counts_flush() -> None:
     """Hand this process's counts not handed over yet to the sink now."""
     with _lock:
-        flush = dict(_unflushed)
-        _unflushed.clear()
+        flush = _counts - _flushed
+        _flushed.update(flush)
     _hand_over(flush)
 
 
@@ -360,4 +374,4 @@ def local_forget() -> None:
     with _lock:
         _versions.clear()
         _counts.clear()
-        _unflushed.clear()
+        _flushed.clear()

@@ -84,7 +84,7 @@ _counts: Counter = Counter()  # (family, outcome) -> reads, since the process st
 _flushed: Counter = Counter()  # the part of _counts handed to the sink
 _next_flush = 0.0
 _sink: Callable[[Mapping[str, int]], None] | None = None
-_transaction = threading.local()  # .pending: namespaces invalidated in the open transaction
+_transaction = threading.local()  # .maybe: an invalidation may wait for this thread's commit
 
 
 def _after_fork_in_child() -> None:
@@ -201,15 +201,34 @@ def counts_sink_set(sink: Callable[[Mapping[str, int]], None] | None) -> None:
     _sink = sink
 
 
+class _Invalidation:
+    """An on-commit invalidation of namespaces, recognisable among the transaction's hooks:
+    while it waits there, reads of its namespaces in the transaction bypass the cache. A
+    rollback (or a savepoint's) drops it with the other hooks, and the bypass with it."""
+
+    def __init__(self, namespaces: tuple[str, ...]) -> None:
+        self.namespaces = namespaces
+        self.done = False
+
+    def __call__(self) -> None:
+        self.done = True
+        invalidate(*self.namespaces)
+
+
 def _pending(names: Iterable[str]) -> bool:
-    """Whether a namespace of `names` was invalidated in this thread's open transaction."""
-    pending = getattr(_transaction, "pending", None)
-    if not pending:
+    """Whether a namespace of `names` waits for this thread's open transaction to commit."""
+    if not getattr(_transaction, "maybe", False):  # the usual case, kept cheap
         return False
-    if not transaction.get_connection().in_atomic_block:
-        pending.clear()  # it ended: committed (the versions changed) or rolled back
+    connection = transaction.get_connection()
+    waiting = set()
+    if connection.in_atomic_block:
+        for _, hook, _ in connection.run_on_commit:
+            if isinstance(hook, _Invalidation) and not hook.done:
+                waiting.update(hook.namespaces)
+    if not waiting:
+        _transaction.maybe = False  # committed or rolled back since
         return False
-    return any(name in pending for name in names)
+    return any(name in waiting for name in names)
 
 
 def cached(
@@ -318,22 +337,14 @@ def invalidate(*namespaces: str) -> None:
             _versions[name] = (token, now)
 
 
-def invalidate_on_commit(*namespaces: str, using: str | None = None) -> None:
+def invalidate_on_commit(*namespaces: str) -> None:
     """Invalidate the namespaces once the current transaction commits (at once outside one);
     until then this thread's reads of them in the transaction bypass the cache."""
-    if not transaction.get_connection(using).in_atomic_block:
+    if not transaction.get_connection().in_atomic_block:
         invalidate(*namespaces)
         return
-    pending = getattr(_transaction, "pending", None)
-    if pending is None:
-        pending = _transaction.pending = set()
-    pending.update(namespaces)
-
-    def committed() -> None:
-        pending.difference_update(namespaces)
-        invalidate(*namespaces)
-
-    transaction.on_commit(committed, using=using, robust=True)
+    _transaction.maybe = True
+    transaction.on_commit(_Invalidation(namespaces), robust=True)
 
 
 def clear() -> None:

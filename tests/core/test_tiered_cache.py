@@ -207,3 +207,16 @@ def test_another_process_sees_a_change_within_the_check_interval(tmp_path, setti
         other.wait_for("three", within=settings.TIERED_CACHE_CHECK_SECONDS + 1, **command)
     finally:
         other.close()
+
+
+@pytest.mark.django_db
+def test_an_invalidation_rolled_back_with_its_savepoint_stops_the_bypass():
+    loader = Loader(1)
+    read(loader)
+    with pytest.raises(RuntimeError), transaction.atomic():  # a savepoint in the test's
+        tiered_cache.invalidate_on_commit("test:1")
+        assert read(loader) == 1
+        assert loader.calls == 2  # bypassed while it waited
+        raise RuntimeError("rolled back")
+    assert read(loader) == 1
+    assert loader.calls == 2  # cached again: nothing waits for the commit any more

@@ -30,12 +30,14 @@ empties every namespace). `invalidate()` writes new tokens: no process can reach
 entries any more, in either layer. A process reads the tokens it needs again at most every
 `TIERED_CACHE_CHECK_SECONDS` (1 s by default; one round trip for all of a read's
 namespaces), so **a change committed on another process is served stale for at most that
-long** (the process that made it sees it at once). Why not pub/sub: a subscriber is a
+long after that process's commit** (which writes the new token straight after committing;
+the process that made the change sees it at once). Why not pub/sub: a subscriber is a
 thread in every web and Celery process and misses what is published while it reconnects,
 so it would still need a version or a short TTL to be safe; the version is safe alone and
 costs one small read per namespace per second per process. If the shared cache cannot be
 reached, reads fall back to the loader (uncached) and a failed invalidation is logged; the
-copies then last until their TTL.
+copies then last until their TTL. Misses are not coalesced: processes that miss together
+each run the loader once.
 
 Services call `invalidate_on_commit()`: the tokens change once the transaction commits (so
 no process caches the data before it is visible), and until then reads of those namespaces

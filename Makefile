@@ -5,7 +5,8 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .PHONY: run test lint format venv venv-dev clean bench-broadcast bench-ingest bench-lag bench-metrics \
-	bench-notify bench-predictions bench-experiments bench-instrumentation bench-dashboards
+	bench-notify bench-predictions bench-experiments bench-instrumentation bench-dashboards \
+	bench-cache
 
 # The virtualenv is rebuilt when a requirements file changes.
 $(VENV)/.runtime: requirements.txt
@@ -78,6 +79,10 @@ bench-predictions: venv-dev
 ## make bench-experiments: get_variant calls/s beside a bare hash; results of 10M events, 1M users.
 bench-experiments: venv-dev
 	$(PY) tests/benchmarks/bench_experiments.py
+
+## make bench-cache: show page, API ballot and a cached function with and without the cache.
+bench-cache: venv-dev
+	$(PY) tests/benchmarks/bench_cache.py
 
 lint: venv-dev
 	$(VENV)/bin/ruff check .

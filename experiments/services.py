@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
-import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from analytics import public as analytics_public
 from analytics import selectors as analytics_selectors
 from analytics import services as analytics_services
+from mysetlist.core import tiered_cache
 from mysetlist.core.exceptions import ApplicationError, ConflictError, NotFoundError
 from mysetlist.setlists import selectors as setlists_selectors
 from mysetlist.users.models import User
@@ -33,7 +31,8 @@ logger = logging.getLogger(__name__)
 EXPOSURE_EVENT = "$experiment_exposure"
 WEIGHT_TOLERANCE = 1e-6
 ACCOUNT = "user:"  # the analytics distinct id of an account, and its assignment id
-VERSION_KEY = "experiments:version"
+EXPERIMENTS_NAMESPACE = "experiments"  # the tiered cache's, for the running experiments
+LIVE_SECONDS = 10 * 60  # a safety net: every change to an experiment invalidates them
 RELATED_METRICS = ("secondary_metrics", "guardrail_metrics")
 
 Status = Experiment.Status
@@ -76,15 +75,9 @@ def split_of(experiment: Experiment) -> list[dict]:
 
 
 def _version_bump() -> None:
-    """Tell every process to reload its snapshot of experiments: this one at once (the rest
-    of its transaction sees the change), the others once the change is committed."""
-
-    def bump():
-        cache.set(VERSION_KEY, secrets.token_hex(8), timeout=None)
-        _snapshot.clear()
-
-    _snapshot.clear()
-    transaction.on_commit(bump)
+    """Tell every process to reload its experiments once the change commits; until then this
+    transaction reads them afresh (so the rest of it sees the change)."""
+    tiered_cache.invalidate_on_commit(EXPERIMENTS_NAMESPACE)
 
 
 @transaction.atomic
@@ -504,38 +497,12 @@ class Assignment:
     phase: int = 0
 
 
-class _Snapshot:
-    """The experiments as assignment needs them, kept per process: reloaded when another
-    process changed one (a version in the cache, read at most every EXPERIMENTS_REFRESH
-    seconds) or this process did (at once)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.clear()
-
-    def clear(self) -> None:
-        self._experiments: dict | None = None
-        self._version: str | None = None
-        self._checked = 0.0
-
-    def get(self) -> dict[str, selectors.LiveExperiment]:
-        now = time.monotonic()
-        if self._experiments is not None and now - self._checked < _refresh_seconds():
-            return self._experiments
-        version = cache.get(VERSION_KEY)
-        with self._lock:
-            if self._experiments is None or version != self._version:
-                self._experiments = selectors.live_experiments()
-                self._version = version
-            self._checked = now
-            return self._experiments
-
-
-def _refresh_seconds() -> float:
-    return settings.EXPERIMENTS_REFRESH_SECONDS
-
-
-_snapshot = _Snapshot()
+def _live_experiments() -> dict[str, selectors.LiveExperiment]:
+    """Return the experiments as assignment needs them, from the tiered cache: each process
+    keeps them, and a change reaches every process within its version check (a second)."""
+    return tiered_cache.cached(
+        EXPERIMENTS_NAMESPACE, "live", ttl=LIVE_SECONDS, loader=selectors.live_experiments
+    )
 
 
 class _Seen:
@@ -588,7 +555,7 @@ def get_variant(
     browser's `distinct_id`). A fan who may not be `tracked` sees the control, uncounted.
     Raise NotFoundError for an unknown experiment.
     """
-    live = _snapshot.get().get(key)
+    live = _live_experiments().get(key)
     if live is None:
         raise NotFoundError(f"There is no experiment {key!r}.", {"key": key})
     if user is not None and not user.is_authenticated:
@@ -700,7 +667,7 @@ def content_variant(request, *, placement: str) -> Assignment:
     (or concluded there with a winner); NotFoundError when none is."""
     candidates = [
         live
-        for live in _snapshot.get().values()
+        for live in _live_experiments().values()
         if live.surface == Experiment.Surface.CONTENT and live.placement == placement
     ]
     live = next((e for e in candidates if e.status == Status.RUNNING), None) or next(
@@ -717,7 +684,7 @@ def assignments_for(request) -> list[Assignment]:
     """Return the fan's variant of every running experiment, recording no exposure."""
     return [
         request_variant(request, key=key, expose=False)
-        for key, live in sorted(_snapshot.get().items())
+        for key, live in sorted(_live_experiments().items())
         if live.status == Status.RUNNING
     ]
 
@@ -761,7 +728,7 @@ def notification_variants(
     coverage or targeting."""
     candidates = [
         live
-        for live in _snapshot.get().values()
+        for live in _live_experiments().values()
         if live.surface == Experiment.Surface.NOTIFICATION
         and live.notification_category == category
     ]
@@ -818,7 +785,7 @@ def template_variant_now(*, experiment: str, variant: str) -> str:
     keeps its variant."""
     if not experiment:
         return variant
-    live = _snapshot.get().get(experiment)
+    live = _live_experiments().get(experiment)
     if live is None or live.killed:
         return ""
     if live.status == Status.RUNNING:

@@ -7,7 +7,11 @@ class MonitoringConfig(AppConfig):
     status_live = "monitoring.selectors.status_live"  # for /api/status
 
     def ready(self):
-        from monitoring import figures, instrumentation, workers  # noqa: F401
+        from monitoring import figures, instrumentation, live, workers  # noqa: F401
+        from mysetlist.core import tiered_cache
+
+        # The tiered cache's hits and misses, summed over every process for the figures.
+        tiered_cache.counts_sink_set(live.counts_add)
 
         instrumentation.dead_processes_forget()
         workers.connect()

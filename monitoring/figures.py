@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 
 from monitoring import live
 from monitoring.catalog import Figure, register
 from monitoring.quantiles import quantile
+from mysetlist.core import tiered_cache
 from mysetlist.core.buckets import bucket_start
 
 logger = logging.getLogger(__name__)
@@ -141,6 +143,27 @@ def notification_failure_rate(start: dt.datetime, end: dt.datetime) -> float | N
     return 100 * failed / ended if ended else None
 
 
+def cache_counts(start: dt.datetime, end: dt.datetime) -> dict[str, dict[str, int]]:
+    """Return the tiered cache's reads over the span in every process, per namespace family:
+    local hits, shared hits and misses (each process hands its counts over every few
+    seconds)."""
+    families: dict[str, dict[str, int]] = {}
+    for name, count in live.fields_sum(live.minutes_read(start, end), "cache:").items():
+        family, _, outcome = name.rpartition(":")
+        families.setdefault(family, dict.fromkeys(tiered_cache.OUTCOMES, 0))[outcome] = int(count)
+    return families
+
+
+def _cache_hit_rate(outcomes: tuple[str, ...]):
+    def read(start: dt.datetime, end: dt.datetime) -> float | None:
+        totals = Counter()
+        for counts in cache_counts(start, end).values():
+            totals.update(counts)
+        return tiered_cache.hit_rate(sum(totals[o] for o in outcomes), sum(totals.values()))
+
+    return read
+
+
 LIVE_FIGURES = [
     register(Figure(*spec))
     for spec in (
@@ -162,5 +185,9 @@ LIVE_FIGURES = [
          notification_deliveries_per_minute),
         ("notification_failure_rate", "Notification deliveries failed or bounced", "%",
          notification_failure_rate),
+        ("cache_hit_rate", "Cache reads served from a cache (either layer)", "%",
+         _cache_hit_rate(("local_hit", "shared_hit"))),
+        ("cache_local_hit_rate", "Cache reads served from the process's own layer", "%",
+         _cache_hit_rate(("local_hit",))),
     )
 ]  # fmt: skip

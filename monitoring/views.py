@@ -1,13 +1,18 @@
-"""Staff pages of alerting: the page a message's acknowledge link opens."""
+"""Staff pages of monitoring: the page an alert message's acknowledge link opens, and the
+caches' figures with a button to clear them."""
+
+import datetime
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from mysetlist.core import tiered_cache
 from mysetlist.core.exceptions import ApplicationError
 
-from . import selectors, services
+from . import figures, selectors, services
 
 
 @staff_member_required
@@ -35,3 +40,24 @@ def alerts_acknowledge(request, token: str):
         "firing": any(a.state == a.State.FIRING for a in alerts),
     }
     return render(request, "monitoring/alerts_acknowledge.html", context)
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def caches(request):
+    """The tiered cache's reads in the last hour (every process) and in this one, per family;
+    the POST clears every namespace in every process."""
+    if request.method == "POST":
+        services.caches_clear(by=request.user)
+        messages.success(request, "Caches cleared on every process (each within a second).")
+        return redirect("monitoring:caches")
+    end = timezone.now()
+    shared = figures.cache_counts(end - datetime.timedelta(hours=1), end)
+    rows = [
+        {"family": family, **counts, "reads": sum(counts.values()),
+         "hit_rate": tiered_cache.hit_rate(counts["local_hit"] + counts["shared_hit"],
+                                           sum(counts.values()))}
+        for family, counts in sorted(shared.items())
+    ]  # fmt: skip
+    context = {"rows": rows, "process": tiered_cache.cache_stats()}
+    return render(request, "monitoring/caches.html", context)

@@ -39,15 +39,15 @@ class PredictionOutputSerializer(serializers.Serializer):
     accuracy = AccuracySerializer(allow_null=True)
 
 
-def prediction_payload(show_id: int, prediction) -> dict:
-    if prediction is None:
+def prediction_payload(show_id: int, view: selectors.PredictionView | None) -> dict:
+    if view is None:
         return {
             "show_id": show_id, "available": False,
             "note": "no prediction was made before this show",
             "generated_at": None, "model_version": None, "history_shows": 0,
             "expected_length": 0, "main_set": [], "encore": [], "songs": [], "accuracy": None,
         }  # fmt: skip
-    view = selectors.prediction_view(prediction=prediction)
+    prediction = view.prediction
     return {
         "show_id": show_id,
         "available": bool(view.songs),
@@ -79,8 +79,11 @@ class ShowPredictionApi(APIView):
 
     @extend_schema(responses={200: PredictionOutputSerializer, **errors(404)})
     def get(self, request, show_id):
-        prediction = services.prediction_ensure(show_id=show_id)
-        return Response(PredictionOutputSerializer(prediction_payload(show_id, prediction)).data)
+        view = selectors.show_prediction_view_get(show_id=show_id)
+        if view is None:  # none stored (or an unknown show): predict an upcoming show now
+            prediction = services.prediction_ensure(show_id=show_id)
+            view = None if prediction is None else selectors.prediction_view(prediction=prediction)
+        return Response(PredictionOutputSerializer(prediction_payload(show_id, view)).data)
 
 
 class ShowPredictionGenerateApi(APIView):
@@ -93,7 +96,8 @@ class ShowPredictionGenerateApi(APIView):
     )
     def post(self, request, show_id):
         prediction = services.prediction_generate(show_id=show_id)
-        payload = PredictionOutputSerializer(prediction_payload(show_id, prediction)).data
+        view = selectors.prediction_view(prediction=prediction)
+        payload = PredictionOutputSerializer(prediction_payload(show_id, view)).data
         return Response(payload, status=201)
 
 

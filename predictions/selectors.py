@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from mysetlist.core import tiered_cache
 from mysetlist.core.exceptions import NotFoundError
 from mysetlist.setlists import selectors as setlists_selectors
 
@@ -156,6 +157,27 @@ def prediction_view(*, prediction: ShowPrediction, limit: int = 50) -> Predictio
         songs=tuple(by_id[i] for i in top if i in by_id),
         main_set=tuple(by_id[i] for i in prediction.main_set if i in by_id),
         encore=tuple(by_id[i] for i in prediction.encore if i in by_id),
+    )
+
+
+PREDICTION_SECONDS = 10 * 60  # a safety net: storing or scoring a prediction invalidates it
+
+
+def prediction_namespace(show_id: int) -> str:
+    """The cache namespace of a show's prediction as pages and the API show it."""
+    return f"prediction:{show_id}"
+
+
+def show_prediction_view_get(*, show_id: int) -> PredictionView | None:
+    """Return the show's prediction with its songs' titles (None when it has none), from the
+    tiered cache: the show page and the API read it on every visit."""
+
+    def load() -> PredictionView | None:
+        prediction = show_prediction_get(show_id=show_id)
+        return None if prediction is None else prediction_view(prediction=prediction)
+
+    return tiered_cache.cached(
+        prediction_namespace(show_id), "view", ttl=PREDICTION_SECONDS, loader=load
     )
 
 

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics import selectors as analytics_selectors
+from mysetlist.core import tiered_cache
 from mysetlist.core.exceptions import ApplicationError, ConflictError
 from mysetlist.setlists import selectors as setlists_selectors
 from mysetlist.setlists.public import ShowStatus
@@ -278,6 +279,7 @@ def prediction_generate(
         values["encore"] = [ids[title] for title in forecast.encore]
     ShowPrediction(show=show, **values).full_clean(exclude=["show"])
     prediction, _ = ShowPrediction.objects.update_or_create(show=show, defaults=values)
+    tiered_cache.invalidate_on_commit(selectors.prediction_namespace(show.pk))
     return prediction
 
 
@@ -349,6 +351,7 @@ def prediction_score(*, prediction: ShowPrediction, setlist: list[int]) -> ShowP
             "r_precision", "recall_at_25", "jaccard", "brier", "scored_at", "scored_setlist",
         ]
     )  # fmt: skip
+    tiered_cache.invalidate_on_commit(selectors.prediction_namespace(prediction.show_id))
     return prediction
 
 

@@ -26,6 +26,16 @@ def one_openmp_thread():
 
 
 @pytest.fixture(autouse=True)
+def fresh_tiered_cache():
+    """Every test starts with empty caches: ids repeat across tests' databases."""
+    from mysetlist.core import tiered_cache
+
+    tiered_cache.clear()
+    tiered_cache.local_forget()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def fresh_channel_layer():
     """A channel layer per test: each async test runs in an event loop of its own, and the
     Redis layer's locks belong to the loop that first waited on them."""

@@ -8,9 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from mysetlist.core import tiered_cache
 from mysetlist.users.models import User
 
 from .models import Artist, Follow, SetlistEntry, Show, Song, Tour, Venue
+from .selectors import catalogue_namespace
 from .services import show_create, show_transition, vote_cast
 
 ARTISTS = ["The Velvet Orchards", "Nova Harbor", "Juniper Static", "Marisol & the Tides"]
@@ -83,6 +85,8 @@ def demo_seed(*, seed: int = 7, fans: int = 40, past_shows_per_artist: int = 75)
         songs = Song.objects.bulk_create(
             [Song(artist=artist, title=t) for t in _catalogue(rng, rng.randint(45, 70))]
         )
+        # Bulk writes send no signals; a database made afresh may reuse the artist's id.
+        tiered_cache.invalidate_on_commit(catalogue_namespace(artist.pk))
         rng.shuffle(songs)  # the first ten become this artist's staples
         tours = [
             Tour.objects.create(artist=artist, name=f"{today.year - 1} Tour"),

@@ -16,11 +16,13 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
+from mysetlist.core import tiered_cache
 from mysetlist.core.exceptions import ApplicationError
 from notifications import services as notifications_services
 
 from .lines import show_line_parse
 from .models import Artist, SetlistEntry, Show, Song, Tour, Venue
+from .selectors import catalogue_namespace
 
 _SET_MARKERS = {str(n): (SetlistEntry.SetMarker.MAIN, n) for n in range(1, 6)} | {
     "e": (SetlistEntry.SetMarker.ENCORE, 1),
@@ -271,6 +273,8 @@ def setlists_import(
     song_ids = _songs(records, artist_ids, result)
     show_ids = _shows(records, artist_ids, venue_ids, tour_ids, result)
     _setlists(records, artist_ids, song_ids, show_ids, result, progress)
+    # Bulk writes send no signals: the artists' songs and play counts changed here.
+    tiered_cache.invalidate_on_commit(*(catalogue_namespace(pk) for pk in set(artist_ids.values())))
     return result
 
 

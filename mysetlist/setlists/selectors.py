@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, F, Min, Q, QuerySet, Sum
 
+from mysetlist.core import tiered_cache
 from mysetlist.core.exceptions import ApplicationError, NotFoundError
 from mysetlist.users.models import User
 
@@ -76,40 +77,70 @@ class BallotLine:
         return self.upvotes - self.downvotes
 
 
-def show_ballot(*, show: Show, user: User | None = None) -> list[BallotLine]:
-    """Return every song of the show's artist with its vote counts, best score first.
+BALLOT_SECONDS = 60  # a safety net: every change that moves a ballot invalidates it
 
-    Three queries whatever the catalogue's size: songs with play counts, tallies, the
-    user's own votes.
-    """
+
+def ballot_namespace(show_id: int) -> str:
+    """The cache namespace of a show's shared ballot (its tallies, against its songs)."""
+    return f"ballot:{show_id}"
+
+
+def catalogue_namespace(artist_id: int) -> str:
+    """The cache namespace of an artist's songs and how often each was played."""
+    return f"songs:{artist_id}"
+
+
+def _ballot_shared(show_id: int, artist_id: int) -> tuple[tuple[int, str, int, int, int, int], ...]:
+    """Return every song of the artist with its counts at the show, best first, as
+    (song id, title, upvotes, downvotes, version, times played): the ballot every fan sees
+    alike, in two queries."""
     songs = (
-        Song.objects.filter(artist_id=show.artist_id)
+        Song.objects.filter(artist_id=artist_id)
         .annotate(times_played=Count("setlist_entries"))
         .values_list("id", "title", "times_played")
     )
     tallies = {
         song_id: (up, down, version)
-        for song_id, up, down, version in VoteTally.objects.filter(show=show).values_list(
+        for song_id, up, down, version in VoteTally.objects.filter(show_id=show_id).values_list(
             "song_id", "upvotes", "downvotes", "version"
         )
     }
+    rows = [
+        (song_id, title, *tallies.get(song_id, (0, 0, 0)), times_played)
+        for song_id, title, times_played in songs
+    ]
+    rows.sort(key=lambda row: (-(row[2] - row[3]), -row[2], -row[5], row[1]))
+    return tuple(rows)
+
+
+def show_ballot(*, show: Show, user: User | None = None) -> list[BallotLine]:
+    """Return every song of the show's artist with its vote counts, best score first.
+
+    The counts, alike for everyone, come from the tiered cache (two queries on a miss);
+    the user's own votes are read for each call (one query), never cached.
+    """
+    shared = tiered_cache.cached(
+        ballot_namespace(show.pk),
+        "lines",
+        ttl=BALLOT_SECONDS,
+        loader=lambda: _ballot_shared(show.pk, show.artist_id),
+        depends_on=[catalogue_namespace(show.artist_id)],
+    )
     mine = {}
     if user is not None and user.is_authenticated:
         mine = dict(Vote.objects.filter(show=show, user=user).values_list("song_id", "value"))
-    lines = [
+    return [
         BallotLine(
             song_id=song_id,
             title=title,
-            upvotes=tallies.get(song_id, (0, 0, 0))[0],
-            downvotes=tallies.get(song_id, (0, 0, 0))[1],
-            version=tallies.get(song_id, (0, 0, 0))[2],
+            upvotes=up,
+            downvotes=down,
+            version=version,
             my_vote=mine.get(song_id, 0),
             times_played=times_played,
         )
-        for song_id, title, times_played in songs
+        for song_id, title, up, down, version, times_played in shared
     ]
-    lines.sort(key=lambda line: (-line.score, -line.upvotes, -line.times_played, line.title))
-    return lines
 
 
 def vote_tally_get(*, show_id: int, song_id: int) -> VoteTally:

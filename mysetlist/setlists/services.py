@@ -12,13 +12,14 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from analytics.services import track
+from mysetlist.core import tiered_cache
 from mysetlist.core.broadcast import broadcast_on_commit
 from mysetlist.core.exceptions import ApplicationError, NotFoundError
 from mysetlist.users.models import User
 from notifications import services as notifications_services
 
 from .models import Artist, Follow, Show, Song, Tour, Venue, Vote, VoteTally
-from .selectors import show_voting_closes_at
+from .selectors import ballot_namespace, show_voting_closes_at
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ def _tally_apply(*, show_id: int, song_id: int, up: int, down: int) -> VoteTally
         upvotes=F("upvotes") + up, downvotes=F("downvotes") + down, version=F("version") + 1
     )
     tally = VoteTally.objects.get(show_id=show_id, song_id=song_id)
+    tiered_cache.invalidate_on_commit(ballot_namespace(show_id))
     broadcast_on_commit(
         group=show_group_name(show_id),
         event_type="votes.changed",
@@ -265,6 +267,7 @@ def show_update(*, show: Show, data: dict) -> Show:
         setattr(show, name, value)
     show.full_clean()
     show.save(update_fields=[*data, "updated_at"])
+    tiered_cache.invalidate_on_commit(ballot_namespace(show.pk))  # another artist's songs
     return show
 
 
@@ -284,6 +287,7 @@ def show_transition(*, show: Show, status: str) -> Show:
         )
     show.status = status
     show.save(update_fields=["status", "updated_at"])
+    tiered_cache.invalidate_on_commit(ballot_namespace(show.pk))
     # Written with the change, so followers hear of exactly the changes that commit.
     notifications_services.trigger_record_show_status(show=show, status=status)
     broadcast_on_commit(
@@ -392,6 +396,8 @@ def show_tallies_recount(*, show_id: int) -> list[VoteTally]:
             group=show_group_name(show_id), event_type="votes.changed", payload=tally_payload(tally)
         )
         changed.append(tally)
+    if changed:
+        tiered_cache.invalidate_on_commit(ballot_namespace(show_id))
     return changed
 
 

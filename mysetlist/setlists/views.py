@@ -54,18 +54,11 @@ def show_detail(request, pk):
             "show": show,
             "ballot": selectors.show_ballot(show=show, user=request.user),
             "setlist": selectors.setlist_get(show=show),
-            "prediction": _prediction(show),
+            # Pages only read predictions: beat predicts upcoming shows within a minute of a
+            # change, the API on demand.
+            "prediction": predictions_selectors.show_prediction_view_get(show_id=show.pk),
         },
     )
-
-
-def _prediction(show):
-    """Return the show's latest prediction to show; pages only read (beat predicts upcoming
-    shows within a minute of a change, the API on demand)."""
-    prediction = predictions_selectors.show_prediction_get(show_id=show.pk)
-    if prediction is None:
-        return None
-    return predictions_selectors.prediction_view(prediction=prediction)
 
 
 @require_POST

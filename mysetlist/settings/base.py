@@ -189,9 +189,14 @@ LOGIN_RATE = env("LOGIN_RATE", default="10/m")
 RATELIMIT_VIEW = "mysetlist.core.views.rate_limited"
 RATELIMIT_IP_META_KEY = "mysetlist.core.clients.client_ip"
 
-# Experiments: how often a process checks whether staff changed one (seconds), and the
-# request header a trusted proxy puts the visitor's country in (Cloudflare's by default).
-EXPERIMENTS_REFRESH_SECONDS = env.float("EXPERIMENTS_REFRESH_SECONDS", default=1.0)
+# Tiered cache (mysetlist/core/tiered_cache.py): how often a process checks the versions of
+# what it keeps (seconds: the longest another process's change goes unseen), and how many
+# entries it keeps.
+TIERED_CACHE_CHECK_SECONDS = env.float("TIERED_CACHE_CHECK_SECONDS", default=1.0)
+TIERED_CACHE_LOCAL_MAX_ENTRIES = env.int("TIERED_CACHE_LOCAL_MAX_ENTRIES", default=2000)
+
+# Experiments: the request header a trusted proxy puts the visitor's country in
+# (Cloudflare's by default).
 EXPERIMENTS_COUNTRY_HEADER = "HTTP_" + env(
     "EXPERIMENTS_COUNTRY_HEADER", default="CF-IPCountry"
 ).upper().replace("-", "_")

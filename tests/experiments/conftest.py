@@ -6,12 +6,11 @@ from tests.setlists.factories import UserFactory
 
 @pytest.fixture(autouse=True)
 def _fresh_assignment_state():
-    # Each test's database starts empty: what this process remembered of experiments and
-    # exposures in another test must not leak in (ids repeat across tests' databases).
-    services._snapshot.clear()
+    # Each test's database starts empty: what this process remembered of exposures in another
+    # test must not leak in (ids repeat across tests' databases). The tiered cache, which
+    # holds the experiments, is cleared for every test (tests/conftest.py).
     services._seen.items.clear()
     yield
-    services._snapshot.clear()
     services._seen.items.clear()
 
 

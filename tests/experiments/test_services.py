@@ -12,6 +12,7 @@ from experiments import services
 from experiments.assignment import Splitter
 from experiments.models import Experiment, Exposure, Metric, Phase, StatusChange
 from experiments.targeting import Attributes
+from mysetlist.core import tiered_cache
 from mysetlist.core.exceptions import ApplicationError, ConflictError, NotFoundError
 from tests.analytics.passes import exact_pass_all
 from tests.experiments.factories import experiment
@@ -413,15 +414,18 @@ def test_staff_only_experiment():
     )  # fmt: skip
 
 
-def test_another_process_sees_a_change_after_its_refresh(settings):
-    running = experiment(weights=(0.0, 1.0))
+def test_another_process_sees_a_change_after_its_refresh(
+    settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):  # as if committed
+        running = experiment(weights=(0.0, 1.0))
     user = UserFactory()
     assert services.get_variant(key=running.key, user=user).variant == "b"
-    # Another process kills it: this one learns of it through the cache's version.
-    settings.EXPERIMENTS_REFRESH_SECONDS = 0
+    # Another process kills it: this one learns of it through the namespace's version.
+    settings.TIERED_CACHE_CHECK_SECONDS = 0
     Experiment.objects.filter(pk=running.pk).update(killed_at=running.created_at)
     assert services.get_variant(key=running.key, user=user).variant == "b"  # not told yet
-    cache.set(services.VERSION_KEY, uuid.uuid4().hex)
+    cache.set(tiered_cache._version_key(services.EXPERIMENTS_NAMESPACE), uuid.uuid4().hex)
     assert services.get_variant(key=running.key, user=user).reason == "killed"
 
 

@@ -24,6 +24,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from monitoring.dashboards import queries, ranges
 from monitoring.dashboards.models import Dashboard, Widget
 from monitoring.dashboards.results import draw
+from mysetlist.core import tiered_cache
 from mysetlist.core.broadcast import broadcast_many
 from mysetlist.core.exceptions import ApplicationError
 
@@ -83,7 +84,7 @@ def _widget_window(widget: Widget, now: dt.datetime, range_key: str) -> ranges.W
 
 def _cache_key(widget: Widget, win: ranges.Window) -> str:
     edited = int(widget.updated_at.timestamp()) if widget.updated_at else 0
-    return f"dashboards:widget:{widget.pk}:{edited}:{win.range}:{win.interval}"
+    return f"{edited}:{win.range}:{win.interval}"
 
 
 def widget_compute(*, widget: Widget, now: dt.datetime, range_key: str = "") -> dict:
@@ -101,20 +102,22 @@ def widget_compute(*, widget: Widget, now: dt.datetime, range_key: str = "") -> 
 
 
 def widget_payload(*, widget: Widget, now: dt.datetime, range_key: str = "", fresh=False) -> dict:
-    """Return the widget's drawing from the cache, computing it when missing or `fresh`."""
+    """Return the widget's drawing from the two-level cache (this process's memory, then
+    Redis), computing it when missing or `fresh` (then every process reads the new one)."""
     try:
         win = _widget_window(widget, now, range_key)
     except ApplicationError as exc:
         return {"id": widget.pk, "width": widget.width, "kind": widget.kind,
                 "title": widget.title, "error": exc.message}  # fmt: skip
-    key = _cache_key(widget, win)
-    if not fresh:
-        found = cache.get(key)
-        if found is not None:
-            return found
-    payload = widget_compute(widget=widget, now=now, range_key=range_key)
-    cache.set(key, payload, FRESH_SECONDS.get(win.interval, 300))
-    return payload
+    namespace = f"dashboard-widget:{widget.pk}"
+    if fresh:
+        tiered_cache.invalidate(namespace)
+    return tiered_cache.cached(
+        namespace,
+        _cache_key(widget, win),
+        ttl=FRESH_SECONDS.get(win.interval, 300),
+        loader=lambda: widget_compute(widget=widget, now=now, range_key=range_key),
+    )
 
 
 def dashboard_payloads(*, dashboard: Dashboard, now: dt.datetime | None = None,

@@ -78,6 +78,7 @@ async def test_a_fan_or_a_visitor_cannot_listen(fields):
     connected, code = await communicator.connect()
 
     assert not connected and code == 4403
+    await communicator.disconnect()
     assert await database_sync_to_async(services.dashboards_watched)() == []
 
 

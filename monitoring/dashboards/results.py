@@ -241,3 +241,32 @@ def draw(kind: str, title: str, answer: Answer, options: dict | None = None) -> 
     if "figure" in out and kind != "gauge" and _empty(answer, kind):
         out["figure"]["layout"]["annotations"] = [EMPTY]
     return out
+
+
+def drawing_table(drawing: dict) -> tuple[list[str], list[list]]:
+    """Return a widget's drawing as columns and rows, for exports: a table's own, a card's
+    value, a chart's points (x, then each trace), a pie's slices, a heatmap's grid."""
+    if drawing.get("error"):
+        return ["error"], [[drawing["error"]]]
+    if "columns" in drawing:
+        return list(drawing["columns"]), [list(row) for row in drawing["rows"]]
+    if drawing.get("kind") in ("metric", "gauge"):
+        return ["value", "shown as"], [[drawing.get("value"), drawing.get("text")]]
+    traces = (drawing.get("figure") or {}).get("data") or []
+    if not traces:
+        return [], []
+    first = traces[0]
+    if first.get("type") == "pie":
+        return ["label", "value"], [
+            list(pair) for pair in zip(first["labels"], first["values"], strict=True)
+        ]
+    if first.get("type") == "heatmap":
+        return ["", *first["x"]], [
+            [label, *row] for label, row in zip(first["y"], first["z"], strict=True)
+        ]
+    columns = ["", *(t.get("name", "") for t in traces)]
+    rows = [
+        [x, *(t["y"][i] if i < len(t["y"]) else None for t in traces)]
+        for i, x in enumerate(first["x"])
+    ]
+    return columns, rows

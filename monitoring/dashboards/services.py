@@ -23,7 +23,8 @@ from django.core.cache.backends.locmem import LocMemCache
 
 from monitoring.dashboards import queries, ranges
 from monitoring.dashboards.models import Dashboard, Widget
-from monitoring.dashboards.results import draw
+from monitoring.dashboards.results import draw, drawing_table
+from monitoring.exports.document import Document, Section
 from mysetlist.core import tiered_cache
 from mysetlist.core.broadcast import broadcast_many
 from mysetlist.core.exceptions import ApplicationError
@@ -167,3 +168,24 @@ def dashboards_refresh(*, now: dt.datetime | None = None) -> int:
         ))  # fmt: skip
     broadcast_many(events=events)
     return len(events)
+
+
+def dashboard_document(*, dashboard: Dashboard, range_key: str = "", now=None) -> Document:
+    """Return the dashboard as an export document: a section per widget with its points or
+    rows and its chart, from the same cached drawings its page shows."""
+    now = now or dt.datetime.now(dt.UTC)
+    sections = []
+    for drawing in dashboard_payloads(dashboard=dashboard, now=now, range_key=range_key):
+        columns, rows = drawing_table(drawing)
+        sections.append(
+            Section(
+                title=drawing["title"], columns=columns, rows=rows, size=len(rows),
+                chart=drawing.get("figure") if drawing.get("kind") != "gauge" else None,
+                note=drawing.get("range", ""),
+            )
+        )  # fmt: skip
+    label = ranges.Range(range_key).label if range_key else "each widget's own range"
+    return Document(
+        title=f"{dashboard.title} dashboard", generated_at=now, period=None,
+        sections=sections, summary=(f"Time range: {label}.",),
+    )  # fmt: skip

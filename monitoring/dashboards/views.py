@@ -44,6 +44,7 @@ def dashboard_detail(request, slug: str):
             "range_key": range_key,
             "ranges": Range.choices,
             "dashboards": selectors.dashboard_list(),
+            "export_formats": ("csv", "json", "xlsx", "pdf"),
             "socket_path": f"/ws/dashboards/{dashboard.pk}/{range_key + '/' if range_key else ''}",
         },
     )

@@ -1,0 +1,92 @@
+"""The staff API of dashboards: one dashboard's widgets as JSON, or exported as a file."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from monitoring.dashboards import selectors, services
+from monitoring.dashboards.ranges import SPANS
+from monitoring.exports.responses import CONTENT_TYPES, document_export
+from mysetlist.core.exceptions import ApplicationError
+from mysetlist.core.schema import errors
+
+
+class DashboardFilterSerializer(serializers.Serializer):
+    range = serializers.CharField(
+        required=False, default="", allow_blank=True,
+        help_text=f"one of {', '.join(SPANS)}; empty: each widget's own",
+    )  # fmt: skip
+
+    def validate_range(self, value: str) -> str:
+        if value and value not in SPANS:
+            raise serializers.ValidationError(f"Use one of {', '.join(SPANS)}.")
+        return value
+
+
+class DashboardDetailApi(APIView):
+    """A dashboard's widgets as its page draws them (cached as the page's are)."""
+
+    permission_classes = [IsAdminUser]
+
+    class OutputSerializer(serializers.Serializer):
+        slug = serializers.CharField()
+        title = serializers.CharField()
+        widgets = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(
+        summary="A dashboard's widgets (staff)",
+        parameters=[DashboardFilterSerializer],
+        responses={200: OutputSerializer, **errors(400, 401, 403, 404)},
+    )
+    def get(self, request, slug: str):
+        filters = DashboardFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        dashboard = selectors.dashboard_get(slug=slug)
+        widgets = services.dashboard_payloads(
+            dashboard=dashboard, range_key=filters.validated_data["range"]
+        )
+        return Response(
+            self.OutputSerializer(
+                {"slug": dashboard.slug, "title": dashboard.title, "widgets": widgets}
+            ).data
+        )
+
+
+class ExportFilterSerializer(DashboardFilterSerializer):
+    format = serializers.CharField(default="csv", help_text="csv, json, xlsx or pdf")
+
+
+class DashboardExportApi(APIView):
+    """A dashboard as a file: each widget a section with its points or rows (and its chart
+    in a PDF)."""
+
+    permission_classes = [IsAdminUser]
+
+    def perform_content_negotiation(self, request, force=False):
+        # `format` names the file's format here, not a renderer: errors stay JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        summary="Export a dashboard (staff)",
+        parameters=[ExportFilterSerializer],
+        responses={
+            **{(200, t.split(";")[0]): OpenApiResponse(OpenApiTypes.BINARY)
+               for t in CONTENT_TYPES.values()},
+            **errors(400, 401, 403, 404),
+        },
+    )  # fmt: skip
+    def get(self, request, slug: str):
+        filters = ExportFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        if data["format"] not in CONTENT_TYPES:
+            raise ApplicationError(
+                f"Unknown format {data['format'][:20]!r}: use {', '.join(CONTENT_TYPES)}.",
+                {"fields": {"format": ["Unknown format."]}},
+            )
+        dashboard = selectors.dashboard_get(slug=slug)
+        document = services.dashboard_document(dashboard=dashboard, range_key=data["range"])
+        return document_export(document, data["format"], filename=None)

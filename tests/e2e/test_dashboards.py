@@ -98,9 +98,8 @@ def test_a_live_update_arrives_without_a_reload(live_daphne, browser, platform):
     Alert.objects.create(rule=rule, state="firing", started_at=timezone.now(), value=7)
     assert services.dashboards_refresh() == 1
 
-    WebDriverWait(driver, 10).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, f"#widget-{card.pk} .metric-value").text == "1"
-    )
+    shown = f"return document.querySelector('#widget-{card.pk} .metric-value').textContent"
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script(shown) == "1")
     assert live.get_attribute("data-updates") == "1"
     assert driver.execute_script("return window.stillThisPage === true;")
     listed = Widget.objects.get(dashboard__slug="operations", title="Open alerts")

@@ -36,11 +36,10 @@ CONTEXT = {
 
 @pytest.fixture(autouse=True)
 def _fresh_assignment_state():
-    """What this process remembered of experiments in another test must not leak in."""
-    experiments._snapshot.clear()
+    """What this process remembered of exposures in another test must not leak in (the
+    tiered cache, which holds the experiments, is cleared for every test)."""
     experiments._seen.items.clear()
     yield
-    experiments._snapshot.clear()
     experiments._seen.items.clear()
 
 

@@ -36,6 +36,18 @@ def dashboards_refresh() -> int:
 
 
 @shared_task(
+    name="monitoring.dashboard_refresh", soft_time_limit=110, time_limit=120, expires=120,
+    **TRANSIENT_DATABASE_ERRORS,
+)  # fmt: skip
+def dashboard_refresh(dashboard_id: int, range_key: str = "") -> bool:
+    """Compute one dashboard's aged widgets (a page showed their last drawings) and send
+    them to its open pages."""
+    from monitoring.dashboards.services import dashboard_refresh as refresh
+
+    return refresh(dashboard_id=dashboard_id, range_key=range_key)
+
+
+@shared_task(
     name="monitoring.voting_scan", soft_time_limit=240, time_limit=300, acks_late=True,
     **TRANSIENT_DATABASE_ERRORS,
 )  # fmt: skip

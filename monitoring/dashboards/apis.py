@@ -46,7 +46,7 @@ class DashboardDetailApi(APIView):
         filters.is_valid(raise_exception=True)
         dashboard = selectors.dashboard_get(slug=slug)
         widgets = services.dashboard_payloads(
-            dashboard=dashboard, range_key=filters.validated_data["range"]
+            dashboard=dashboard, range_key=filters.validated_data["range"], stale_ok=True
         )
         return Response(
             self.OutputSerializer(

@@ -20,6 +20,7 @@ import logging
 from django.core.cache import cache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
+from django.db import transaction
 
 from monitoring.dashboards import queries, ranges
 from monitoring.dashboards.models import Dashboard, Widget
@@ -32,6 +33,7 @@ from mysetlist.core.exceptions import ApplicationError
 logger = logging.getLogger(__name__)
 
 FRESH_SECONDS = {"minute": 50, "hour": 300, "day": 900, "week": 900, "month": 900}
+LAST_SECONDS = 7 * 24 * 3600  # a widget's last drawing, shown while a new one is computed
 WATCH_SECONDS = 150  # an open page says it is open every minute; two missed, it is gone
 EVENT_TYPE = "dashboard.update"
 
@@ -102,34 +104,82 @@ def widget_compute(*, widget: Widget, now: dt.datetime, range_key: str = "") -> 
     return {**base, **drawn, "range": ranges.Range(win.range).label}
 
 
-def widget_payload(*, widget: Widget, now: dt.datetime, range_key: str = "", fresh=False) -> dict:
+def _last_key(widget: Widget, win: ranges.Window) -> str:
+    return f"dashboards:last:{widget.pk}:{_cache_key(widget, win)}"
+
+
+def _age(drawing: dict, now: dt.datetime) -> float:
+    try:
+        return (now - dt.datetime.fromisoformat(drawing["computed_at"])).total_seconds()
+    except (KeyError, TypeError, ValueError):
+        return float("inf")
+
+
+def _computed(widget: Widget, now: dt.datetime, range_key: str, win: ranges.Window) -> dict:
+    drawing = widget_compute(widget=widget, now=now, range_key=range_key)
+    cache.set(_last_key(widget, win), drawing, LAST_SECONDS)
+    return drawing
+
+
+def _refresh_soon(dashboard_id: int, range_key: str) -> None:
+    """Have a worker compute the dashboard again (once a minute at most) and send it to its
+    open pages."""
+    from monitoring.tasks import dashboard_refresh as dashboard_refresh_task
+
+    if cache.add(f"dashboards:refreshing:{dashboard_id}:{range_key}", 1, 60):
+        transaction.on_commit(
+            lambda: dashboard_refresh_task.delay(dashboard_id, range_key), robust=True
+        )
+
+
+def widget_payload(
+    *, widget: Widget, now: dt.datetime, range_key: str = "", fresh=False, stale_ok=False
+) -> dict:
     """Return the widget's drawing from the two-level cache (this process's memory, then
-    Redis), computing it when missing or `fresh` (then every process reads the new one)."""
+    Redis). Missing there, a page (`stale_ok`) takes the last drawing however old and has a
+    worker compute a new one, so it never waits for a slow query but the very first time;
+    the minute job computes it when `fresh` or when the last drawing has aged past its
+    bucket's time (then every process reads the new one)."""
     try:
         win = _widget_window(widget, now, range_key)
     except ApplicationError as exc:
         return {"id": widget.pk, "width": widget.width, "kind": widget.kind,
                 "title": widget.title, "error": exc.message}  # fmt: skip
     namespace = f"dashboard-widget:{widget.pk}"
+    fresh_for = FRESH_SECONDS.get(win.interval, 300)
+    if not fresh and not stale_ok:
+        last = cache.get(_last_key(widget, win))
+        fresh = last is None or _age(last, now) >= fresh_for
     if fresh:
         tiered_cache.invalidate(namespace)
-    return tiered_cache.cached(
-        namespace,
-        _cache_key(widget, win),
-        ttl=FRESH_SECONDS.get(win.interval, 300),
-        loader=lambda: widget_compute(widget=widget, now=now, range_key=range_key),
-    )
+
+    def load() -> dict:
+        if stale_ok:
+            last = cache.get(_last_key(widget, win))
+            if last is not None:
+                if _age(last, now) >= fresh_for:
+                    _refresh_soon(widget.dashboard_id, range_key)
+                return last
+        return _computed(widget, now, range_key, win)
+
+    return tiered_cache.cached(namespace, _cache_key(widget, win), ttl=fresh_for, loader=load)
 
 
 def dashboard_payloads(*, dashboard: Dashboard, now: dt.datetime | None = None,
-                       range_key: str = "", fresh_minutes: bool = False) -> list[dict]:  # fmt: skip
+                       range_key: str = "", fresh_minutes: bool = False,
+                       stale_ok: bool = False) -> list[dict]:  # fmt: skip
     """Return every widget's drawing of the dashboard, in order, cached where fresh; with
-    `fresh_minutes`, widgets by the minute are computed again whatever the cache holds."""
+    `fresh_minutes`, widgets by the minute are computed again whatever the cache holds;
+    with `stale_ok` (a page), see widget_payload."""
     now = now or dt.datetime.now(dt.UTC)
     out = []
     for widget in dashboard.widgets.all():
         fresh = fresh_minutes and _interval_of(widget, range_key) == "minute"
-        out.append(widget_payload(widget=widget, now=now, range_key=range_key, fresh=fresh))
+        out.append(
+            widget_payload(
+                widget=widget, now=now, range_key=range_key, fresh=fresh, stale_ok=stale_ok
+            )
+        )
     return out
 
 
@@ -168,6 +218,20 @@ def dashboards_refresh(*, now: dt.datetime | None = None) -> int:
         ))  # fmt: skip
     broadcast_many(events=events)
     return len(events)
+
+
+def dashboard_refresh(*, dashboard_id: int, range_key: str = "") -> bool:
+    """Compute one dashboard's widgets that have aged and send them to its open pages."""
+    board = Dashboard.objects.prefetch_related("widgets").filter(pk=dashboard_id).first()
+    if board is None or (range_key and range_key not in ranges.SPANS):
+        return False
+    now = dt.datetime.now(dt.UTC)
+    payloads = dashboard_payloads(dashboard=board, now=now, range_key=range_key)
+    broadcast_many(events=[(
+        dashboard_group(board.pk, range_key), EVENT_TYPE,
+        {"dashboard": board.slug, "at": now.isoformat(), "widgets": payloads},
+    )])  # fmt: skip
+    return True
 
 
 def dashboard_document(*, dashboard: Dashboard, range_key: str = "", now=None) -> Document:

@@ -34,7 +34,7 @@ def dashboard_detail(request, slug: str):
             f"There is no time range {range_key[:20]!r}; showing each widget's own range.",
         )
         range_key = ""
-    widgets = services.dashboard_payloads(dashboard=dashboard, range_key=range_key)
+    widgets = services.dashboard_payloads(dashboard=dashboard, range_key=range_key, stale_ok=True)
     return render(
         request,
         "monitoring/dashboard_detail.html",

@@ -147,3 +147,40 @@ def test_refresh_broadcasts_only_watched_pages(boards):
     assert services.dashboards_refresh() == 1
     cache.delete(services._watch_key(board.pk, ""))
     assert services.dashboards_watched() == []
+
+
+def test_a_page_shows_the_last_drawing_and_has_a_worker_compute_a_new_one(
+    boards, staff_client, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from monitoring.models import Alert, AlertRule
+    from mysetlist.core import tiered_cache
+
+    board = Dashboard.objects.get(slug="operations")
+    card = board.widgets.get(title="Alerts firing")
+    url = reverse("monitoring:dashboard-detail", args=["operations"])
+    staff_client.get(url)
+    now = timezone.now()
+    key = services._last_key(card, services._widget_window(card, now, ""))
+    last = cache.get(key) | {
+        "text": "42",
+        "computed_at": (now - dt.timedelta(minutes=10)).isoformat(),
+    }
+    cache.set(key, last)
+    tiered_cache.invalidate(f"dashboard-widget:{card.pk}")
+    cache.delete(f"dashboards:refreshing:{board.pk}:")
+    rule = AlertRule.objects.create(name="Errors", metric="http_error_rate", threshold=1)
+    Alert.objects.create(rule=rule, state="firing", started_at=now, value=7)
+
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = staff_client.get(url)
+
+    shown = {w["id"]: w for w in response.context["widgets"]}
+    assert shown[card.pk]["text"] == "42"  # at once, the last drawing
+    assert len(queued) == 1  # and a worker computed the new one (Celery runs eagerly here)
+    assert cache.get(key)["text"] == "1"
+    again = staff_client.get(url)
+    assert {w["id"]: w for w in again.context["widgets"]}[card.pk]["text"] == "1"

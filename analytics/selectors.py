@@ -318,47 +318,6 @@ def event_count_total(*, start: dt.datetime, end: dt.datetime) -> int:
     return int(total or 0)
 
 
-# Metrics other apps read (monitoring's exports and reports), under the names they know.
-
-
-def event_trend(
-    *,
-    event: str,
-    interval: str,
-    start: dt.datetime,
-    end: dt.datetime,
-    measure: str = "count",
-    breakdown: str | None = None,
-    limit: int = 10,
-):
-    """Return analytics.metrics.trends.trend: `event` per interval bucket from the bucket
-    holding `start` to the one holding `end` (inclusive), from the rollups."""
-    from analytics.metrics.trends import trend
-
-    return trend(
-        event=event, interval=interval, start=start, end=end, measure=measure,
-        breakdown=breakdown, limit=limit,
-    )  # fmt: skip
-
-
-def active_users_daily(*, first_day: dt.date, last_day: dt.date):
-    """Return analytics.metrics.people.active_users: DAU, WAU and MAU of each UTC day."""
-    from analytics.metrics.people import active_users
-
-    return active_users(first_day=first_day, last_day=last_day)
-
-
-def retention_cohorts(
-    *, period: str, periods: int, first_day: dt.date, last_day: dt.date, cohort_by="first_seen"
-):
-    """Return analytics.metrics.people.retention: cohorts and who came back each period."""
-    from analytics.metrics.people import retention
-
-    return retention(
-        period=period, periods=periods, first_day=first_day, last_day=last_day, cohort_by=cohort_by
-    )
-
-
 def event_totals(*, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
     """Return how many of each event the rollups counted in [start, end), by name: from the
     day rollups when the span is whole UTC days, else hours, else minutes."""

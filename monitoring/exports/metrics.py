@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from analytics import selectors as analytics_selectors
+from analytics import public as analytics_public
 from monitoring import catalog
 from monitoring.exports.document import Document, Period, Section
 from mysetlist.core.buckets import bucket_start
@@ -183,13 +183,13 @@ def _event_rows_chunked(event: str, spec: MetricSpec) -> Iterator[tuple]:
         start = bucket_start(spec.start, spec.interval)
         while start <= last:
             stop = min(start + STEP[spec.interval] * (EVENT_CHUNK - 1), last)
-            (series,) = analytics_selectors.event_trend(
+            (series,) = analytics_public.trend(
                 event=event, interval=spec.interval, start=start, end=stop, limit=1
             )
             yield from series.points
             start = series.points[-1][0] + STEP[spec.interval]
     else:  # weeks and months: a few hundred at most in any range an export allows
-        (series,) = analytics_selectors.event_trend(
+        (series,) = analytics_public.trend(
             event=event, interval=spec.interval, start=spec.start, end=last, limit=1
         )
         yield from series.points

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from analytics import public as analytics_public
 from analytics import selectors as analytics_selectors
 from monitoring.exports.document import Document, Period, Section
 from monitoring.models import Alert
@@ -48,7 +49,7 @@ def headline(start: dt.datetime, end: dt.datetime) -> Headline:
     users = get_user_model().objects
     events = analytics_selectors.event_totals(start=start, end=end)
     last_day = (end - LAST_MICROSECOND).date()
-    active = analytics_selectors.active_users_daily(first_day=last_day, last_day=last_day)[0]
+    active = analytics_public.active_users(first_day=last_day, last_day=last_day)[0]
     return Headline(
         new_users=users.filter(date_joined__gte=start, date_joined__lt=end).count(),
         users=users.filter(date_joined__lt=end).count(),
@@ -105,7 +106,7 @@ def _summary(kind_words: str, figures: Headline) -> tuple[str, ...]:
 
 
 def _trend_section(title: str, event: str, interval: str, start, end) -> Section:
-    (series,) = analytics_selectors.event_trend(
+    (series,) = analytics_public.trend(
         event=event, interval=interval, start=start, end=end - LAST_MICROSECOND, limit=1
     )
     rows = [(bucket, count) for bucket, count in series.points]
@@ -124,7 +125,7 @@ def _events_section(start, end) -> Section:
 
 
 def _top(dimension: str, start, end) -> list[tuple[int, int]]:
-    series = analytics_selectors.event_trend(
+    series = analytics_public.trend(
         event="vote_cast", interval="day", start=start, end=end - LAST_MICROSECOND,
         breakdown=dimension, limit=TOP,
     )  # fmt: skip
@@ -206,7 +207,7 @@ def cohorts(start: dt.datetime, end: dt.datetime):
     """Weekly cohorts of the RETENTION_WEEKS weeks up to the period's, by first seen."""
     last_day = (end - LAST_MICROSECOND).date()
     first_day = start.date() - dt.timedelta(weeks=RETENTION_WEEKS - 1)
-    return analytics_selectors.retention_cohorts(
+    return analytics_public.retention(
         period="week", periods=RETENTION_WEEKS, first_day=first_day, last_day=last_day
     )
 
@@ -215,7 +216,7 @@ def weekly(start: dt.datetime, end: dt.datetime) -> Document:
     """Weekly cohorts and retention: who came back each week after first being seen, and
     active users day by day."""
     figures = headline(start, end)
-    days = analytics_selectors.active_users_daily(
+    days = analytics_public.active_users(
         first_day=start.date(), last_day=(end - LAST_MICROSECOND).date()
     )
     active_rows = [(d.day, d.dau, d.wau, d.mau, d.stickiness) for d in days]

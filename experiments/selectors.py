@@ -103,12 +103,18 @@ def _live(experiment: Experiment, phase: Phase | None, forced: dict[int, int]) -
     )
 
 
-def live_experiments() -> dict[str, LiveExperiment]:
-    """Return every experiment by key as assignment sees it, in five queries."""
-    experiments = list(Experiment.objects.prefetch_related("variants"))
+def _latest_phases() -> dict[int, Phase]:
+    """Return each experiment's latest phase, by experiment id."""
     phases: dict[int, Phase] = {}
     for phase in Phase.objects.order_by("experiment_id", "number"):
         phases[phase.experiment_id] = phase  # the latest wins
+    return phases
+
+
+def live_experiments() -> dict[str, LiveExperiment]:
+    """Return every experiment by key as assignment sees it, in five queries."""
+    experiments = list(Experiment.objects.prefetch_related("variants"))
+    phases = _latest_phases()
     positions = {pk: position for pk, position in Variant.objects.values_list("pk", "position")}
     forced: dict[int, dict[int, int]] = {}
     for experiment_id, user_id, variant_id in ForcedVariant.objects.values_list(
@@ -167,9 +173,7 @@ def experiment_summaries() -> list[dict]:
     """Return every experiment's key, name, status, current phase and exposures in it, for
     staff dashboards: running ones first, then by key."""
     experiments = list(Experiment.objects.order_by("key"))
-    phases: dict[int, Phase] = {}
-    for phase in Phase.objects.order_by("experiment_id", "number"):
-        phases[phase.experiment_id] = phase
+    phases = _latest_phases()
     exposures = dict(
         Exposure.objects.filter(phase_id__in=[p.pk for p in phases.values()])
         .values("phase_id")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import models
 
@@ -50,13 +51,14 @@ STEPS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
 class Window:
     """The moments a widget reads, [start, end], and its bucket size."""
 
-    __slots__ = ("start", "end", "interval", "range")
-
-    def __init__(self, start: dt.datetime, end: dt.datetime, interval: str, range_key: str):
-        self.start, self.end, self.interval, self.range = start, end, interval, range_key
+    start: dt.datetime
+    end: dt.datetime
+    interval: str
+    range: str
 
     @property
     def span(self) -> dt.timedelta:

@@ -90,6 +90,12 @@ def _cache_key(widget: Widget, win: ranges.Window) -> str:
     return f"{edited}:{win.range}:{win.interval}"
 
 
+def _failed(widget: Widget, message: str) -> dict:
+    """A widget whose query cannot be answered, drawn as its message."""
+    return {"id": widget.pk, "width": widget.width, "kind": widget.kind, "title": widget.title,
+            "error": message}  # fmt: skip
+
+
 def widget_compute(*, widget: Widget, now: dt.datetime, range_key: str = "") -> dict:
     """Return what the widget shows now: its drawing (see results.draw) with "id", "width",
     "range", "computed_at", or "error" with a message when its query cannot be answered
@@ -100,7 +106,7 @@ def widget_compute(*, widget: Widget, now: dt.datetime, range_key: str = "") -> 
         answer = queries.answer(widget.source, widget.params, win)
         drawn = draw(widget.kind, widget.title, answer, widget.options)
     except ApplicationError as exc:
-        return {**base, "kind": widget.kind, "title": widget.title, "error": exc.message}
+        return {**_failed(widget, exc.message), **base}
     return {**base, **drawn, "range": ranges.Range(win.range).label}
 
 
@@ -143,8 +149,7 @@ def widget_payload(
     try:
         win = _widget_window(widget, now, range_key)
     except ApplicationError as exc:
-        return {"id": widget.pk, "width": widget.width, "kind": widget.kind,
-                "title": widget.title, "error": exc.message}  # fmt: skip
+        return _failed(widget, exc.message)
     namespace = f"dashboard-widget:{widget.pk}"
     fresh_for = FRESH_SECONDS.get(win.interval, 300)
     if not fresh and not stale_ok:

@@ -1,7 +1,6 @@
 """The staff API of dashboards: one dashboard's widgets as JSON, or exported as a file."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
@@ -9,8 +8,8 @@ from rest_framework.views import APIView
 
 from monitoring.dashboards import selectors, services
 from monitoring.dashboards.ranges import SPANS
-from monitoring.exports.responses import CONTENT_TYPES, document_export
-from mysetlist.core.exceptions import ApplicationError
+from monitoring.exports.apis import FILE_RESPONSES, _ExportApi
+from monitoring.exports.responses import document_export, format_check
 from mysetlist.core.schema import errors
 
 
@@ -59,34 +58,20 @@ class ExportFilterSerializer(DashboardFilterSerializer):
     format = serializers.CharField(default="csv", help_text="csv, json, xlsx or pdf")
 
 
-class DashboardExportApi(APIView):
+class DashboardExportApi(_ExportApi):
     """A dashboard as a file: each widget a section with its points or rows (and its chart
     in a PDF)."""
-
-    permission_classes = [IsAdminUser]
-
-    def perform_content_negotiation(self, request, force=False):
-        # `format` names the file's format here, not a renderer: errors stay JSON.
-        return super().perform_content_negotiation(request, force=True)
 
     @extend_schema(
         summary="Export a dashboard (staff)",
         parameters=[ExportFilterSerializer],
-        responses={
-            **{(200, t.split(";")[0]): OpenApiResponse(OpenApiTypes.BINARY)
-               for t in CONTENT_TYPES.values()},
-            **errors(400, 401, 403, 404),
-        },
-    )  # fmt: skip
+        responses={**FILE_RESPONSES, **errors(400, 401, 403, 404)},
+    )
     def get(self, request, slug: str):
         filters = ExportFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
-        if data["format"] not in CONTENT_TYPES:
-            raise ApplicationError(
-                f"Unknown format {data['format'][:20]!r}: use {', '.join(CONTENT_TYPES)}.",
-                {"fields": {"format": ["Unknown format."]}},
-            )
+        format_check(data["format"])  # before the dashboard is computed
         dashboard = selectors.dashboard_get(slug=slug)
         document = services.dashboard_document(dashboard=dashboard, range_key=data["range"])
-        return document_export(document, data["format"], filename=None)
+        return document_export(document, data["format"])

@@ -86,7 +86,8 @@ def _widget_window(widget: Widget, now: dt.datetime, range_key: str) -> ranges.W
 
 
 def _cache_key(widget: Widget, win: ranges.Window) -> str:
-    edited = int(widget.updated_at.timestamp()) if widget.updated_at else 0
+    # To the microsecond: an edit in the same second as the last drawing is a new key too.
+    edited = widget.updated_at.isoformat() if widget.updated_at else ""
     return f"{edited}:{win.range}:{win.interval}"
 
 

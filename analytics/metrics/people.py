@@ -12,7 +12,8 @@ from analytics.maths.funnels import (
     period_index,
     period_start,
 )
-from analytics.models import DailyUserStats, Person, PersonActivity
+from analytics.models import Person, PersonActivity, PlatformMetric
+from analytics.rollups.people import ACTIVE_NAMES, active_windows
 from mysetlist.core.exceptions import ApplicationError
 
 
@@ -31,32 +32,29 @@ class ActiveUsers:
 def active_users(*, first_day: dt.date, last_day: dt.date) -> list[ActiveUsers]:
     """For each UTC day: distinct persons with any event that day (DAU), in the 7 days ending
     that day (WAU), and in the 30 days ending that day (MAU); stickiness is DAU / MAU, a
-    share from 0 to 1 rounded to 4 places (0 when MAU is)."""
+    share from 0 to 1 rounded to 4 places (0 when MAU is). Read from the platform metrics the
+    day rollups store (so today counts up to the last run); days without them (no events
+    since, or older than the windows' first pass) are counted from the daily user stats."""
     if last_day < first_day:
         raise ApplicationError(
             "date_to is before date_from.", {"fields": {"date_to": ["Too early."]}}
         )
     if (last_day - first_day).days > 366:
         raise ApplicationError("At most a year of days.", {"fields": {"date_from": ["Too early."]}})
-    rows = DailyUserStats.objects.filter(
-        day__gte=first_day - dt.timedelta(days=29), day__lte=last_day
-    ).values_list("day", "person")
-    persons_by_day: dict[dt.date, set[str]] = defaultdict(set)
-    for day, person in rows:
-        persons_by_day[day].add(person)
-
-    def window(day: dt.date, days: int) -> int:
-        seen: set[str] = set()
-        for offset in range(days):
-            seen |= persons_by_day.get(day - dt.timedelta(days=offset), set())
-        return len(seen)
-
-    result, day = [], first_day
-    while day <= last_day:
-        result.append(
-            ActiveUsers(day, len(persons_by_day.get(day, ())), window(day, 7), window(day, 30))
-        )
-        day += dt.timedelta(days=1)
+    stored: dict[dt.date, dict[str, int]] = defaultdict(dict)
+    for day, name, value in PlatformMetric.objects.filter(
+        day__gte=first_day, day__lte=last_day, name__in=ACTIVE_NAMES
+    ).values_list("day", "name", "value"):
+        stored[day][name] = value
+    days = [first_day + dt.timedelta(days=k) for k in range((last_day - first_day).days + 1)]
+    missing = [day for day in days if len(stored[day]) < len(ACTIVE_NAMES)]
+    counted = active_windows(missing[0], missing[-1]) if missing else {}
+    result = []
+    for day in days:
+        if day in counted:
+            result.append(ActiveUsers(day, *counted[day]))
+        else:
+            result.append(ActiveUsers(day, *(stored[day][name] for name in ACTIVE_NAMES)))
     return result
 
 

@@ -52,7 +52,13 @@ from analytics.rollups.cells import (
     counted_live,
     lateness,
 )
-from analytics.rollups.people import daily_user_stats_insert, people_fold, platform_metrics
+from analytics.rollups.people import (
+    ACTIVE_NAMES,
+    active_windows_store,
+    daily_user_stats_insert,
+    people_fold,
+    platform_metrics,
+)
 from analytics.rollups.timeline import timeline_replace
 
 
@@ -66,16 +72,32 @@ class RollupResult:
 LIVE = "live"  # the live pass's lock
 
 
-def _recompute(granularity: str, ranges: list[tuple[dt.datetime, dt.datetime]]) -> None:
+def _recompute(
+    granularity: str, ranges: list[tuple[dt.datetime, dt.datetime]], *, windows: bool = True
+) -> None:
     """The exact pass over the ranges: the tables it replaces, then the cells, then (by
-    day) the platform metrics, which read them."""
+    day) the platform metrics, which read them, and (unless `windows` is off) the active
+    users' rolling windows those days are part of."""
     for start, end in ranges:
         _replace(granularity, start, end)
     cells_exact(granularity, ranges)
     if granularity == "day":
         for start, end in ranges:
-            PlatformMetric.objects.filter(day__gte=start.date(), day__lt=end.date()).delete()
+            PlatformMetric.objects.filter(day__gte=start.date(), day__lt=end.date()).exclude(
+                name__in=ACTIVE_NAMES
+            ).delete()
             PlatformMetric.objects.bulk_create(platform_metrics(start, end))
+        if windows:
+            _windows_refresh(ranges[0][0], ranges[-1][1])
+
+
+def _windows_refresh(start: dt.datetime, end: dt.datetime) -> None:
+    """Recompute the stored WAU and MAU of the days whose windows hold a day from start to
+    end: those days and the 29 after, up to today (later days get theirs with their own
+    pass, or are counted when asked for)."""
+    changed = (end - STEP["day"]).date()
+    last = max(changed, min(changed + dt.timedelta(days=29), timezone.now().date()))
+    active_windows_store(start.date(), last)
 
 
 def _replace(granularity: str, start: dt.datetime, end: dt.datetime) -> None:
@@ -259,18 +281,23 @@ def rollups_rebuild(
     """Recompute the granularities over whole days from start to end; return the days. Each
     day is its own transaction, taken in turn with the jobs of each granularity (it waits
     for a running one), so years of history rebuild without one huge transaction and a
-    stop loses at most the day in hand. `progress(day)` is called after each day. Batches
-    still waiting for the live pass are left to it."""
+    stop loses at most the day in hand (and the active users' rolling windows, recomputed
+    once at the end). `progress(day)` is called after each day. Batches still waiting for
+    the live pass are left to it."""
     first, last = bucket_start(start, "day"), bucket_start(end, "day") + STEP["day"]
     day = first
     while day < last:
         for granularity in granularities:
             with transaction.atomic():
                 _locked(granularity, wait=True)
-                _recompute(granularity, [(day, day + STEP["day"])])
+                _recompute(granularity, [(day, day + STEP["day"])], windows=False)
         if progress:
             progress(day.date())
         day += STEP["day"]
+    if "day" in granularities:  # the rolling windows once, not once a day
+        with transaction.atomic():
+            _locked("day", wait=True)
+            _windows_refresh(first, last)
     return (last - first).days
 
 

@@ -118,6 +118,74 @@ def platform_metrics(start: dt.datetime, end: dt.datetime) -> list[PlatformMetri
     return [PlatformMetric(day=d, name=n, value=v) for (d, n), v in sorted(values.items())]
 
 
+# Active users over rolling windows, for every day from `first` to `last` at once. A person
+# active on days x1 < x2 < ... is counted in a w-day window ending on day d when some xi is in
+# (d - w, d]; the row of xi covers the days [xi, min(xi + w, x(i+1))), so a person's rows
+# cover disjoint spans whose union is every day they count on. Each row adds 1 where its span
+# starts and takes it away where it ends; a running sum over the days gives the counts, and
+# only a few rows a day leave the database, however many persons.
+ACTIVE_WINDOWS = """
+WITH runs AS (
+  SELECT day, LEAD(day) OVER (PARTITION BY person ORDER BY day) AS next
+  FROM {table} WHERE day >= %s AND day <= %s
+), marks AS (
+  SELECT day, 1 AS d, 1 AS w, 1 AS m FROM runs
+  UNION ALL SELECT {day_1}, -1, 0, 0 FROM runs
+  UNION ALL SELECT {least_7}, 0, -1, 0 FROM runs
+  UNION ALL SELECT {least_30}, 0, 0, -1 FROM runs
+)
+SELECT day, SUM(d), SUM(w), SUM(m) FROM marks GROUP BY day ORDER BY day
+"""
+ACTIVE_NAMES = ("dau", "wau", "mau")  # stored as platform metrics, by day
+
+
+def _day_plus(days: int) -> str:
+    if connection.vendor == "sqlite":
+        return f"date(day, '+{days} days')"
+    return f"(day + {days})"
+
+
+def active_windows(first: dt.date, last: dt.date) -> dict[dt.date, tuple[int, int, int]]:
+    """Per day from first to last: distinct persons active that day, in the 7 days and in
+    the 30 days ending that day (DAU, WAU, MAU), from the daily user stats, counted by the
+    database."""
+    least = "LEAST" if connection.vendor == "postgresql" else "MIN"
+    spans = {
+        f"least_{w}": f"{least}({_day_plus(w)}, COALESCE(next, {_day_plus(w)}))" for w in (7, 30)
+    }
+    sql = ACTIVE_WINDOWS.format(table=DailyUserStats._meta.db_table, day_1=_day_plus(1), **spans)
+    lookback = first - dt.timedelta(days=29)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [lookback, last])
+        changes = {
+            (day if isinstance(day, dt.date) else dt.date.fromisoformat(day)): (d, w, m)
+            for day, d, w, m in cursor.fetchall()
+        }
+    counts, running, day = {}, (0, 0, 0), lookback
+    while day <= last:
+        step = changes.get(day, (0, 0, 0))
+        running = tuple(int(a + b) for a, b in zip(running, step, strict=True))
+        if day >= first:
+            counts[day] = running
+        day += dt.timedelta(days=1)
+    return counts
+
+
+def active_windows_store(first: dt.date, last: dt.date) -> None:
+    """Store DAU, WAU and MAU as platform metrics ("dau", "wau", "mau") for the days from
+    first to last, replacing what was there: after the daily user stats of some days change,
+    so do the windows of the 29 days after each."""
+    if last < first:
+        return
+    counts = active_windows(first, last)
+    PlatformMetric.objects.filter(day__gte=first, day__lte=last, name__in=ACTIVE_NAMES).delete()
+    PlatformMetric.objects.bulk_create(
+        PlatformMetric(day=day, name=name, value=counts[day][k])
+        for day in counts
+        for k, name in enumerate(ACTIVE_NAMES)
+    )
+
+
 # Folding a day into the person tables: upserts that only ever move a day or a time earlier,
 # and inserts that only add; so a day folds in again with no change, and nothing is rewritten
 # that stays the same. `{firsts}` holds the day's events grouped by person and event.

@@ -229,6 +229,49 @@ def test_active_users_equal_a_reference_computation():
     assert all(d.stickiness == round(d.dau / d.mau, 4) for d in days if d.mau)
 
 
+def test_active_users_stored_windows_follow_a_late_day_and_count_days_without_them():
+    from analytics.models import PlatformMetric
+    from analytics.rollups.people import active_windows
+
+    now = timezone.now()
+    today = now.date()
+    days = [today - dt.timedelta(days=k) for k in (20, 12, 5, 1)]
+
+    def at(day, person):
+        moment = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+        return {"event": "$pageview", "distinct_id": person, "timestamp": moment.isoformat()}
+
+    ingest([at(day, f"p{k}") for k, day in enumerate(days)] + [at(days[0], "p1")], now)
+    rollups_rebuild(start=now - dt.timedelta(days=21), end=now)
+    # A late event, inside the lateness the rollups take: a new person, 6 days ago.
+    late = today - dt.timedelta(days=6)
+    ingest([at(late, "late")], now)
+    rollups_process(granularity="day")
+
+    first = today - dt.timedelta(days=26)
+    found = active_users(first_day=first, last_day=today)
+
+    seen = {"late": {late}, "p0": {days[0]}, "p1": {days[0], days[1]}, "p2": {days[2]},
+            "p3": {days[3]}}  # fmt: skip
+
+    def active(day, n):
+        return sum(1 for ds in seen.values() if any(0 <= (day - d).days < n for d in ds))
+
+    every_day = [first + dt.timedelta(days=k) for k in range(27)]
+    assert [(d.day, d.dau, d.wau, d.mau) for d in found] == [
+        (day, active(day, 1), active(day, 7), active(day, 30)) for day in every_day
+    ]
+    # The late day moved the stored windows of the days after it, up to today.
+    stored = dict(
+        PlatformMetric.objects.filter(day=today - dt.timedelta(days=1), name="mau").values_list(
+            "name", "value"
+        )
+    )
+    assert stored == {"mau": 5}
+    counted = active_windows(first, today)
+    assert [counted[d.day] for d in found] == [(d.dau, d.wau, d.mau) for d in found]
+
+
 def test_ingestion_lag_percentiles():
     now = timezone.now()
     RollupRun.objects.bulk_create(

@@ -213,7 +213,8 @@ def test_platform_metrics_are_written_with_the_day():
     rollups_process(granularity="day")
 
     values = dict(PlatformMetric.objects.filter(day=now.date()).values_list("name", "value"))
-    assert values == {"events": 3, "persons": 2, "pageviews": 1, "votes": 1, "signups": 1}
+    assert values == {"events": 3, "persons": 2, "pageviews": 1, "votes": 1, "signups": 1,
+                      "dau": 2, "wau": 2, "mau": 2}  # fmt: skip
 
 
 @pytest.mark.postgres

@@ -327,3 +327,40 @@ class TimelineMinute(models.Model):
 
     def __str__(self):
         return f"{self.event} in the minute of {self.minute:%Y-%m-%d %H:%M}"
+
+
+class SessionDay(models.Model):
+    """The sessions of one UTC day, cut at midnight (a session running past it goes on as a
+    new one the next day, as in Google Analytics' Universal Analytics): what dashboards sum
+    over days instead of re-reading events. Counted as `session_summary` counts them over
+    that day; `lengths` holds every session's length, so a median over days stays exact.
+    Replaced whole when the day's rollups are recomputed."""
+
+    day = models.DateField(unique=True)
+    sessions = models.PositiveIntegerField()
+    seconds = models.FloatField(help_text="The sessions' lengths added up, in seconds.")
+    pageviews = models.PositiveBigIntegerField()
+    bounces = models.PositiveIntegerField()
+    lengths = models.BinaryField(
+        help_text="Every session's length in microseconds, sorted, as zlib-compressed "
+        "little-endian 64-bit differences from the one before (see analytics.rollups.sessions)."
+    )
+
+    def __str__(self):
+        return f"{self.day}: {self.sessions} sessions"
+
+
+class PageMoveDay(models.Model):
+    """How often visitors went from one page to another within a session on one UTC day (as
+    `paths` counts moves, sessions cut at midnight). Replaced whole with the day."""
+
+    day = models.DateField()
+    source = models.TextField()
+    target = models.TextField()
+    moves = models.PositiveBigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="page_move_day_idx")]
+
+    def __str__(self):
+        return f"{self.day}: {self.source} → {self.target} × {self.moves}"

@@ -5,7 +5,13 @@ queries dashboards and reports chart (trends, people, funnels, sessions, paths, 
 
 from analytics.ingest.capture import CaptureDispatcher
 from analytics.ingest.validation import is_bot
-from analytics.metrics.engagement import ENGAGEMENT_MAX_DAYS, paths, session_summary
+from analytics.metrics.engagement import (
+    ENGAGEMENT_MAX_DAYS,
+    paths,
+    paths_by_day,
+    session_summary,
+    sessions_by_day,
+)
 from analytics.metrics.funnels import funnel
 from analytics.metrics.live import trending
 from analytics.metrics.people import active_users, retention
@@ -20,8 +26,10 @@ __all__ = [
     "is_bot",
     "page_about",
     "paths",
+    "paths_by_day",
     "retention",
     "session_summary",
+    "sessions_by_day",
     "tracking_allowed",
     "trend",
     "trending",

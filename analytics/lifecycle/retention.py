@@ -13,9 +13,11 @@ from analytics.models import (
     Event,
     EventMessageKey,
     EventRollup,
+    PageMoveDay,
     Person,
     PersonActivity,
     RollupRun,
+    SessionDay,
     TimelineMinute,
 )
 
@@ -86,6 +88,8 @@ def _aggregates(now: dt.datetime, dry_run: bool) -> list[RetentionResult]:
         ),
         "timeline": lambda cutoff: TimelineMinute.objects.filter(minute__lt=cutoff),
         "daily_user_stats": lambda cutoff: DailyUserStats.objects.filter(day__lt=cutoff.date()),
+        "session_days": lambda cutoff: SessionDay.objects.filter(day__lt=cutoff.date()),
+        "page_move_days": lambda cutoff: PageMoveDay.objects.filter(day__lt=cutoff.date()),
         "rollup_runs": lambda cutoff: RollupRun.objects.filter(finished_at__lt=cutoff),
         "person_activity": _activity_expired,
         # A person goes, with their first times, once none of their activity is left.

@@ -5,7 +5,7 @@ import datetime as dt
 
 import numpy as np
 from django.db import connection
-from django.db.models import F, FloatField, Func, TextField, Value
+from django.db.models import F, FloatField, Func, Sum, TextField, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 
@@ -15,10 +15,11 @@ from analytics.maths.sessions import (
     SESSION_GAP,
     SessionSummary,
     sessions_summarize,
+    summary_of,
 )
-from analytics.models import Event
-from analytics.rollups.people import events_with_person
-from analytics.rollups.timeline import MICROSECOND, Micros
+from analytics.models import Event, PageMoveDay, SessionDay
+from analytics.rollups.sessions import lengths_unpack, page_moves_sql
+from analytics.rollups.timeline import MICROSECOND
 from analytics.selectors import timeline_events
 from mysetlist.core.exceptions import ApplicationError
 from mysetlist.core.stats import percentile_between, percentile_ranks
@@ -57,30 +58,40 @@ def session_summary(*, start: dt.datetime, end: dt.datetime) -> SessionSummary:
     )  # fmt: skip
 
 
+def sessions_by_day(*, first_day: dt.date, last_day: dt.date) -> SessionSummary:
+    """The summary of session_summary's sessions on the UTC days from first_day to last_day,
+    each day's cut at midnight (a session past it goes on as a new one), as the day rollups
+    last counted them: a row a day, so fast over any range (a day not counted has none)."""
+    days = list(
+        SessionDay.objects.filter(day__gte=first_day, day__lte=last_day).values_list(
+            "sessions", "seconds", "pageviews", "bounces", "lengths"
+        )
+    )
+    lengths = [lengths_unpack(row[4]) for row in days]
+    seconds = np.concatenate(lengths) / 1_000_000 if lengths else np.empty(0)
+    return summary_of(
+        sessions=sum(row[0] for row in days), total=sum(row[1] for row in days),
+        pageviews=sum(row[2] for row in days), bounces=sum(row[3] for row in days),
+        median=float(np.median(seconds)) if len(seconds) else 0.0,
+    )  # fmt: skip
+
+
+def paths_by_day(*, first_day: dt.date, last_day: dt.date, limit: int = 10) -> list[tuple]:
+    """The most frequent moves between pages on the UTC days from first_day to last_day, as
+    `paths` counts them (sessions cut at midnight), from the day rollups."""
+    rows = (
+        PageMoveDay.objects.filter(day__gte=first_day, day__lte=last_day)
+        .values("source", "target")
+        .annotate(n=Sum("moves"))
+        .order_by("-n", "source", "target")
+        .values_list("source", "target", "n")[:limit]
+    )
+    return [(a, b, int(n)) for a, b, n in rows]
+
+
 def _sql(queryset) -> tuple[str, tuple]:
     sql, params = queryset.query.sql_with_params()
     return sql, tuple(params)
-
-
-# Consecutive page views within sessions. Sessions are cut over all of a person's events,
-# then each page view is paired with the one before it in its session (ties in time go by
-# event id, the order they were stored in).
-PAGE_MOVES = """
-SELECT a, b, COUNT(*) AS n FROM (
-  SELECT LAG(page) OVER (PARTITION BY person, session ORDER BY at, id) AS a, page AS b
-  FROM (
-    SELECT person, at, id, event, page,
-           SUM(starts) OVER (PARTITION BY person ORDER BY at, id ROWS UNBOUNDED PRECEDING)
-             AS session
-    FROM (
-      SELECT person, at, id, event, page,
-             CASE WHEN at - LAG(at) OVER (PARTITION BY person ORDER BY at, id) <= %s
-                  THEN 0 ELSE 1 END AS starts
-      FROM ({events}) e
-    ) g
-  ) s WHERE event = %s
-) m WHERE a <> b {side} GROUP BY a, b ORDER BY n DESC, a, b LIMIT %s
-"""
 
 
 def paths(
@@ -94,21 +105,10 @@ def paths(
     no move: a, a, b counts one move from a to b. Ties go by the pages, in the database's
     order. Events from start to end, at most 93 days, read from raw events."""
     _range(start, end)
-    events = events_with_person(
-        Event.objects.filter(timestamp__gte=start, timestamp__lte=end)
-    ).annotate(
-        at=Micros("timestamp"),
-        page=Coalesce(KT("properties__path"), Value(""), output_field=TextField()),
-    )
-    sql, params = _sql(events.values("person", "at", "id", "event", "page"))
-    side, side_params = "", ()
-    if page is not None:
-        side, side_params = ("AND a = %s" if direction == "next" else "AND b = %s"), (page,)
+    events = Event.objects.filter(timestamp__gte=start, timestamp__lte=end)
+    sql, params = page_moves_sql(events, page=page, direction=direction)
     with connection.cursor() as cursor:
-        cursor.execute(
-            PAGE_MOVES.format(events=sql, side=side),
-            (SESSION_GAP // MICROSECOND, *params, PAGEVIEW, *side_params, limit),
-        )
+        cursor.execute(f"{sql} ORDER BY n DESC, a, b LIMIT %s", (*params, limit))
         return [(a, b, n) for a, b, n in cursor.fetchall()]
 
 

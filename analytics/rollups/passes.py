@@ -34,6 +34,7 @@ from analytics.models import (
     DailyUserStats,
     Event,
     EventRollup,
+    PageMoveDay,
     Person,
     PersonActivity,
     PersonFirstEvent,
@@ -41,6 +42,7 @@ from analytics.models import (
     RollupBatch,
     RollupDirty,
     RollupRun,
+    SessionDay,
     TimelineMinute,
 )
 from analytics.rollups.buckets import GRANULARITIES, STEP, bucket_start
@@ -59,6 +61,7 @@ from analytics.rollups.people import (
     people_fold,
     platform_metrics,
 )
+from analytics.rollups.sessions import page_move_day_replace, session_day_replace
 from analytics.rollups.timeline import timeline_replace
 
 
@@ -102,13 +105,15 @@ def _windows_refresh(start: dt.datetime, end: dt.datetime) -> None:
 
 def _replace(granularity: str, start: dt.datetime, end: dt.datetime) -> None:
     """Replace what the exact pass keeps beside the cells: the timeline by minute; by day,
-    the daily user stats and the person tables."""
+    the daily user stats, the day's sessions and page moves, and the person tables."""
     if granularity == "minute":
         timeline_replace(start, end)
     if granularity == "day":
         first, last = start.date(), end.date()
         DailyUserStats.objects.filter(day__gte=first, day__lt=last).delete()
         daily_user_stats_insert(start, end)
+        session_day_replace(start, end)
+        page_move_day_replace(start, end)
         people_fold(start, end)
 
 
@@ -305,7 +310,16 @@ def rollups_rebuild(
 _WRITTEN = {
     "minute": (EventRollup, TimelineMinute),
     "hour": (EventRollup,),
-    "day": (EventRollup, DailyUserStats, PlatformMetric, Person, PersonActivity, PersonFirstEvent),
+    "day": (
+        EventRollup,
+        DailyUserStats,
+        PlatformMetric,
+        Person,
+        PersonActivity,
+        PersonFirstEvent,
+        SessionDay,
+        PageMoveDay,
+    ),  # fmt: skip
 }
 
 

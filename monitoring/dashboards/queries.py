@@ -344,6 +344,8 @@ def funnel(params: dict, win: ranges.Window) -> Answer:
     )  # fmt: skip
 
 
+# Sessions and paths are read from the day rollups: whole UTC days, the last one so far.
+BY_DAY_NOTE = "UTC days; sessions end at midnight"
 SESSION_MEASURES = {
     "sessions": ("Sessions", ""),
     "mean_seconds": ("Mean length (s)", ""),
@@ -361,18 +363,28 @@ def _sessions_check(params: dict, win: ranges.Window) -> None:
         )
 
 
+def _days(win: ranges.Window) -> tuple[dt.date, dt.date]:
+    """The UTC days a day-rollup query reads for a window: as many as the range has days
+    (one, under a day), ending with the window's last day."""
+    days = max(1, -(-win.span // dt.timedelta(days=1)))
+    last = win.end.date()
+    return last - dt.timedelta(days=days - 1), last
+
+
 @source(
     "sessions", "Sessions", {VALUE, TABLE},
     {"measure": Param(choices=tuple(SESSION_MEASURES), default="sessions")},
     check=_sessions_check,
 )  # fmt: skip
 def sessions(params: dict, win: ranges.Window) -> Answer:
-    found = analytics_public.session_summary(start=win.start, end=win.end)
+    first, last = _days(win)
+    found = analytics_public.sessions_by_day(first_day=first, last_day=last)
     values = {name: getattr(found, name, None) for name in SESSION_MEASURES}
     return Answer(
         unit=SESSION_MEASURES[params["measure"]][1], value=values[params["measure"]],
         columns=("Measure", "Value"),
         rows=tuple((label, values[name]) for name, (label, _) in SESSION_MEASURES.items()),
+        note=BY_DAY_NOTE,
     )  # fmt: skip
 
 
@@ -382,8 +394,10 @@ def sessions(params: dict, win: ranges.Window) -> Answer:
     check=_sessions_check,
 )  # fmt: skip
 def paths(params: dict, win: ranges.Window) -> Answer:
-    found = analytics_public.paths(start=win.start, end=win.end, limit=params["limit"])
-    return Answer(columns=("From", "To", "Moves"), rows=tuple(tuple(row) for row in found))
+    first, last = _days(win)
+    found = analytics_public.paths_by_day(first_day=first, last_day=last, limit=params["limit"])
+    return Answer(columns=("From", "To", "Moves"), rows=tuple(tuple(row) for row in found),
+                  note=BY_DAY_NOTE)  # fmt: skip
 
 
 # --- Notifications -------------------------------------------------------------------------

@@ -219,6 +219,8 @@ ANALYTICS_AGGREGATE_RETENTION_DAYS = {
     # Cut from raw events, the timeline goes with them (so erasure always finds its events).
     "timeline": ANALYTICS_RAW_RETENTION_DAYS,
     "daily_user_stats": env.int("ANALYTICS_RETENTION_DAILY_USER_STATS_DAYS", default=1100),
+    "session_days": env.int("ANALYTICS_RETENTION_SESSION_DAYS", default=1100),
+    "page_move_days": env.int("ANALYTICS_RETENTION_PAGE_MOVE_DAYS", default=1100),
     "person_activity": env.int("ANALYTICS_RETENTION_PERSON_ACTIVITY_DAYS", default=1100),
     "persons": env.int("ANALYTICS_RETENTION_PERSONS_DAYS", default=1100),
     "rollup_runs": env.int("ANALYTICS_RETENTION_ROLLUP_RUNS_DAYS", default=30),

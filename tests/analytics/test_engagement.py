@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from analytics.maths.sessions import session_starts
 from analytics.metrics import paths, session_summary, trending, voting_patterns, web_vitals
+from analytics.metrics.engagement import paths_by_day, sessions_by_day
 from analytics.models import Event
 from analytics.rollups.passes import rollups_process
 from analytics.services import events_ingest
@@ -176,6 +177,45 @@ def test_a_quarter_of_sessions_paths_and_vitals_equals_a_reference_computation()
          "inp_p75": None, "cls_p75": p75(by_vital["cls"]), "ttfb_p75": None}
         for page, by_vital in sorted(samples.items())
     ]  # fmt: skip
+
+
+def test_sessions_and_paths_by_day_equal_a_reference_with_sessions_cut_at_midnight():
+    events = browsing(days=20)
+    rollups_process(granularity="day", max_buckets=1000)
+    first, last = events[0][1].date(), events[-1][1].date()
+
+    summary = sessions_by_day(first_day=first, last_day=last)
+    moves = paths_by_day(first_day=first, last_day=last, limit=100)
+
+    by_day = defaultdict(list)
+    for event in events:
+        by_day[event[1].date()].append(event)
+    sessions = [s for day in sorted(by_day) for s in reference_sessions(by_day[day])]
+    assert len(sessions) > len(reference_sessions(events))  # some ran past midnight
+    lengths = [(s[-1][0] - s[0][0]).total_seconds() for s in sessions]
+    pages = [[path for _, name, path in s if name == "$pageview"] for s in sessions]
+    active = [
+        [name for _, name, _ in s if name not in ("$web_vitals", "$pageleave")] for s in sessions
+    ]
+    assert summary.sessions == len(sessions)
+    assert summary.mean_seconds == round(sum(lengths) / len(lengths), 3)
+    assert summary.median_seconds == round(statistics.median(lengths), 3)
+    assert summary.pages_per_session == round(sum(map(len, pages)) / len(sessions), 4)
+    assert summary.bounce_rate == round(
+        sum(names == ["$pageview"] for names in active) / len(sessions), 4
+    )
+    expected_moves = Counter(
+        (a, b) for seen in pages for a, b in zip(seen, seen[1:], strict=False) if a != b
+    )
+    assert {(a, b): n for a, b, n in moves} == expected_moves
+    assert [n for _, _, n in moves] == sorted((n for _, _, n in moves), reverse=True)
+    # One day of the rollup is session_summary over that day.
+    busiest = max(by_day, key=lambda day: len(by_day[day]))
+    midnight = dt.datetime.combine(busiest, dt.time(), tzinfo=dt.UTC)
+    assert sessions_by_day(first_day=busiest, last_day=busiest) == session_summary(
+        start=midnight, end=midnight + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+    )
+    assert sessions_by_day(first_day=last + dt.timedelta(days=1), last_day=last).sessions == 0
 
 
 def test_web_vitals_p75_per_page():

@@ -93,16 +93,19 @@ def test_retention_command_dry_run(capsys):
 def test_aggregates_are_kept_longer_and_each_by_its_own_policy(settings):
     from analytics.models import (
         EventRollup,
+        PageMoveDay,
         Person,
         PersonActivity,
         PersonFirstEvent,
         RollupRun,
+        SessionDay,
         TimelineMinute,
     )
 
     settings.ANALYTICS_AGGREGATE_RETENTION_DAYS = {
         "rollups_minute": 35, "rollups_hour": 1100, "rollups_day": 0, "daily_user_stats": 1100,
         "person_activity": 30, "persons": 30, "rollup_runs": 30, "timeline": 30,
+        "session_days": 30, "page_move_days": 30,
     }  # fmt: skip
     old = NOW - dt.timedelta(days=40)
     for granularity in ("minute", "hour", "day"):
@@ -119,6 +122,9 @@ def test_aggregates_are_kept_longer_and_each_by_its_own_policy(settings):
 
     for moment in (old, NOW - dt.timedelta(days=29)):
         TimelineMinute.objects.create(event="e", minute=moment, moments=b"")
+        SessionDay.objects.create(day=moment.date(), sessions=1, seconds=0, pageviews=1,
+                                  bounces=1, lengths=b"")  # fmt: skip
+        PageMoveDay.objects.create(day=moment.date(), source="/", target="/a/", moves=1)
 
     dry = {r.table: r.rows for r in retention_apply(now=NOW, dry_run=True)}
     assert dry["persons"] == 1 and Person.objects.count() == 2
@@ -130,6 +136,11 @@ def test_aggregates_are_kept_longer_and_each_by_its_own_policy(settings):
     assert results["rollup_runs"] == 1 and "rollups_day" not in results  # kept for good
     assert results["person_activity"] == 2 and results["persons"] == 1
     assert results["timeline"] == 1
+    assert results["session_days"] == 1 and results["page_move_days"] == 1
+    assert list(SessionDay.objects.values_list("day", flat=True)) == [
+        (NOW - dt.timedelta(days=29)).date()
+    ]
+    assert PageMoveDay.objects.get().day == (NOW - dt.timedelta(days=29)).date()
     assert list(TimelineMinute.objects.values_list("minute", flat=True)) == [
         NOW - dt.timedelta(days=29)
     ]

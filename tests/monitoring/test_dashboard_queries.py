@@ -72,6 +72,36 @@ def test_top_names_artists_and_counts_their_votes(recorded):
     assert {row[0]: row[1] for row in found.rows} == votes
 
 
+def test_sessions_and_paths_read_the_window_s_utc_days_from_the_day_rollups(recorded):
+    from analytics.metrics.engagement import paths_by_day, sessions_by_day
+
+    now, events = recorded
+    for minutes, path in ((50, "/a/"), (45, "/b/")):
+        moment = now - dt.timedelta(minutes=minutes)
+        events_ingest(body={"event": "$pageview", "distinct_id": "walker",
+                            "timestamp": moment.isoformat(), "properties": {"path": path}},
+                      received_at=now)  # fmt: skip
+    rollups_process(granularity="day")
+    days = {moment_of(e).date() for e in events}
+    win = ranges.window("7d", "auto", now)
+
+    cards = {
+        measure: queries.answer("sessions", {"measure": measure}, win)
+        for measure in queries.SESSION_MEASURES
+    }
+    moves = queries.answer("paths", {"limit": 5}, win)
+
+    first = now.date() - dt.timedelta(days=6)
+    summary = sessions_by_day(first_day=first, last_day=now.date())
+    assert summary.sessions > 0 and min(days) >= first
+    assert {m: card.value for m, card in cards.items()} == {
+        m: getattr(summary, m) for m in queries.SESSION_MEASURES
+    }
+    assert cards["bounce_rate"].unit == "%" and "UTC days" in cards["sessions"].note
+    assert ("/a/", "/b/", 1) in moves.rows
+    assert moves.rows == tuple(paths_by_day(first_day=first, last_day=now.date(), limit=5))
+
+
 def test_figure_reads_the_catalog_scaling_percentages_to_shares(injected):
     injected.now = 2.5  # per cent
     win = ranges.window("1h", "auto", timezone.now())

@@ -12,7 +12,7 @@ from analytics.metrics.engagement import (
     session_summary,
     sessions_by_day,
 )
-from analytics.metrics.funnels import funnel
+from analytics.metrics.funnels import funnel, funnel_first_time
 from analytics.metrics.live import trending
 from analytics.metrics.people import active_users, retention
 from analytics.metrics.trends import trend
@@ -23,6 +23,7 @@ __all__ = [
     "CaptureDispatcher",
     "active_users",
     "funnel",
+    "funnel_first_time",
     "is_bot",
     "page_about",
     "paths",

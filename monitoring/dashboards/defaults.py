@@ -104,7 +104,14 @@ DASHBOARDS = [
                 "90d",
                 4,
             ),
-            ("Page view to vote", "bar", "funnel", {"steps": ["$pageview", "vote_cast"]}, "30d", 2),
+            (
+                "First page view to first vote",
+                "bar",
+                "funnel",
+                {"steps": ["$pageview", "vote_cast"], "mode": "first_time", "window_hours": 168},
+                "30d",
+                2,
+            ),
             ("Common paths", "table", "paths", {"limit": 10}, "7d", 2),
             ("Page views a day", "line", "events", {"event": "$pageview"}, "30d", 2),
             (

@@ -322,19 +322,31 @@ def _funnel_check(params: dict, win: ranges.Window) -> None:
     for step in params["steps"]:
         if not analytics_selectors.event_name_known(name=step):
             raise _field_error("steps", f"No event named {step!r} has been recorded.")
+    if params["window_hours"] > 90 * 24:
+        raise _field_error("window_hours", "A funnel's window is at most 90 days (2160 hours).")
+    if params["mode"] == "first_time" and len(set(params["steps"])) < len(params["steps"]):
+        raise _field_error("steps", "A first-time funnel names each event once.")
 
 
 @source(
     "funnel", "Funnel", {SERIES, TABLE},
     {"steps": Param(required=True, kind=list, help="event names in order"),
-     "window_hours": Param(kind=int, default=24)},
+     "window_hours": Param(kind=int, default=24),
+     "mode": Param(choices=("sequence", "first_time"), default="sequence",
+                   help="any attempt in order (from the timeline), or each person's first "
+                        "time (from the person tables, fast over months)")},
     check=_funnel_check,
 )  # fmt: skip
 def funnel(params: dict, win: ranges.Window) -> Answer:
-    found = analytics_public.funnel(
-        steps=params["steps"], window=dt.timedelta(hours=params["window_hours"]),
-        start=win.start, end=win.end,
-    )[None]  # fmt: skip
+    window = dt.timedelta(hours=params["window_hours"])
+    if params["mode"] == "first_time":
+        found = analytics_public.funnel_first_time(
+            steps=params["steps"], window=window, start=win.start, end=win.end
+        )
+    else:
+        found = analytics_public.funnel(
+            steps=params["steps"], window=window, start=win.start, end=win.end
+        )[None]
     labels = tuple(step.event for step in found)
     return Answer(
         series=(Line("persons", labels, tuple(step.persons for step in found)),),

@@ -75,3 +75,36 @@ def test_the_admin_lists_the_queries_with_their_parameters(admin_client):
     page = admin_client.get(reverse("admin:monitoring_dashboard_add")).content.decode()
 
     assert "<code>events</code>" in page and "event (required)" in page
+
+
+@pytest.mark.django_db
+def test_the_vote_funnel_migration_moves_the_shipped_widget_and_leaves_an_edited_one():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("monitoring.migrations.0006_first_time_vote_funnel")
+    board = Dashboard.objects.create(slug="engagement-old", title="Old")
+    shipped = Widget.objects.create(
+        dashboard=Dashboard.objects.get(slug="engagement"), title="Page view to vote",
+        kind="bar", source="funnel", params=migration.SHIPPED, range="30d", position=99,
+    )  # fmt: skip
+    edited = Widget.objects.create(
+        dashboard=Dashboard.objects.get(slug="engagement"), title="Page view to vote",
+        kind="bar", source="funnel", params={"steps": ["$pageview", "signed_up"]}, range="30d",
+        position=98,
+    )  # fmt: skip
+    elsewhere = Widget.objects.create(
+        dashboard=board, title="Page view to vote", kind="bar", source="funnel",
+        params=migration.SHIPPED, range="30d", position=1,
+    )  # fmt: skip
+
+    migration.forward(apps, None)
+
+    shipped.refresh_from_db(), edited.refresh_from_db(), elsewhere.refresh_from_db()
+    assert (shipped.title, shipped.params) == ("First page view to first vote", migration.NOW)
+    assert edited.params == {"steps": ["$pageview", "signed_up"]}
+    assert elsewhere.params == migration.SHIPPED
+    migration.backward(apps, None)
+    shipped.refresh_from_db()
+    assert (shipped.title, shipped.params) == ("Page view to vote", migration.SHIPPED)

@@ -102,6 +102,25 @@ def test_sessions_and_paths_read_the_window_s_utc_days_from_the_day_rollups(reco
     assert moves.rows == tuple(paths_by_day(first_day=first, last_day=now.date(), limit=5))
 
 
+def test_funnel_first_time_mode_reads_the_person_tables(recorded):
+    from analytics.metrics import funnel_first_time
+
+    now, _ = recorded
+    win = ranges.window("30d", "auto", now)
+    steps = ["$pageview", "vote_cast"]
+
+    found = queries.answer(
+        "funnel", {"steps": steps, "mode": "first_time", "window_hours": 168}, win
+    )
+
+    expected = funnel_first_time(
+        steps=steps, window=dt.timedelta(hours=168), start=win.start, end=win.end
+    )
+    assert expected[0].persons > 0
+    assert found.series[0].y == tuple(step.persons for step in expected)
+    assert [row[1] for row in found.rows] == [step.persons for step in expected]
+
+
 def test_figure_reads_the_catalog_scaling_percentages_to_shares(injected):
     injected.now = 2.5  # per cent
     win = ranges.window("1h", "auto", timezone.now())
@@ -158,6 +177,30 @@ def test_deliveries_agree_with_the_rollups():
         ("figure", {"metric": "votes_per_minute"}, "line", "7d", "minute", "interval"),
         ("funnel", {"steps": ["vote_cast"]}, "bar", "7d", "auto", "params.steps"),
         ("funnel", {"steps": ["vote_cast", "nope"]}, "bar", "7d", "auto", "params.steps"),
+        (
+            "funnel",
+            {"steps": ["vote_cast", "vote_cast"], "mode": "first_time"},
+            "bar",
+            "7d",
+            "auto",
+            "params.steps",
+        ),
+        (
+            "funnel",
+            {"steps": ["$pageview", "vote_cast"], "window_hours": 2161},
+            "bar",
+            "7d",
+            "auto",
+            "params.window_hours",
+        ),
+        (
+            "funnel",
+            {"steps": ["$pageview", "vote_cast"], "mode": "ever"},
+            "bar",
+            "7d",
+            "auto",
+            "params.mode",
+        ),
         ("sessions", {}, "metric", "365d", "auto", "range"),
         ("paths", {}, "line", "7d", "auto", "kind"),
     ],

@@ -47,3 +47,20 @@ def broadcast_on_commit(*, group: str, event_type: str, payload: dict) -> None:
     transaction.on_commit(
         lambda: broadcast(group=group, event_type=event_type, payload=payload), robust=True
     )
+
+
+def live_publish(*, topic: str, message: dict) -> None:
+    """Publish one message to every process's live feed of `topic` (see live_feed); a failing
+    transport is logged, never raised."""
+    from mysetlist.core import live_feed
+
+    try:
+        live_feed.publish(topic=topic, message=message)
+    except Exception:
+        # What committed stays committed; a page catches up when it reconnects.
+        logger.exception("live publish to %s failed", topic)
+
+
+def live_publish_on_commit(*, topic: str, message: dict) -> None:
+    """Publish one message to the live feed of `topic` once the current transaction commits."""
+    transaction.on_commit(lambda: live_publish(topic=topic, message=message), robust=True)

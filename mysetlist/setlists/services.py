@@ -13,7 +13,7 @@ from django.utils.crypto import salted_hmac
 
 from analytics.services import track
 from mysetlist.core import tiered_cache
-from mysetlist.core.broadcast import broadcast_on_commit
+from mysetlist.core.broadcast import live_publish_on_commit
 from mysetlist.core.exceptions import ApplicationError, NotFoundError
 from mysetlist.users.models import User
 from notifications import services as notifications_services
@@ -33,8 +33,7 @@ _STATUS_ORDER = [
 ]
 
 
-def show_group_name(show_id: int) -> str:
-    return f"show-{show_id}"
+LIVE_TOPIC = "shows"  # the live feed every show's tallies and statuses go out on
 
 
 def _show_for_vote(*, show_id: int) -> Show:
@@ -78,12 +77,17 @@ def _tally_apply(*, show_id: int, song_id: int, up: int, down: int) -> VoteTally
     )
     tally = VoteTally.objects.get(show_id=show_id, song_id=song_id)
     tiered_cache.invalidate_on_commit(ballot_namespace(show_id))
-    broadcast_on_commit(
-        group=show_group_name(show_id),
-        event_type="votes.changed",
-        payload=tally_payload(tally),
-    )
+    _tally_publish_on_commit(tally)
     return tally
+
+
+def _tally_publish_on_commit(tally: VoteTally) -> None:
+    """Once committed, hand the tally to every websocket process's hub (see `live`), which
+    coalesces a show's changes into one frame for all of its listeners."""
+    live_publish_on_commit(
+        topic=LIVE_TOPIC,
+        message={"kind": "tally", "show_id": tally.show_id, "tally": tally_payload(tally)},
+    )
 
 
 def tally_payload(tally: VoteTally) -> dict:
@@ -290,10 +294,14 @@ def show_transition(*, show: Show, status: str) -> Show:
     tiered_cache.invalidate_on_commit(ballot_namespace(show.pk))
     # Written with the change, so followers hear of exactly the changes that commit.
     notifications_services.trigger_record_show_status(show=show, status=status)
-    broadcast_on_commit(
-        group=show_group_name(show.pk),
-        event_type="show.status",
-        payload={"show_id": show.pk, "status": status},
+    live_publish_on_commit(
+        topic=LIVE_TOPIC,
+        message={
+            "kind": "status",
+            "show_id": show.pk,
+            "status": status,
+            "label": str(show.get_status_display()),
+        },
     )
     return show
 
@@ -392,9 +400,7 @@ def show_tallies_recount(*, show_id: int) -> list[VoteTally]:
             continue
         tally.upvotes, tally.downvotes, tally.version = up, down, tally.version + 1
         tally.save(update_fields=["upvotes", "downvotes", "version"])
-        broadcast_on_commit(
-            group=show_group_name(show_id), event_type="votes.changed", payload=tally_payload(tally)
-        )
+        _tally_publish_on_commit(tally)
         changed.append(tally)
     if changed:
         tiered_cache.invalidate_on_commit(ballot_namespace(show_id))

@@ -30,3 +30,14 @@ else:
             "CONFIG": {"socket": _socket},
         }
     }
+
+# Live counts (mysetlist.setlists.live): each vote is published once, over Redis pub/sub
+# when there is Redis (else the channel layer above), and each websocket process sends a
+# show's changes to its sockets at most once every LIVE_COALESCE_MS.
+LIVE_REDIS_URL = _redis_url
+LIVE_CHANNEL_PREFIX = "mysetlist:live"
+LIVE_COALESCE_SECONDS = env.float("LIVE_COALESCE_MS", default=25.0) / 1000
+# How often each process writes its listener counts and sums every process's; a process
+# that stops writing drops out of the sums after the TTL.
+LIVE_PRESENCE_SECONDS = 1.0
+LIVE_PRESENCE_TTL_SECONDS = 15

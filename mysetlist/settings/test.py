@@ -65,6 +65,8 @@ else:
     # (a developer's `make run` included).
     CHANNEL_LAYERS["default"]["CONFIG"]["socket"] = ""
 CACHES["default"]["KEY_PREFIX"] = f"mysetlist-test-{_worker}"
+LIVE_CHANNEL_PREFIX = f"mysetlist-test-{_worker}:live"
+LIVE_PRESENCE_SECONDS = 0.2
 MONITORING_KEY_PREFIX = f"mysetlist-test-{_worker}:monitoring"
 
 # Tasks run in the test's own process; tests of the real worker switch this off.

@@ -1,39 +1,230 @@
-"""What a live vote costs: request latency with and without 1,000 listeners on the show.
+"""Live counts to many listeners, beside a bare websocket server on the same machine.
 
-Uses the Redis channel layer and PostgreSQL (a separate `<db>_bench` database), casts votes
-through the HTTP API one at a time and prints, from the same run, for two topologies (daphne
-serving everything; granian with two workers for HTTP beside daphne for websockets):
-- vote request latency with no listeners (the baseline) and with N listeners;
-- the time until the last of the N listeners has the new count;
-and the cost of one channels-redis group_send to a group of N channels, as called on commit.
+Uses PostgreSQL (a separate `<db>_bench` database) and Redis (databases 7 and 8, see
+common.redis_database_url): daphne serves the websockets (one process or two), granian the
+votes' HTTP where said. Listeners are `websockets` clients in their own processes; times
+across processes are CLOCK_MONOTONIC (perf_counter). Printed, from the same run:
 
-    make bench-broadcast            # BENCH_LISTENERS=1000 BENCH_VOTES=200 by default
+1. fan-out, BENCH_LISTENERS (1,000) listeners on one show, one vote at a time: vote
+   committed (vote_cast called in this process) -> last listener has its version; the HTTP
+   vote sent -> last listener; beside a bare `websockets` server broadcasting one prepared
+   frame to as many clients (control message sent -> last client has it);
+2. load: one show taking BENCH_RATE (1,000) votes/s for BENCH_SECONDS from many users, open
+   loop, with and without the listeners: vote request latency, achieved rate, and whether
+   every listener converged to the exact stored counts;
+3. scale-out: BENCH_SHOWS (100) shows x BENCH_PER_SHOW (100) listeners on one daphne process,
+   then on two: one vote on every show at once -> last of all listeners has its show's
+   version; beside the bare server broadcasting to as many clients.
+
+    make bench-broadcast      # BENCH_LISTENERS=200 BENCH_SHOWS=10 ... for a quick run
 """
 
 import asyncio
 import json
+import multiprocessing
 import os
 import statistics
+import sys
 import time
-import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 from common import (
+    ROOT,
     bench_database_url,
     free_port,
     percentiles,
+    redis_database_url,
     setup_django,
     start_server,
     stop,
 )
 
 LISTENERS = int(os.environ.get("BENCH_LISTENERS", "1000"))
-VOTES = int(os.environ.get("BENCH_VOTES", "200"))
-SERVER_ENV = {"THROTTLE_VOTES": "1000000/min", "THROTTLE_USER": "1000000/min"}
+VOTES = int(os.environ.get("BENCH_VOTES", "100"))
+RATE = int(os.environ.get("BENCH_RATE", "1000"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+SHOWS = int(os.environ.get("BENCH_SHOWS", "100"))
+PER_SHOW = int(os.environ.get("BENCH_PER_SHOW", "100"))
+BURSTS = int(os.environ.get("BENCH_BURSTS", "10"))
+CLIENT_PROCESSES = 2  # listener processes, so that no one client loop is the limit
+SERVER_ENV = {"THROTTLE_VOTES": "100000000/min", "THROTTLE_USER": "100000000/min"}
+ORIGIN = "http://127.0.0.1"
 
 
-def prepare(db_url: str) -> tuple[int, int, str]:
-    """Make a show open for voting, a song and a user's API token in the bench database."""
-    setup_django(db_url)
+# Listener processes: each holds its share of the sockets and answers the bench over a pipe.
+
+
+async def _listener_loop(conn) -> None:
+    import websockets
+
+    loop = asyncio.get_running_loop()
+    sockets: list = []  # (show id, connection)
+    counts: list[dict] = []  # per socket: song -> (up, down, version)
+    watch: dict[int, tuple[int, int]] = {}  # show -> (song, version) awaited
+    reached: list[float | None] = []
+    readers = []
+
+    async def read(index: int, show: int, socket) -> None:
+        async for raw in socket:
+            frame = json.loads(raw)
+            if frame["type"] != "tallies":
+                continue
+            mine = counts[index]
+            for tally in frame["tallies"]:
+                current = mine.get(tally["song_id"])
+                if current is None or tally["version"] >= current[2]:
+                    mine[tally["song_id"]] = (
+                        tally["upvotes"],
+                        tally["downvotes"],
+                        tally["version"],
+                    )
+            wanted = watch.get(show)
+            if wanted and reached[index] is None:
+                got = mine.get(wanted[0])
+                if got and got[2] >= wanted[1]:
+                    reached[index] = time.perf_counter()
+
+    while True:
+        command, argument = await loop.run_in_executor(None, conn.recv)
+        if command == "connect":
+            for start in range(0, len(argument), 200):
+                batch = argument[start : start + 200]
+                opened = await asyncio.gather(
+                    *(
+                        websockets.connect(url, origin=ORIGIN, max_queue=None, ping_interval=None)
+                        for url, _ in batch
+                    )
+                )
+                for (_, show), socket in zip(batch, opened, strict=True):
+                    sockets.append((show, socket))
+                    counts.append({})
+                    reached.append(None)
+                    readers.append(asyncio.ensure_future(read(len(sockets) - 1, show, socket)))
+            conn.send(len(sockets))
+        elif command == "watch":
+            watch = argument
+            reached[:] = [None] * len(sockets)
+            conn.send(True)
+        elif command == "collect":  # wait for every watched socket; return the last time
+            deadline = time.perf_counter() + 30
+            watched = [i for i, (show, _) in enumerate(sockets) if show in watch]
+            while any(reached[i] is None for i in watched) and time.perf_counter() < deadline:
+                await asyncio.sleep(0.002)
+            missing = sum(reached[i] is None for i in watched)
+            conn.send((max((reached[i] or 0) for i in watched) if watched else 0, missing))
+        elif command == "counts":
+            conn.send([(show, counts[i]) for i, (show, _) in enumerate(sockets)])
+        elif command == "close":
+            for reader in readers:
+                reader.cancel()
+            await asyncio.gather(*(s.close() for _, s in sockets), return_exceptions=True)
+            conn.send(True)
+            return
+
+
+def _listener_main(conn) -> None:
+    asyncio.run(_listener_loop(conn))
+
+
+class Listeners:
+    """Sockets spread over CLIENT_PROCESSES processes."""
+
+    def __init__(self):
+        context = multiprocessing.get_context("spawn")
+        self.pipes = []
+        self.processes = []
+        for _ in range(CLIENT_PROCESSES):
+            parent, child = context.Pipe()
+            process = context.Process(target=_listener_main, args=(child,), daemon=True)
+            process.start()
+            self.pipes.append(parent)
+            self.processes.append(process)
+
+    def _all(self, command, arguments):
+        for pipe, argument in zip(self.pipes, arguments, strict=True):
+            pipe.send((command, argument))
+        return [pipe.recv() for pipe in self.pipes]
+
+    def connect(self, targets: list[tuple[str, int]]) -> None:
+        shares = [targets[n :: len(self.pipes)] for n in range(len(self.pipes))]
+        self._all("connect", shares)
+
+    def watch(self, wanted: dict) -> None:
+        self._all("watch", [wanted] * len(self.pipes))
+
+    def collect(self, label: str) -> float:
+        """Return when the last watched listener had its version (never: +inf)."""
+        answers = self._all("collect", [None] * len(self.pipes))
+        missing = sum(m for _, m in answers)
+        if missing:
+            print(f"  !! {label}: {missing} listeners never had the version", flush=True)
+            return float("inf")
+        return max(t for t, _ in answers)
+
+    def counts(self) -> list[tuple[int, dict]]:
+        return [item for part in self._all("counts", [None] * len(self.pipes)) for item in part]
+
+    def close(self) -> None:
+        self._all("close", [None] * len(self.pipes))
+        for process in self.processes:
+            process.join(timeout=10)
+
+
+# A bare websocket server: the machine's limit for sending one frame to every client.
+
+BARE_SERVER = """
+import asyncio, sys, websockets
+clients = set()
+async def handler(ws):
+    if ws.request.path == "/control":
+        async for message in ws:  # "show:song:version": every client of the show gets a frame
+            show, song, version = message.split(":")
+            frame = ('{"type":"tallies","show_id":%s,"tallies":[{"song_id":%s,"upvotes":1,'
+                     '"downvotes":0,"score":1,"version":%s}]}' % (show, song, version))
+            websockets.broadcast([c for c, s in clients if s == show], frame)
+        return
+    me = (ws, ws.request.path.strip("/").split("/")[-1])
+    clients.add(me)
+    try:
+        await ws.wait_closed()
+    finally:
+        clients.discard(me)
+async def main():
+    async with websockets.serve(handler, "127.0.0.1", int(sys.argv[1]), max_queue=None,
+                                ping_interval=None):
+        await asyncio.Future()
+asyncio.run(main())
+"""
+
+
+def start_bare(port: int):
+    import subprocess
+
+    process = subprocess.Popen([sys.executable, "-c", BARE_SERVER, str(port)], cwd=ROOT)
+    time.sleep(1.5)
+    return process
+
+
+def bare_fanout(listeners: Listeners, port: int, shows: list[int], rounds: int) -> list[float]:
+    """Send one frame per show through the bare server; time until the last client has it."""
+    from websockets.sync.client import connect
+
+    timings = []
+    with connect(f"ws://127.0.0.1:{port}/control") as control:
+        for version in range(1, rounds + 1):
+            listeners.watch({show: (1, version) for show in shows})
+            started = time.perf_counter()
+            for show in shows:
+                control.send(f"{show}:1:{version}")
+            timings.append((listeners.collect("bare") - started) * 1000)
+    return timings
+
+
+# The application.
+
+
+def prepare(shows: int, songs: int, users: int):
+    """Make shows open for voting, their songs and users with API tokens."""
     from rest_framework.authtoken.models import Token
 
     from mysetlist.setlists.models import Artist, Show, Song
@@ -41,13 +232,57 @@ def prepare(db_url: str) -> tuple[int, int, str]:
 
     stamp = str(time.time_ns())
     artist = Artist.objects.create(name=f"Bench {stamp}", slug=f"bench-{stamp}")
-    show = Show.objects.create(artist=artist, date="2099-01-01", status=Show.Status.VOTING_OPEN)
-    song = Song.objects.create(artist=artist, title="Bench Song")
-    user = User.objects.create(username=f"bench{stamp}", email=f"bench{stamp}@example.com")
-    return show.pk, song.pk, Token.objects.create(user=user).key
+    show_ids = [
+        s.pk
+        for s in Show.objects.bulk_create(
+            [
+                Show(artist=artist, date="2099-01-01", status=Show.Status.VOTING_OPEN)
+                for _ in range(shows)
+            ]
+        )
+    ]
+    song_ids = [
+        s.pk
+        for s in Song.objects.bulk_create(
+            [Song(artist=artist, title=f"Bench Song {n}") for n in range(songs)]
+        )
+    ]
+    people = User.objects.bulk_create(
+        [User(username=f"b{stamp}-{n}", email=f"b{stamp}-{n}@example.com") for n in range(users)]
+    )
+    tokens = [
+        t.key
+        for t in Token.objects.bulk_create(
+            [Token(user=u, key=Token.generate_key()) for u in people]
+        )
+    ]
+    return show_ids, song_ids, people, tokens
 
 
-def cast(port: int, token: str, show: int, song: int, value: int) -> float:
+def tally_version(show: int, song: int) -> int:
+    from mysetlist.setlists.models import VoteTally
+
+    found = VoteTally.objects.filter(show_id=show, song_id=song).values_list("version", flat=True)
+    return next(iter(found), 0)
+
+
+def cast_direct(user, show: int, song: int, value: int) -> float:
+    """Cast a vote in this process; return when it committed (before it is published)."""
+    from django.db import transaction
+
+    from mysetlist.setlists.services import vote_cast
+
+    committed: list[float] = []
+    with transaction.atomic():
+        # The first callback after the commit: vote_cast's publish is registered after it.
+        transaction.on_commit(lambda: committed.append(time.perf_counter()))
+        vote_cast(user=user, show_id=show, song_id=song, value=value)
+    return committed[0]
+
+
+def cast_http(port: int, token: str, show: int, song: int, value: int) -> float:
+    import urllib.request
+
     body = json.dumps({"show": show, "song": song, "value": value}).encode()
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/api/votes/cast/",
@@ -60,99 +295,224 @@ def cast(port: int, token: str, show: int, song: int, value: int) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-async def listen_and_vote(http, ws, token, show, song) -> tuple[list[float], list[float]]:
-    import websockets
-
-    url = f"ws://127.0.0.1:{ws}/ws/shows/{show}/"
-    sockets = []
-    for start in range(0, LISTENERS, 100):
-        sockets += await asyncio.gather(
-            *(
-                websockets.connect(url, origin="http://127.0.0.1", max_queue=None)
-                for _ in range(min(100, LISTENERS - start))
-            )
-        )
-    latencies, fanouts = [], []
-    for n in range(VOTES // 2):
-        sent = time.perf_counter()
-        latency = asyncio.create_task(
-            asyncio.to_thread(cast, http, token, show, song, 1 - 2 * (n % 2))
-        )
-        await asyncio.gather(*(ws.recv() for ws in sockets))
-        fanouts.append((time.perf_counter() - sent) * 1000)
-        latencies.append(await latency)
-    await asyncio.gather(*(ws.close() for ws in sockets))
-    return latencies, fanouts
-
-
-def group_send_cost(members: int) -> list[float]:
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-    group = f"bench-{time.time_ns()}"
-
-    async def fill():
-        for _ in range(members):
-            await layer.group_add(group, await layer.new_channel())
-
-    async def send_many():
-        timings = []
-        for _ in range(50):
+def fanout_one_show(listeners, show, song, user, token, http_port) -> tuple[list, list]:
+    """One vote at a time: committed -> last listener, and HTTP sent -> last listener."""
+    committed, over_http = [], []
+    for n in range(VOTES):
+        version = tally_version(show, song) + 1
+        listeners.watch({show: (song, version)})
+        if n % 2 == 0:
+            # The same fan's vote, turned down (over HTTP) and up (here) again.
+            done = cast_direct(user, show, song, 1)
+            committed.append((listeners.collect("committed") - done) * 1000)
+        else:
             started = time.perf_counter()
-            await layer.group_send(group, {"type": "votes.changed", "payload": {"n": 1}})
-            timings.append((time.perf_counter() - started) * 1000)
-        await layer.flush()
-        return timings
-
-    async_to_sync(fill)()
-    return async_to_sync(send_many)()
+            cast_http(http_port, token, show, song, -1)
+            over_http.append((listeners.collect("http") - started) * 1000)
+    return committed, over_http
 
 
-def run_topology(kind: str, db_url: str, show: int, song: int, token: str):
-    """Return vote latencies without listeners, with listeners, and fan-out times."""
-    ws_port = free_port()
-    servers = [start_server("daphne", ws_port, db_url, **SERVER_ENV)]
-    http_port = ws_port
-    if kind == "split":
-        http_port = free_port()
-        servers.append(start_server("granian", http_port, db_url, threads=2, **SERVER_ENV))
-    try:
-        for n in range(20):  # warm up connections and code paths
-            cast(http_port, token, show, song, 1 - 2 * (n % 2))
-        baseline = [cast(http_port, token, show, song, 1 - 2 * (n % 2)) for n in range(VOTES)]
-        latencies, fanouts = asyncio.run(listen_and_vote(http_port, ws_port, token, show, song))
-    finally:
-        stop(*servers)
-    return baseline, latencies, fanouts
+async def _load(port: int, tokens: list[str], show: int, songs: list[int]) -> tuple[list, float]:
+    """Open loop: vote k is sent at k / RATE s, each (user, song) once. Return the latencies
+    and the achieved rate."""
+    import aiohttp
+
+    total = int(RATE * SECONDS)
+    pairs = [(t, s) for s in songs for t in tokens][:total]
+    latencies: list[float] = []
+    errors = 0
+    connector = aiohttp.TCPConnector(limit=256)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one(k: int, token: str, song: int):
+            nonlocal errors
+            await asyncio.sleep(max(0.0, begun + k / RATE - time.perf_counter()))
+            sent = time.perf_counter()
+            async with session.post(
+                f"http://127.0.0.1:{port}/api/votes/cast/",
+                json={"show": show, "song": song, "value": 1 if k % 3 else -1},
+                headers={"Authorization": f"Token {token}"},
+            ) as response:
+                await response.read()
+                if response.status >= 300:
+                    errors += 1
+            latencies.append((time.perf_counter() - sent) * 1000)
+
+        begun = time.perf_counter()
+        await asyncio.gather(*(one(k, t, s) for k, (t, s) in enumerate(pairs)))
+        elapsed = time.perf_counter() - begun
+    if errors:
+        print(f"  !! {errors} votes answered with an error", flush=True)
+    return latencies, len(pairs) / elapsed
+
+
+def stored_counts(show: int) -> dict:
+    from mysetlist.setlists.models import VoteTally
+
+    return {
+        song: (up, down, version)
+        for song, up, down, version in VoteTally.objects.filter(show_id=show).values_list(
+            "song_id", "upvotes", "downvotes", "version"
+        )
+    }
+
+
+def converged(listeners: Listeners, show: int) -> tuple[int, int, float]:
+    """Wait until every listener has the stored counts (up to 30 s); return how many did,
+    of how many, and after how long."""
+    stored, started = stored_counts(show), time.perf_counter()
+    while True:
+        mine = [c for s, c in listeners.counts() if s == show]
+        good = sum(c == stored for c in mine)
+        if good == len(mine) or time.perf_counter() - started > 30:
+            return good, len(mine), (time.perf_counter() - started) * 1000
+        time.sleep(0.2)
+
+
+def burst(listeners, shows, song, users) -> list[float]:
+    """One vote on every show at once (8 threads), by one fan each time: the first vote
+    committed -> last listener has its show's new version."""
+    timings = []
+    with ThreadPoolExecutor(8) as pool:
+        for user in users[:BURSTS]:
+            listeners.watch({show: (song, tally_version(show, song) + 1) for show in shows})
+            done = pool.map(lambda show, user=user: cast_direct(user, show, song, 1), shows)
+            first = min(done)
+            timings.append((listeners.collect("burst") - first) * 1000)
+    return timings
 
 
 def main():
     db_url = bench_database_url()
-    show, song, token = prepare(db_url)
-    results = {kind: run_topology(kind, db_url, show, song, token) for kind in ("daphne", "split")}
-    send_empty, send_full = group_send_cost(0), group_send_cost(LISTENERS)
+    # The bench's own Redis databases: 7 for the servers' channel layer, live feed and
+    # presence (this process publishes there too), 8 for their Celery broker.
+    redis_url = redis_database_url(7)
+    os.environ["REDIS_URL"] = redis_url
+    os.environ["CELERY_BROKER_URL"] = redis_database_url(8)
+    setup_django(db_url)
+    env = {**SERVER_ENV, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_database_url(8)}
 
-    print(
-        f"\nbench-broadcast on {os.cpu_count()} cores, channels-redis + PostgreSQL, "
-        "one vote at a time"
-    )
-    for kind, label in (
-        ("daphne", "daphne for all"),
-        ("split", "granian, 2 workers x 2 threads + daphne"),
-    ):
-        baseline, latencies, fanouts = results[kind]
-        ratio = statistics.median(latencies) / statistics.median(baseline)
-        print(f"[{label}]")
-        print(f"  vote request, no listeners (baseline)  {percentiles(baseline)}")
-        print(
-            f"  vote request, {LISTENERS} listeners       {percentiles(latencies)}"
-            f"   {ratio:.1f}x baseline p50"
+    shows, songs, users, tokens = prepare(3 + SHOWS, 20, max(50, int(RATE * SECONDS) // 10 + 1))
+    fan_show, load_show, base_show, many = shows[0], shows[1], shows[2], shows[3:]
+    song = songs[0]
+    results: dict = {}
+
+    # 1. One show, LISTENERS listeners, one vote at a time.
+    bare_port = free_port()
+    bare = start_bare(bare_port)
+    listeners = Listeners()
+    try:
+        listeners.connect([(f"ws://127.0.0.1:{bare_port}/ws/{fan_show}", fan_show)] * LISTENERS)
+        results["bare"] = bare_fanout(listeners, bare_port, [fan_show], VOTES)
+    finally:
+        listeners.close()
+        stop(bare)
+
+    ws_port, http_port = free_port(), free_port()
+    servers = [
+        start_server("daphne", ws_port, db_url, **env),
+        start_server("granian", http_port, db_url, threads=2, **env),
+    ]
+    listeners = Listeners()
+    try:
+        for _ in range(10):  # warm up the HTTP server's connections and code paths
+            cast_http(http_port, tokens[1], fan_show, song, 1)
+        listeners.connect(
+            [(f"ws://127.0.0.1:{ws_port}/ws/shows/{fan_show}/", fan_show)] * LISTENERS
         )
-        print(f"  last of {LISTENERS} listeners has it      {percentiles(fanouts)}")
-    print("[channel layer]")
-    print(f"  group_send, empty group (baseline)     {percentiles(send_empty)}")
-    print(f"  group_send, {LISTENERS} channels in group   {percentiles(send_full)}")
+        time.sleep(2)  # the sockets' first frames and presence settle
+        results["committed"], results["http"] = fanout_one_show(
+            listeners, fan_show, song, users[0], tokens[0], http_port
+        )
+
+        # 2. Load: RATE votes/s on another show, without listeners, then with them.
+        results["load_base"] = asyncio.run(_load(http_port, tokens, base_show, songs[:10]))
+        listeners.connect(
+            [(f"ws://127.0.0.1:{ws_port}/ws/shows/{load_show}/", load_show)] * LISTENERS
+        )
+        time.sleep(2)
+        results["load"] = asyncio.run(_load(http_port, tokens, load_show, songs[10:]))
+        results["converged"] = converged(listeners, load_show)
+    finally:
+        listeners.close()
+        stop(*servers)
+
+    # 3. SHOWS x PER_SHOW listeners: bare server, one daphne, two daphnes.
+    targets = [show for show in many for _ in range(PER_SHOW)]
+    bare = start_bare(bare_port)
+    listeners = Listeners()
+    try:
+        listeners.connect([(f"ws://127.0.0.1:{bare_port}/ws/{s}", s) for s in targets])
+        results["bare_many"] = bare_fanout(listeners, bare_port, many, BURSTS)
+    finally:
+        listeners.close()
+        stop(bare)
+    for processes in (1, 2):
+        ports = [free_port() for _ in range(processes)]
+        servers = [start_server("daphne", port, db_url, **env) for port in ports]
+        listeners = Listeners()
+        try:
+            listeners.connect(
+                [
+                    (f"ws://127.0.0.1:{ports[n % processes]}/ws/shows/{s}/", s)
+                    for n, s in enumerate(targets)
+                ]
+            )
+            time.sleep(3)
+            fans = users[
+                1 + (processes - 1) * BURSTS :
+            ]  # new fans: a repeated vote changes nothing
+            results[f"burst{processes}"] = burst(listeners, many, song, fans)
+        finally:
+            listeners.close()
+            stop(*servers)
+
+    # No listener: what casting the burst's votes takes by itself.
+    results["burst_votes"] = []
+    with ThreadPoolExecutor(8) as pool:
+        for user in users[1 : 1 + BURSTS]:
+            started = time.perf_counter()
+            list(pool.map(lambda show, user=user: cast_direct(user, show, songs[1], 1), many))
+            results["burst_votes"].append((time.perf_counter() - started) * 1000)
+
+    report(results)
+
+
+def report(results: dict) -> None:
+    base_lat, base_rate = results["load_base"]
+    lat, rate = results["load"]
+    good, total, after = results["converged"]
+    p99 = lambda values: statistics.quantiles(values, n=100)[98]  # noqa: E731
+    print(
+        f"\nbench-broadcast on {os.cpu_count()} cores (shared with whatever else runs), "
+        "daphne + channels-redis/Redis pub/sub + PostgreSQL"
+    )
+    print(f"[1. one show, {LISTENERS} listeners, one vote at a time, {VOTES} votes]")
+    print(
+        f"  bare websockets server, frame -> last client (baseline) {percentiles(results['bare'])}"
+    )
+    print(f"  vote committed -> last listener has it      {percentiles(results['committed'])}")
+    print(f"  HTTP vote sent -> last listener has it      {percentiles(results['http'])}")
+    print(f"[2. one show, {RATE} votes/s offered for {SECONDS:.0f} s, granian 2x2 + daphne]")
+    print(
+        f"  vote request, no listeners (baseline)  {percentiles(base_lat)}  "
+        f"{base_rate:.0f} votes/s achieved"
+    )
+    print(
+        f"  vote request, {LISTENERS} listeners        {percentiles(lat)}  "
+        f"{rate:.0f} votes/s achieved  p99 {p99(lat) / p99(base_lat):.2f}x baseline"
+    )
+    print(
+        f"  listeners with the exact stored counts: {good} of {total} "
+        f"({after:.0f} ms after the last answer)"
+    )
+    print(f"[3. {SHOWS} shows x {PER_SHOW} listeners, one vote on every show at once]")
+    print(
+        f"  casting the {SHOWS} votes, 8 threads (baseline) {percentiles(results['burst_votes'])}"
+    )
+    print(f"  bare server, {SHOWS} frames -> last client   {percentiles(results['bare_many'])}")
+    print(f"  1 daphne: first committed -> last listener       {percentiles(results['burst1'])}")
+    print(f"  2 daphnes: first committed -> last listener      {percentiles(results['burst2'])}")
 
 
 if __name__ == "__main__":

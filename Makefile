@@ -44,7 +44,7 @@ test: venv-dev
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
-## make bench-broadcast: vote latency with and without 1,000 live listeners (PostgreSQL + Redis).
+## make bench-broadcast: live counts to 1,000 listeners on a show and 10,000 over 100 shows on one and two daphnes, beside a bare websocket server (PostgreSQL + Redis).
 bench-broadcast: venv-dev
 	$(PY) tests/benchmarks/bench_broadcast.py
 

@@ -29,12 +29,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def sent(monkeypatch):
-    """What the services broadcast once their transaction commits."""
+    """What the services publish to the live feed once their transaction commits."""
     events = []
     monkeypatch.setattr(
         broadcast_module,
-        "broadcast",
-        lambda *, group, event_type, payload: events.append((group, event_type, payload)),
+        "live_publish",
+        lambda *, topic, message: events.append((topic, message)),
     )
     return events
 
@@ -85,7 +85,7 @@ def test_votes_exclude_changes_the_tallies_exactly_and_broadcasts_them(
     assert VoteTally.objects.get(show=open_show, song=first).version == version + 1
     assert set(Vote.objects.filter(excluded=True).values_list("pk", flat=True)) == set(chosen)
     assert Vote.objects.get(pk=chosen[0]).excluded_reason == "bots"
-    pushed = {payload["song_id"]: payload for _, kind, payload in sent if kind == "votes.changed"}
+    pushed = {m["tally"]["song_id"]: m["tally"] for _, m in sent if m["kind"] == "tally"}
     assert pushed[first.pk]["upvotes"] == 3 and pushed[first.pk]["downvotes"] == 1
     assert pushed[second.pk]["score"] == 2
 

@@ -78,8 +78,9 @@ class Room:
     known: dict[int, dict] = field(default_factory=dict)  # song id -> newest tally item
     changed: set[int] = field(default_factory=set)
     statuses: list[dict] = field(default_factory=list)
-    presence: int | None = None
+    others: int = 0  # listeners of the show in other processes, as last summed
     presence_sent: int | None = None
+    presence_at: float = -float("inf")
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     ready: asyncio.Future | None = None
     runner: asyncio.Task | None = None
@@ -104,33 +105,40 @@ class ShowHub:
     # Sockets come and go.
 
     async def show_exists(self, show_id: int) -> bool:
-        room = self.rooms.get(show_id)
-        if room is not None and room.ready.done() and room.ready.result():
-            return True
-        return await database_sync_to_async(Show.objects.filter(pk=show_id).exists)()
+        """Return whether the show exists, asking the database once per show however many
+        sockets connect at once (the room's load answers them all)."""
+        return await self._open(show_id) is not None
 
     async def join(self, show_id: int, send: Send) -> bool:
         """Add a socket to the show's room; it gets the show's tallies at once, then changes.
         Return False if there is no such show."""
+        room = await self._open(show_id)
+        if room is None:
+            return False
+        room.sockets[send] = True
+        room.wake.set()
+        return True
+
+    async def _open(self, show_id: int) -> Room | None:
+        """Return the show's room once loaded (None: no such show), opening it if needed."""
         async with self.lock:
             if self.subscription is None:
-                await self._start()
+                await self._start()  # before any load: no message is missed in between
         room = self.rooms.get(show_id)
         if room is None:
             room = self.rooms[show_id] = Room(show_id=show_id)
             room.ready = asyncio.get_running_loop().create_future()
             room.runner = asyncio.ensure_future(self._run(room))
-        room.sockets[send] = True
         if not await asyncio.shield(room.ready):
-            room.sockets.pop(send, None)
-            return False
-        room.wake.set()
-        return True
+            return None
+        if self.rooms.get(show_id) is not room:  # closed meanwhile: open it again
+            return await self._open(show_id)
+        return room
 
     def leave(self, show_id: int, send: Send) -> None:
         room = self.rooms.get(show_id)
-        if room is not None and room.sockets.pop(send, None) is not None and not room.sockets:
-            room.wake.set()  # its runner closes it
+        if room is not None and room.sockets.pop(send, None) is not None:
+            room.wake.set()  # its runner sends the new presence, or closes an empty room
 
     # Messages from the feed.
 
@@ -183,6 +191,7 @@ class ShowHub:
         for item in items:
             room.merge(item)
         room.changed.clear()  # new sockets get everything anyway
+        room.wake.clear()  # and the sockets that asked for the show have yet to join
         room.ready.set_result(True)
         loop = asyncio.get_running_loop()
         next_at = 0.0
@@ -211,12 +220,14 @@ class ShowHub:
             changed = [room.known[song] for song in sorted(room.changed)]
             room.changed.clear()
             common.append(_dumps({"type": "tallies", "show_id": room.show_id, "tallies": changed}))
-        if room.presence is None:
-            room.presence = len(room.sockets)
-        presence = _dumps({"type": "presence", "show_id": room.show_id, "count": room.presence})
-        if room.presence != room.presence_sent:
+        count = room.others + len(room.sockets)
+        presence = _dumps({"type": "presence", "show_id": room.show_id, "count": count})
+        # Sockets coming and going change it often: once a tick at most (the ticker wakes
+        # the room again while the count sent is not the current one).
+        now = asyncio.get_running_loop().time()
+        if count != room.presence_sent and now - room.presence_at >= settings.LIVE_PRESENCE_SECONDS:
             common.append(presence)
-            room.presence_sent = room.presence
+            room.presence_sent, room.presence_at = count, now
         fresh = None
         for send, new in list(room.sockets.items()):
             if send not in room.sockets:  # gone while an earlier socket was sent to
@@ -282,17 +293,15 @@ class ShowHub:
 
     async def _count_presence(self) -> None:
         local = {room.show_id: len(room.sockets) for room in self.rooms.values()}
-        totals = dict(local)
-        if self.redis is not None:
-            totals = await self._presence_totals(local)
+        # Without Redis there is one process: its own sockets are every listener.
+        others = await self._presence_of_others(local) if self.redis is not None else {}
         for room in list(self.rooms.values()):
-            count = totals.get(room.show_id, 0)
-            if count != room.presence:
-                room.presence = count
+            room.others = others.get(room.show_id, 0)
+            if room.others + len(room.sockets) != room.presence_sent:
                 room.wake.set()
 
-    async def _presence_totals(self, local: dict[int, int]) -> dict[int, int]:
-        """Write this process's counts, and return every live process's summed per show."""
+    async def _presence_of_others(self, local: dict[int, int]) -> dict[int, int]:
+        """Write this process's counts; return the other live processes' summed per show."""
         ttl = settings.LIVE_PRESENCE_TTL_SECONDS
         processes_key = f"{settings.LIVE_CHANNEL_PREFIX}:presence-processes"
         mine, now = self._presence_key(self.process), time.time()
@@ -307,7 +316,7 @@ class ShowHub:
             pipe.zrange(processes_key, 0, -1)
             processes = (await pipe.execute())[-1]
         others = [p.decode() for p in processes if p.decode() != self.process]
-        totals = dict(local)
+        totals = dict.fromkeys(local, 0)
         if not others or not local:
             return totals
         shows = list(local)

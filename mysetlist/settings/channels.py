@@ -33,10 +33,10 @@ else:
 
 # Live counts (mysetlist.setlists.live): each vote is published once, over Redis pub/sub
 # when there is Redis (else the channel layer above), and each websocket process sends a
-# show's changes to its sockets at most once every LIVE_COALESCE_MS.
+# show's changes to its sockets at most once every LIVE_COALESCE_SECONDS.
 LIVE_REDIS_URL = _redis_url
 LIVE_CHANNEL_PREFIX = "mysetlist:live"
-LIVE_COALESCE_SECONDS = env.float("LIVE_COALESCE_MS", default=25.0) / 1000
+LIVE_COALESCE_SECONDS = 0.025
 # How often each process writes its listener counts and sums every process's; a process
 # that stops writing drops out of the sums after the TTL.
 LIVE_PRESENCE_SECONDS = 1.0

@@ -13,10 +13,12 @@ across processes are CLOCK_MONOTONIC (perf_counter). Printed, from the same run:
    loop, with and without the listeners: vote request latency, achieved rate, and whether
    every listener converged to the exact stored counts;
 3. scale-out: BENCH_SHOWS (100) shows x BENCH_PER_SHOW (100) listeners on one daphne process,
-   then on two: one vote on every show at once -> last of all listeners has its show's
-   version; beside the bare server broadcasting to as many clients.
+   then on two: one vote on every show at once; each show's vote committed -> its last
+   listener has it, and the first committed -> the last of all listeners; beside the bare
+   server broadcasting to as many clients.
 
-    make bench-broadcast      # BENCH_LISTENERS=200 BENCH_SHOWS=10 ... for a quick run
+    make bench-broadcast      # BENCH_LISTENERS=200 BENCH_SHOWS=10 ... for a quick run,
+                              # BENCH_PARTS=3 for the third part alone
 """
 
 import asyncio
@@ -46,6 +48,7 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 SHOWS = int(os.environ.get("BENCH_SHOWS", "100"))
 PER_SHOW = int(os.environ.get("BENCH_PER_SHOW", "100"))
 BURSTS = int(os.environ.get("BENCH_BURSTS", "10"))
+PARTS = os.environ.get("BENCH_PARTS", "1,2,3").split(",")  # which of the three to run
 CLIENT_PROCESSES = 2  # listener processes, so that no one client loop is the limit
 SERVER_ENV = {"THROTTLE_VOTES": "100000000/min", "THROTTLE_USER": "100000000/min"}
 ORIGIN = "http://127.0.0.1"
@@ -120,13 +123,16 @@ async def _listener_loop(conn) -> None:
             watch = argument
             reached[:] = [None] * len(sockets)
             conn.send(True)
-        elif command == "collect":  # wait for every watched socket; return the last time
+        elif command == "collect":  # wait for every watched socket; last time per show
             deadline = time.perf_counter() + 30
             watched = [i for i, (show, _) in enumerate(sockets) if show in watch]
             while any(reached[i] is None for i in watched) and time.perf_counter() < deadline:
                 await asyncio.sleep(0.002)
-            missing = sum(reached[i] is None for i in watched)
-            conn.send((max((reached[i] or 0) for i in watched) if watched else 0, missing))
+            last: dict[int, float] = {}
+            for i in watched:
+                show = sockets[i][0]
+                last[show] = max(last.get(show, 0.0), reached[i] or float("inf"))
+            conn.send(last)
         elif command == "counts":
             conn.send([(show, counts[i]) for i, (show, _) in enumerate(sockets)])
         elif command == "close":
@@ -169,14 +175,20 @@ class Listeners:
     def watch(self, wanted: dict) -> None:
         self._all("watch", [wanted] * len(self.pipes))
 
-    def collect(self, label: str) -> float:
-        """Return when the last watched listener had its version (never: +inf)."""
-        answers = self._all("collect", [None] * len(self.pipes))
-        missing = sum(m for _, m in answers)
+    def collect_by_show(self, label: str) -> dict[int, float]:
+        """Return when the last watched listener of each show had its version (never: inf)."""
+        last: dict[int, float] = {}
+        for part in self._all("collect", [None] * len(self.pipes)):
+            for show, at in part.items():
+                last[show] = max(last.get(show, 0.0), at)
+        missing = sum(at == float("inf") for at in last.values())
         if missing:
-            print(f"  !! {label}: {missing} listeners never had the version", flush=True)
-            return float("inf")
-        return max(t for t, _ in answers)
+            print(f"  !! {label}: listeners of {missing} shows never had the version", flush=True)
+        return last
+
+    def collect(self, label: str) -> float:
+        """Return when the last watched listener had its version (never: inf)."""
+        return max(self.collect_by_show(label).values())
 
     def counts(self) -> list[tuple[int, dict]]:
         return [item for part in self._all("counts", [None] * len(self.pipes)) for item in part]
@@ -386,17 +398,19 @@ def converged(listeners: Listeners, show: int) -> tuple[int, int, float]:
         time.sleep(0.2)
 
 
-def burst(listeners, shows, song, users) -> list[float]:
-    """One vote on every show at once (8 threads), by one fan each time: the first vote
-    committed -> last listener has its show's new version."""
-    timings = []
+def burst(listeners, shows, song, users) -> tuple[list[float], list[float]]:
+    """One vote on every show at once (8 threads), by one fan each time. Return, per show
+    and burst, its vote committed -> its last listener has it; and per burst, the first vote
+    committed -> the last listener of all has it."""
+    each, whole = [], []
     with ThreadPoolExecutor(8) as pool:
         for user in users[:BURSTS]:
             listeners.watch({show: (song, tally_version(show, song) + 1) for show in shows})
-            done = pool.map(lambda show, user=user: cast_direct(user, show, song, 1), shows)
-            first = min(done)
-            timings.append((listeners.collect("burst") - first) * 1000)
-    return timings
+            done = list(pool.map(lambda show, user=user: cast_direct(user, show, song, 1), shows))
+            last = listeners.collect_by_show("burst")
+            each += [(last[show] - at) * 1000 for show, at in zip(shows, done, strict=True)]
+            whole.append((max(last.values()) - min(done)) * 1000)
+    return each, whole
 
 
 def main():
@@ -421,16 +435,38 @@ def measure(results, db_url, env, shows, songs, users, tokens) -> None:
     fan_show, load_show, base_show, many = shows[0], shows[1], shows[2], shows[3:]
     song = songs[0]
 
-    # 1. One show, LISTENERS listeners, one vote at a time.
     bare_port = free_port()
-    bare = start_bare(bare_port)
-    listeners = Listeners()
-    try:
-        listeners.connect([(f"ws://127.0.0.1:{bare_port}/ws/{fan_show}", fan_show)] * LISTENERS)
-        results["bare"] = bare_fanout(listeners, bare_port, [fan_show], VOTES)
-    finally:
-        listeners.close()
-        stop(bare)
+    if {"1", "2"} & set(PARTS):
+        one_and_two(
+            results,
+            db_url,
+            env,
+            bare_port,
+            fan_show,
+            load_show,
+            base_show,
+            song,
+            songs,
+            users,
+            tokens,
+        )
+    if "3" in PARTS:
+        three(results, db_url, env, bare_port, many, song, songs, users)
+
+
+def one_and_two(
+    results, db_url, env, bare_port, fan_show, load_show, base_show, song, songs, users, tokens
+):
+    # 1. One show, LISTENERS listeners, one vote at a time.
+    if "1" in PARTS:
+        bare = start_bare(bare_port)
+        listeners = Listeners()
+        try:
+            listeners.connect([(f"ws://127.0.0.1:{bare_port}/ws/{fan_show}", fan_show)] * LISTENERS)
+            results["bare"] = bare_fanout(listeners, bare_port, [fan_show], VOTES)
+        finally:
+            listeners.close()
+            stop(bare)
 
     ws_port, http_port = free_port(), free_port()
     servers = [
@@ -441,13 +477,16 @@ def measure(results, db_url, env, shows, songs, users, tokens) -> None:
     try:
         for _ in range(10):  # warm up the HTTP server's connections and code paths
             cast_http(http_port, tokens[1], fan_show, song, 1)
-        listeners.connect(
-            [(f"ws://127.0.0.1:{ws_port}/ws/shows/{fan_show}/", fan_show)] * LISTENERS
-        )
-        time.sleep(2)  # the sockets' first frames and presence settle
-        results["committed"], results["http"] = fanout_one_show(
-            listeners, fan_show, song, users[0], tokens[0], http_port
-        )
+        if "1" in PARTS:
+            listeners.connect(
+                [(f"ws://127.0.0.1:{ws_port}/ws/shows/{fan_show}/", fan_show)] * LISTENERS
+            )
+            time.sleep(2)  # the sockets' first frames and presence settle
+            results["committed"], results["http"] = fanout_one_show(
+                listeners, fan_show, song, users[0], tokens[0], http_port
+            )
+        if "2" not in PARTS:
+            return
 
         # 2. Load: RATE votes/s on another show, without listeners, then with them.
         results["load_base"] = asyncio.run(_load(http_port, tokens, base_show, songs[:10]))
@@ -461,6 +500,8 @@ def measure(results, db_url, env, shows, songs, users, tokens) -> None:
         listeners.close()
         stop(*servers)
 
+
+def three(results, db_url, env, bare_port, many, song, songs, users):
     # 3. SHOWS x PER_SHOW listeners: bare server, one daphne, two daphnes.
     targets = [show for show in many for _ in range(PER_SHOW)]
     bare = start_bare(bare_port)
@@ -485,7 +526,9 @@ def measure(results, db_url, env, shows, songs, users, tokens) -> None:
             time.sleep(3)
             # New fans each time: a repeated vote changes nothing.
             fans = users[1 + (processes - 1) * BURSTS :]
-            results[f"burst{processes}"] = burst(listeners, many, song, fans)
+            results[f"each{processes}"], results[f"burst{processes}"] = burst(
+                listeners, many, song, fans
+            )
         finally:
             listeners.close()
             stop(*servers)
@@ -536,8 +579,10 @@ def report(results: dict) -> None:
     for key, label in (
         ("burst_votes", f"  casting the {SHOWS} votes, 8 threads (baseline)  {{}}"),
         ("bare_many", f"  bare server, {SHOWS} frames -> last client    {{}}"),
-        ("burst1", "  1 daphne: first committed -> last listener  {}"),
-        ("burst2", "  2 daphnes: first committed -> last listener {}"),
+        ("each1", "  1 daphne: a show's vote committed -> its last listener  {}"),
+        ("each2", "  2 daphnes: a show's vote committed -> its last listener {}"),
+        ("burst1", "  1 daphne: first vote committed -> last of all listeners  {}"),
+        ("burst2", "  2 daphnes: first vote committed -> last of all listeners {}"),
     ):
         if key in results:
             print(label.format(percentiles(results[key])))

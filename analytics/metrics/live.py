@@ -1,15 +1,16 @@
 """What is happening now: trending artists, shows and songs; voting; ingestion lag."""
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Case, F, FloatField, Q, Sum, Value, When
+from django.db.models.functions import Greatest, Power
 from django.utils import timezone
 
 from analytics.metrics.trends import trend_buckets
 from analytics.models import EventRollup, RollupRun
 from analytics.rollups.buckets import STEP, bucket_start
+from analytics.rollups.timeline import MICROSECOND, Micros, micros
 from mysetlist.core.exceptions import ApplicationError
 from mysetlist.core.stats import percentile
 
@@ -51,22 +52,36 @@ def trending(
     dimension = TRENDING_KINDS[kind]
     since = now - dt.timedelta(hours=hours)
     cut = bucket_start(now, "hour") - dt.timedelta(hours=1)
-    rows = EventRollup.objects.filter(
-        dimension=dimension, event__in=TRENDING_WEIGHTS, bucket__gte=since
-    ).filter(
-        Q(granularity="minute", bucket__gte=cut) | Q(granularity="hour", bucket__lt=cut)
-    ).values_list("granularity", "bucket", "event", "value", "count")  # fmt: skip
-    scores: dict[str, dict] = defaultdict(lambda: {"score": 0.0, "views": 0, "votes": 0})
-    for granularity, bucket, event, value, count in rows:
-        if not value.isdigit():  # properties are the sender's to fill; ids are numbers
-            continue
-        age = (now - (bucket + STEP[granularity] / 2)).total_seconds() / 3600
-        cell = scores[value]
-        cell["score"] += count * TRENDING_WEIGHTS[event] * 0.5 ** (max(age, 0) / half_life_hours)
-        cell["views" if event == "$pageview" else "votes"] += count
-    ranked = sorted(scores.items(), key=lambda item: (-item[1]["score"], item[0]))[:limit]
+    # Scored by the database, so only the top rows leave it: age in hours at the middle of
+    # each bucket, from the microseconds of both ends.
+    middle = Case(
+        *(When(granularity=g, then=Value(STEP[g] / MICROSECOND / 2)) for g in ("minute", "hour")),
+        output_field=FloatField(),
+    )
+    age = (Value(float(micros(now))) - Micros("bucket") - middle) / Value(3_600_000_000.0)
+    weight = Case(
+        *(When(event=event, then=Value(w)) for event, w in TRENDING_WEIGHTS.items()),
+        output_field=FloatField(),
+    )
+    decay = Power(Value(0.5), Greatest(age, Value(0.0)) / Value(float(half_life_hours)))
+    ranked = (
+        EventRollup.objects.filter(
+            dimension=dimension, event__in=TRENDING_WEIGHTS, bucket__gte=since,
+            value__regex=r"^[0-9]+$",  # properties are the sender's to fill; ids are numbers
+        )
+        .filter(Q(granularity="minute", bucket__gte=cut) | Q(granularity="hour", bucket__lt=cut))
+        .values("value")
+        .annotate(
+            score=Sum(F("count") * weight * decay, output_field=FloatField()),
+            views=Sum("count", filter=Q(event="$pageview")),
+            votes=Sum("count", filter=Q(event="vote_cast")),
+        )
+        .order_by("-score", "value")
+        .values_list("value", "score", "views", "votes")[:limit]
+    )  # fmt: skip
     return [
-        {"id": int(value), **{**cell, "score": round(cell["score"], 4)}} for value, cell in ranked
+        {"id": int(value), "score": round(score, 4), "views": views or 0, "votes": votes or 0}
+        for value, score, views, votes in ranked
     ]
 
 

@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
@@ -9,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from mysetlist.core.access import staff_required
 from mysetlist.core.exceptions import ApplicationError
 from notifications import selectors
 from notifications.content.links import link_allowed
@@ -105,7 +105,7 @@ def click(request, token: str):
     return redirect(target if link_allowed(target) else "/")
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def dashboard(request):
     form = DashboardFilterForm(request.GET)

@@ -13,7 +13,7 @@ from mysetlist.core.exceptions import ApplicationError
 from notifications import selectors
 from notifications.content.links import link_allowed
 from notifications.delivery.push import push_enabled
-from notifications.forms import DashboardFilterForm, PreferenceForm
+from notifications.forms import DashboardFilterForm, PreferenceForm, time_zone_names
 from notifications.metrics import charts
 from notifications.metrics import queries as metrics
 from notifications.models import Channel
@@ -50,7 +50,12 @@ def preferences(request):
     return render(
         request,
         "notifications/preferences.html",
-        {"form": form, "push_public_key": push_public_key},
+        {
+            "form": form,
+            "grid": form.channel_grid(),
+            "time_zone_names": time_zone_names(),
+            "push_public_key": push_public_key,
+        },
     )
 
 

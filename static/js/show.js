@@ -81,7 +81,17 @@
     ballot.querySelectorAll("button[data-value]").forEach((b) => { b.disabled = !open; });
   }
 
+  const help = document.querySelector(".ballot-help");
+  const HELP = {
+    locked: "Voting is closed: these are the final counts.",
+    completed: "The show is over: reload the page for its setlist.",
+  };
+
   function setStatus(status, label) {
+    if (help && HELP[status]) help.textContent = HELP[status];
+    else if (help && status === "voting_open" && ballot.dataset.canVote === "true") {
+      help.textContent = "Voting is open: vote ▲ for the songs you want to hear, ▼ for those you don't.";
+    }
     if (!statusPill) return;
     statusPill.textContent = label || STATUS_LABELS[status] || status.replace(/_/g, " ");
     statusPill.className = "status status-" + status;

@@ -16,7 +16,7 @@
   const emptyLine = document.getElementById("ballot-empty");
   const total = ballot.children.length;
   // Rendered from a server-side filter: the page lacks songs, so filters go to the server.
-  const partial = countLine && / of /.test(countLine.textContent);
+  const partial = ballot.dataset.filtered === "true";
 
   // Used when a status frame carries no label (older servers).
   const STATUS_LABELS = {

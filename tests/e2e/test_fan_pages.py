@@ -241,6 +241,33 @@ def test_live_counts_arrive_without_moving_the_page(live_daphne, browser, big_sh
 
 
 @pytest.mark.parametrize("width", WIDTHS)
+def test_voting_opens_live_with_its_label_and_colour(live_daphne, browser, transactional_db, width):
+    show = ShowFactory()  # announced
+    song = SongFactory(artist=show.artist)
+    UserFactory(username="fan")
+    driver = window(browser, width)
+    log_in(driver, live_daphne, "fan")
+    driver.get(f"{live_daphne}/shows/{show.pk}/")
+    wait_live(driver)
+    pill = driver.find_element(By.ID, "show-status")
+    assert pill.text == "Announced"
+    up = line(driver, song).find_element(By.CSS_SELECTOR, "button.vote-up")
+    assert not up.is_enabled()
+    colour = pill.value_of_css_property("background-color")
+
+    services.show_transition(show=show, status=Show.Status.VOTING_OPEN)
+
+    WebDriverWait(driver, 5).until(lambda d: pill.text == "Voting open")
+    assert pill.get_attribute("class") == "status status-voting_open"
+    assert pill.value_of_css_property("background-color") != colour
+    assert up.is_enabled()
+    assert "Voting is open" in driver.find_element(By.CSS_SELECTOR, ".ballot-help").text
+    up.click()
+    WebDriverWait(driver, 5).until(lambda d: line(d, song).get_attribute("data-my-vote") == "1")
+    assert no_sideways_scroll(driver)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
 def test_a_played_show_compares_votes_and_prediction_with_the_setlist(
     live_daphne, browser, transactional_db, width
 ):

@@ -204,3 +204,17 @@ def test_locked_show_without_setlist_keeps_the_final_ballot_with_buttons_off(
 
     assert 'id="ballot"' in page and "Voting is closed: these are the final counts." in page
     assert 'data-voting-open="false"' in page and "disabled" in page
+
+
+def test_artist_page_queries_do_not_grow_with_its_shows(
+    client, paged_artist, django_assert_max_num_queries
+):
+    client.force_login(UserFactory())
+
+    # 10 on PostgreSQL: the session and user, the artist, the follow, a count and a page of
+    # each list (venues and tours joined), and the page view's records; none per show.
+    with django_assert_max_num_queries(12):
+        response = client.get(paged_artist.get_absolute_url(), {"past_page": "2"})
+
+    assert response.status_code == 200
+    assert len(response.context["past"].object_list) == 5

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from analytics.public import page_about
@@ -136,7 +137,9 @@ def vote(request, pk):
             )  # fmt: skip
     except ApplicationError as error:
         messages.error(request, error.message)
-    return redirect("setlists:show-detail", pk=pk)
+        return redirect("setlists:show-detail", pk=pk)
+    # Back to the song voted on, not the top of a long ballot.
+    return redirect(f"{reverse('setlists:show-detail', kwargs={'pk': pk})}#song-{song_id}")
 
 
 @require_POST

@@ -98,9 +98,12 @@ def test_vote_form_without_javascript_casts_shows_and_withdraws_a_vote(client, o
     client.force_login(user)
     url = reverse("setlists:show-vote", args=[open_show.pk])
 
-    page = client.post(url, {"song": song.pk, "value": "1"}, follow=True).text
+    response = client.post(url, {"song": song.pk, "value": "1"}, follow=True)
+    page = response.text
 
     assert Vote.objects.get(user=user, song=song).value == 1
+    assert response.redirect_chain[-1][0] == f"{open_show.get_absolute_url()}#song-{song.pk}"
+    assert f'id="song-{song.pk}"' in page
     assert f'data-song-id="{song.pk}" data-version="1" data-my-vote="1"' in page
     # The chosen button posts 0: pressing it again takes the vote back.
     assert 'value="0" data-value="1" data-track="vote-up"' in page

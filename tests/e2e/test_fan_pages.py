@@ -147,6 +147,36 @@ def test_a_fan_votes_with_a_thumb_and_sees_the_vote_after_reload(
 
 
 @pytest.mark.parametrize("width", WIDTHS)
+def test_a_fan_votes_and_filters_without_javascript(live_daphne, browser, big_show, width):
+    show, songs = big_show
+    target = songs[50]
+    driver = window(browser, width)
+    driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    log_in(driver, live_daphne, "fan")
+    driver.get(f"{live_daphne}/shows/{show.pk}/")
+    assert driver.find_element(By.TAG_NAME, "body").get_attribute("data-live") is None
+    assert no_sideways_scroll(driver)
+
+    button = line(driver, target).find_element(By.CSS_SELECTOR, "button.vote-up")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+    button.click()  # the form posts; the page comes back at the song
+
+    WebDriverWait(driver, 5).until(lambda d: d.current_url.endswith(f"#song-{target.pk}"))
+    assert line(driver, target).get_attribute("data-my-vote") == "1"
+    assert line(driver, target).find_element(By.CSS_SELECTOR, ".up").text == "1"
+    assert Vote.objects.get(song=target, user__username="fan").value == 1
+    screenshot(driver, f"show-nojs-{width}.png")
+
+    # The filter form asks the server.
+    driver.find_element(By.ID, "song-filter").send_keys("track 5")
+    driver.find_element(By.CSS_SELECTOR, "#ballot-tools .ballot-apply").click()
+    WebDriverWait(driver, 5).until(lambda d: "q=track+5" in d.current_url)
+    titles = [el.text for el in driver.find_elements(By.CSS_SELECTOR, "#ballot .title")]
+    assert titles and all(title.startswith("Track 5") for title in titles)
+    assert len(titles) == 9  # Track 50 to Track 58
+
+
+@pytest.mark.parametrize("width", WIDTHS)
 def test_songs_are_found_by_text_and_by_never_played(live_daphne, browser, big_show, width):
     show, songs = big_show
     driver = window(browser, width)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -64,6 +65,13 @@ def no_sideways_scroll(driver):
 
 def line(driver, song):
     return driver.find_element(By.CSS_SELECTOR, f'#ballot li[data-song-id="{song.pk}"]')
+
+
+def pressed(driver, value):
+    """Wait until the follow button, on the page the form post loads, is pressed or not."""
+    WebDriverWait(driver, 5, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_element(By.ID, "follow-button").get_attribute("aria-pressed") == value
+    )
 
 
 def visible_titles(driver):
@@ -387,14 +395,10 @@ def test_an_artist_pages_through_shows_and_is_followed(
     follow = driver.find_element(By.ID, "follow-button")
     assert follow.rect["height"] >= 44
     follow.click()
-    WebDriverWait(driver, 5).until(
-        lambda d: d.find_element(By.ID, "follow-button").get_attribute("aria-pressed") == "true"
-    )
+    pressed(driver, "true")
     assert Follow.objects.filter(user__username="fan", artist=artist).exists()
     assert "You follow Paged Band." in driver.find_element(By.CSS_SELECTOR, ".messages").text
     screenshot(driver, f"artist-following-{width}.png")
     driver.find_element(By.ID, "follow-button").click()
-    WebDriverWait(driver, 5).until(
-        lambda d: d.find_element(By.ID, "follow-button").get_attribute("aria-pressed") == "false"
-    )
+    pressed(driver, "false")
     assert not Follow.objects.filter(user__username="fan").exists()

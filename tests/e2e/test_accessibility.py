@@ -8,11 +8,19 @@ import pytest
 from django.urls import reverse
 from selenium.webdriver.common.by import By
 
+from mysetlist.setlists.models import Artist, Show
+from mysetlist.setlists.services import vote_cast
 from notifications.models import Delivery
 from notifications.services import notify
 from tests.e2e.axe import axe_violations, violations_report
 from tests.e2e.pages import log_in, screenshot, sideways_overflow
-from tests.setlists.factories import ArtistFactory, ShowFactory, SongFactory, UserFactory
+from tests.setlists.factories import (
+    ArtistFactory,
+    SetlistEntryFactory,
+    ShowFactory,
+    SongFactory,
+    UserFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -30,7 +38,11 @@ class Page:
     signed_in: bool = False
 
 
-# One line per page; an artist or a show page joins the same way, making its show first.
+def _show(artist: str) -> str:
+    return Show.objects.filter(artist__name=artist).first().get_absolute_url()
+
+
+# One line per page.
 PAGES = [
     Page("home", lambda: reverse("setlists:artist-list")),
     Page("log-in", lambda: reverse("users:login")),
@@ -38,6 +50,12 @@ PAGES = [
     Page("inbox", lambda: reverse("notifications:inbox"), signed_in=True),
     Page("preferences", lambda: reverse("notifications:preferences"), signed_in=True),
     Page("not-allowed", lambda: reverse("predictions:staff"), signed_in=True),  # a fan: 403
+    Page(
+        "artist", lambda: Artist.objects.get(name="Paper Kites").get_absolute_url(), signed_in=True
+    ),  # fmt: skip
+    Page("show", lambda: _show("Paper Kites")),
+    Page("show-ballot", lambda: _show("Paper Kites"), signed_in=True),  # with vote buttons
+    Page("show-played", lambda: _show("Neon Choir")),  # the setlist against the votes
 ]
 
 
@@ -50,6 +68,12 @@ def site(live_daphne):
         ShowFactory(artist=artist, voting_open=True)
     fan = UserFactory(username=FAN)
     show = ShowFactory(artist__name="Paper Kites", voting_open=True)
+    for song in SongFactory.create_batch(12, artist=show.artist):
+        vote_cast(user=fan, show_id=show.pk, song_id=song.pk, value=1 if song.pk % 2 else -1)
+    played = Show.objects.get(artist__name="Neon Choir")
+    for position, song in enumerate(played.artist.songs.all(), start=1):
+        SetlistEntryFactory(show=played, song=song, position=position)
+    Show.objects.filter(pk=played.pk).update(status=Show.Status.COMPLETED)
     for n, category in enumerate(["voting_opened", "voting_closing"]):
         notify(category=category, user_ids=[fan.pk], key=f"a11y:{n}",
                context={"show": str(show), "url": show.get_absolute_url()})  # fmt: skip

@@ -3,14 +3,14 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case, F, FloatField, Q, Sum, Value, When
-from django.db.models.functions import Greatest, Power
+from django.db.models import Case, F, FloatField, Func, Q, Sum, Value, When
+from django.db.models.functions import Cast, Greatest, Power
 from django.utils import timezone
 
 from analytics.metrics.trends import trend_buckets
 from analytics.models import EventRollup, RollupRun
 from analytics.rollups.buckets import STEP, bucket_start
-from analytics.rollups.timeline import MICROSECOND, Micros, micros
+from analytics.rollups.timeline import micros
 from mysetlist.core.exceptions import ApplicationError
 from mysetlist.core.stats import percentile
 
@@ -38,6 +38,24 @@ def ingestion_lag(*, hours: int = 24, kind: str = RollupRun.Kind.LIVE) -> Lag:
     return Lag(len(lags), percentile(lags, 0.5), percentile(lags, 0.99), max(lags))
 
 
+class EpochSeconds(Func):
+    """Seconds since the epoch of a datetime column, as a double."""
+
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "EXTRACT(EPOCH FROM %(expressions)s)::double precision"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        template = "((julianday(%(expressions)s) - 2440587.5) * 86400.0)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def _double(number: float) -> Cast:
+    return Cast(Value(float(number)), FloatField())
+
+
 TRENDING_KINDS = {"artist": "artist_id", "show": "show_id", "song": "song_id"}
 TRENDING_WEIGHTS = {"$pageview": 1.0, "vote_cast": 3.0}
 
@@ -53,17 +71,21 @@ def trending(
     since = now - dt.timedelta(hours=hours)
     cut = bucket_start(now, "hour") - dt.timedelta(hours=1)
     # Scored by the database, so only the top rows leave it: age in hours at the middle of
-    # each bucket, from the microseconds of both ends.
+    # each bucket, from seconds since the epoch. Every number is a double: a literal would be
+    # NUMERIC on PostgreSQL, several times slower to add up and raise to a power.
     middle = Case(
-        *(When(granularity=g, then=Value(STEP[g] / MICROSECOND / 2)) for g in ("minute", "hour")),
+        *(
+            When(granularity=g, then=_double(STEP[g].total_seconds() / 2))
+            for g in ("minute", "hour")
+        ),
         output_field=FloatField(),
     )
-    age = (Value(float(micros(now))) - Micros("bucket") - middle) / Value(3_600_000_000.0)
+    age = (_double(micros(now) / 1e6) - EpochSeconds("bucket") - middle) / _double(3600)
     weight = Case(
-        *(When(event=event, then=Value(w)) for event, w in TRENDING_WEIGHTS.items()),
+        *(When(event=event, then=_double(w)) for event, w in TRENDING_WEIGHTS.items()),
         output_field=FloatField(),
     )
-    decay = Power(Value(0.5), Greatest(age, Value(0.0)) / Value(float(half_life_hours)))
+    decay = Power(_double(0.5), Greatest(age, _double(0)) / _double(half_life_hours))
     ranked = (
         EventRollup.objects.filter(
             dimension=dimension, event__in=TRENDING_WEIGHTS, bucket__gte=since,

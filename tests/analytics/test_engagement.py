@@ -216,6 +216,12 @@ def test_sessions_and_paths_by_day_equal_a_reference_with_sessions_cut_at_midnig
         start=midnight, end=midnight + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
     )
     assert sessions_by_day(first_day=last + dt.timedelta(days=1), last_day=last).sessions == 0
+    # The answer is kept only while the days' rows stay the same: a new session counts.
+    lonely = midnight + dt.timedelta(hours=23, minutes=59)
+    events_ingest(body={"event": "$pageview", "distinct_id": "late-night",
+                        "timestamp": lonely.isoformat()}, received_at=lonely)  # fmt: skip
+    rollups_process(granularity="day", max_buckets=1000)
+    assert sessions_by_day(first_day=first, last_day=last).sessions == summary.sessions + 1
 
 
 def test_web_vitals_p75_per_page():

@@ -36,8 +36,14 @@ run: venv
 	@rm -rf var/prometheus && mkdir -p var/prometheus
 	WEB_PORT=$(PORT) PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus $(VENV)/bin/honcho -f Procfile start -p $(PORT)
 
+# axe-core, which the browser tests load into pages, pinned by package-lock.json.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "The browser tests need npm: on Debian, apt-get install nodejs npm"; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
 ## make test: install what tests need, lint, then run the whole suite.
-test: venv-dev
+test: venv-dev node_modules/axe-core/axe.min.js
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run --settings=mysetlist.settings.test

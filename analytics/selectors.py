@@ -269,29 +269,39 @@ def live_flow(*, start: dt.datetime, end: dt.datetime) -> LiveFlow:
     """Return events and votes counted in the minute rollups of [start, end), and the lag of
     the live passes that finished then (for monitoring's live figures: minutes the live
     pass has not reached yet count nothing, which the lag says)."""
-    from django.db.models import Sum
+    runs, p99, worst = live_lag(start=start, end=end)
+    return LiveFlow(
+        events=live_count(start=start, end=end), votes=live_count(start=start, end=end,
+                                                                  event="vote_cast"),
+        lag_runs=runs, lag_p99_ms=p99, lag_max_ms=worst,
+    )  # fmt: skip
 
-    from analytics.models import RollupRun
-    from mysetlist.core.stats import percentile
+
+def live_count(*, start: dt.datetime, end: dt.datetime, event: str | None = None) -> int:
+    """Return the events (of one name, or all) counted in the minute rollups of [start, end)."""
+    from django.db.models import Sum
 
     rows = EventRollup.objects.filter(
         granularity=Granularity.MINUTE, dimension="", bucket__gte=start, bucket__lt=end
     )
-    totals = rows.aggregate(events=Sum("count"))
-    votes = rows.filter(event="vote_cast").aggregate(votes=Sum("count"))
+    if event is not None:
+        rows = rows.filter(event=event)
+    return rows.aggregate(n=Sum("count"))["n"] or 0
+
+
+def live_lag(*, start: dt.datetime, end: dt.datetime) -> tuple[int, float | None, int | None]:
+    """Return how many live passes finished in [start, end), the 99th percentile and the
+    worst of their ingestion lags in milliseconds (None without a run)."""
+    from analytics.models import RollupRun
+    from mysetlist.core.stats import percentile
+
     lags = list(
         RollupRun.objects.filter(
             kind=RollupRun.Kind.LIVE, granularity="minute", finished_at__gte=start,
             finished_at__lt=end,
         ).values_list("max_lag_ms", flat=True)
     )  # fmt: skip
-    return LiveFlow(
-        events=totals["events"] or 0,
-        votes=votes["votes"] or 0,
-        lag_runs=len(lags),
-        lag_p99_ms=percentile(lags, 0.99),
-        lag_max_ms=max(lags) if lags else None,
-    )
+    return len(lags), percentile(lags, 0.99), (max(lags) if lags else None)
 
 
 def event_count_total(*, start: dt.datetime, end: dt.datetime) -> int:

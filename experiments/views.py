@@ -1,9 +1,10 @@
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+
+from mysetlist.core.access import staff_required
 
 from . import charts
 from .models import Result
@@ -18,7 +19,7 @@ def _experiment(key: str):
     return experiment
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def results_page(request, key):
     """An experiment's stored results: the verdict in words, guardrail warnings, charts and
@@ -64,7 +65,7 @@ def results_page(request, key):
     return render(request, "experiments/results.html", context)
 
 
-@staff_member_required
+@staff_required
 @require_POST
 def results_refresh(request, key):
     """Compute the experiment's outcomes and results now, then show them."""

@@ -88,22 +88,22 @@ def websocket_connections(start: dt.datetime, end: dt.datetime) -> float | None:
     return max(totals) if totals else None
 
 
-def _flow(start: dt.datetime, end: dt.datetime):
-    from analytics.selectors import live_flow
-
-    return live_flow(start=start, end=end)
-
-
 def votes_per_minute(start: dt.datetime, end: dt.datetime) -> float:
-    return _flow(start, end).votes / _minutes(start, end)
+    from analytics.selectors import live_count
+
+    return live_count(start=start, end=end, event="vote_cast") / _minutes(start, end)
 
 
 def events_per_minute(start: dt.datetime, end: dt.datetime) -> float:
-    return _flow(start, end).events / _minutes(start, end)
+    from analytics.selectors import live_count
+
+    return live_count(start=start, end=end) / _minutes(start, end)
 
 
 def ingestion_lag_ms(start: dt.datetime, end: dt.datetime) -> float | None:
-    return _flow(start, end).lag_p99_ms
+    from analytics.selectors import live_lag
+
+    return live_lag(start=start, end=end)[1]
 
 
 def _deliveries(start: dt.datetime, end: dt.datetime) -> dict | None:

@@ -4,18 +4,18 @@ caches' figures with a button to clear them."""
 import datetime
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from mysetlist.core import tiered_cache
+from mysetlist.core.access import staff_required
 from mysetlist.core.exceptions import ApplicationError
 
 from . import figures, selectors, services
 
 
-@staff_member_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def alerts_acknowledge(request, token: str):
     """The alerts a message named, and a button to acknowledge those firing. A GET changes
@@ -42,7 +42,7 @@ def alerts_acknowledge(request, token: str):
     return render(request, "monitoring/alerts_acknowledge.html", context)
 
 
-@staff_member_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def caches(request):
     """The tiered cache's reads in the last hour (every process) and in this one, per family;

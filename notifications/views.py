@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
@@ -9,11 +8,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from mysetlist.core.access import staff_required
 from mysetlist.core.exceptions import ApplicationError
 from notifications import selectors
 from notifications.content.links import link_allowed
 from notifications.delivery.push import push_enabled
-from notifications.forms import DashboardFilterForm, PreferenceForm
+from notifications.forms import DashboardFilterForm, PreferenceForm, time_zone_names
 from notifications.metrics import charts
 from notifications.metrics import queries as metrics
 from notifications.models import Channel
@@ -50,7 +50,12 @@ def preferences(request):
     return render(
         request,
         "notifications/preferences.html",
-        {"form": form, "push_public_key": push_public_key},
+        {
+            "form": form,
+            "grid": form.channel_grid(),
+            "time_zone_names": time_zone_names(),
+            "push_public_key": push_public_key,
+        },
     )
 
 
@@ -105,7 +110,7 @@ def click(request, token: str):
     return redirect(target if link_allowed(target) else "/")
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def dashboard(request):
     form = DashboardFilterForm(request.GET)

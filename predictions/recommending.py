@@ -106,7 +106,11 @@ def graph_build(
                 cols.append(position[artist])
                 values.append(weight)
     by_fan = sparse.csr_matrix((values, (rows, cols)), shape=(len(users), len(artists)))
-    fans = cosine_similarity(by_fan.T) if len(users) and len(artists) else np.zeros((0, 0))
+    # With no fan yet, every artist is still in the graph, with no similarity to another.
+    if len(users) and len(artists):
+        fans = cosine_similarity(by_fan.T)
+    else:
+        fans = np.zeros((len(artists), len(artists)))
     fans = np.asarray(fans, dtype=float)
     has = (by_fan > 0).astype(float)
     common = np.asarray((has.T @ has).todense()) if len(users) else np.zeros(fans.shape)

@@ -1,14 +1,14 @@
-from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from mysetlist.core.access import staff_required
 from mysetlist.core.ids import parse_id
 
 from . import charts, selectors
 from .baselines import BASELINES
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def staff_page(request):
     """How accurate predictions are: the stored backtests beside the baselines, with charts,

@@ -2,17 +2,17 @@
 which its page then keeps current over a websocket."""
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from monitoring.dashboards import selectors, services
 from monitoring.dashboards.ranges import SPANS, Range
+from mysetlist.core.access import staff_required
 from mysetlist.core.exceptions import NotFoundError
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def dashboard_list(request):
     return render(
@@ -20,7 +20,7 @@ def dashboard_list(request):
     )
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def dashboard_detail(request, slug: str):
     try:

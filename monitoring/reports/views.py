@@ -1,11 +1,7 @@
 """Staff pages of reports: the list (with subscriptions and a metric export form), one
 report with its charts, and its downloads in each format."""
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -15,22 +11,8 @@ from monitoring.exports.models import ExportFormat
 from monitoring.exports.responses import document_export
 from monitoring.reports import selectors, services
 from monitoring.reports.models import ReportKind
+from mysetlist.core.access import staff_required
 from mysetlist.core.exceptions import ApplicationError, NotFoundError
-
-
-def staff_required(view):
-    """Staff only: anyone else signed in gets the plain 403 page, anonymous visitors the
-    log-in page."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not (request.user.is_active and request.user.is_staff):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _report(report_id: int):

@@ -46,7 +46,9 @@ def bad_request(request, exception=None):
 
 
 def permission_denied(request, exception=None):
-    return _error(request, 403)
+    if is_api_request(request):
+        return api_error(request, 403)
+    return render(request, "403.html", {"status": 403}, status=403)
 
 
 def page_not_found(request, exception=None):

@@ -190,6 +190,7 @@ class VoteTally(models.Model):
     version = models.PositiveBigIntegerField(default=0)
 
     class Meta:
+        verbose_name_plural = "vote tallies"
         constraints = [
             models.UniqueConstraint(fields=["show", "song"], name="vote_tally_unique_show_song")
         ]

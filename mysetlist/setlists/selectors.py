@@ -1,6 +1,7 @@
 """Reads of the setlist domain; each owns its joins so callers stay free of N+1 queries."""
 
 import datetime
+import unicodedata
 from dataclasses import dataclass
 
 from django.db.models import Count, F, Min, Q, QuerySet, Sum
@@ -462,3 +463,119 @@ def show_votes_sample(*, show_id: int) -> list[VoteSample]:
 def votes_state(*, vote_ids: list[int]) -> dict[int, bool]:
     """Return, for those of the votes that still exist, whether each is excluded."""
     return dict(Vote.objects.filter(pk__in=vote_ids).values_list("pk", "excluded"))
+
+
+# The show page: filtering its ballot, and a played show's outcome.
+
+BALLOT_FILTERS = {"mine": "My votes", "unplayed": "Never played live"}
+
+
+def _folded(text: str) -> str:
+    """Return `text` case-folded without accents, as the show page's filter compares it."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def ballot_filter(*, lines: list[BallotLine], text: str = "", only: str = "") -> list[BallotLine]:
+    """Return the ballot lines whose title holds `text` (case and accents ignored), kept to
+    the fan's own votes (`only="mine"`) or to songs never played live (`only="unplayed"`);
+    an unknown `only` keeps every line."""
+    needle = _folded(text.strip())
+    kept = [line for line in lines if needle in _folded(line.title)]
+    if only == "mine":
+        kept = [line for line in kept if line.my_vote]
+    elif only == "unplayed":
+        kept = [line for line in kept if not line.times_played]
+    return kept
+
+
+@dataclass(frozen=True)
+class PlayedSong:
+    """A song of a played setlist, with the fans' rank of it (1 = best score) if they
+    picked it, and whether the prediction had it."""
+
+    song_id: int
+    title: str
+    encore: bool
+    fans_rank: int | None
+    predicted: bool
+
+
+@dataclass(frozen=True)
+class PickedSong:
+    """A song the fans or the prediction picked, and whether it was played."""
+
+    song_id: int
+    title: str
+    played: bool
+    score: int | None = None
+
+
+@dataclass(frozen=True)
+class ShowOutcome:
+    """A played show: its setlist beside the fans' top songs and the predicted setlist."""
+
+    setlist: tuple[PlayedSong, ...]
+    fans_top: tuple[PickedSong, ...]
+    predicted: tuple[PickedSong, ...] | None  # None when no prediction was made
+
+    @property
+    def fans_hits(self) -> int:
+        return sum(pick.played for pick in self.fans_top)
+
+    @property
+    def predicted_hits(self) -> int:
+        return sum(pick.played for pick in self.predicted or ())
+
+
+def show_outcome(
+    *,
+    setlist: list[SetlistEntry],
+    ballot: list[BallotLine],
+    predicted: list[tuple[int, str]] | None,
+) -> ShowOutcome:
+    """Return how the fans' votes and the prediction compared with the setlist as played.
+
+    The fans' top is as long as the setlist (its distinct songs; ten while it is not
+    entered): the songs with a score above zero, best first as on the ballot. `predicted`
+    is the predicted setlist as (song id, title) in order, or None when the show had no
+    prediction.
+    """
+    played_ids = {entry.song_id for entry in setlist}
+    voted = [line for line in ballot if line.score > 0]
+    fans_top = tuple(
+        PickedSong(
+            song_id=line.song_id,
+            title=line.title,
+            played=line.song_id in played_ids,
+            score=line.score,
+        )
+        for line in voted[: len(played_ids) or 10]
+    )
+    ranks = {pick.song_id: rank for rank, pick in enumerate(fans_top, start=1)}
+    predicted_ids = {song_id for song_id, _ in predicted or ()}
+    return ShowOutcome(
+        setlist=tuple(
+            PlayedSong(
+                song_id=entry.song_id,
+                title=entry.song.title,
+                encore=entry.set_marker == SetlistEntry.SetMarker.ENCORE,
+                fans_rank=ranks.get(entry.song_id),
+                predicted=entry.song_id in predicted_ids,
+            )
+            for entry in setlist
+        ),
+        fans_top=fans_top,
+        predicted=None
+        if predicted is None
+        else tuple(
+            PickedSong(song_id=song_id, title=title, played=song_id in played_ids)
+            for song_id, title in predicted
+        ),
+    )
+
+
+def show_is_played(*, show: Show, setlist: list[SetlistEntry]) -> bool:
+    """Return whether a show is over with its setlist known: its page shows the outcome
+    rather than a ballot."""
+    return show.status == Show.Status.COMPLETED or bool(setlist)

@@ -29,6 +29,23 @@
     return item;
   }
 
+  // "7 Dec 2026, 14:05" in the reader's time zone: what the page writes as {{ created_at|date:"j M Y, H:i" }}.
+  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  function when(iso) {
+    const zone = (list && list.dataset.timeZone) || "UTC";
+    let parts;
+    try {
+      parts = new Intl.DateTimeFormat("en-GB", {
+        timeZone: zone, year: "numeric", month: "numeric", day: "numeric",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+      }).formatToParts(new Date(iso));
+    } catch (error) {
+      return iso; // a zone this browser does not know
+    }
+    const part = Object.fromEntries(parts.map((p) => [p.type, p.value]));
+    return `${Number(part.day)} ${MONTHS[Number(part.month) - 1]} ${part.year}, ${part.hour}:${part.minute}`;
+  }
+
   function itemFor(n) {
     const li = document.createElement("li");
     li.className = "inbox-item unread";
@@ -38,7 +55,7 @@
     link.textContent = n.text;
     const time = document.createElement("time");
     time.dateTime = n.created_at;
-    time.textContent = new Date(n.created_at).toLocaleString();
+    time.textContent = when(n.created_at);
     li.append(link, " ", time, " ", buttons());
     return li;
   }
@@ -49,10 +66,10 @@
     for (const [action, label] of [["read", "Mark read"], ["dismiss", "Dismiss"]]) {
       const b = document.createElement("button");
       b.type = "button";
-      b.className = "link";
+      b.className = "small";
       b.dataset.action = action;
       b.textContent = label;
-      span.append(b, " ");
+      span.append(b);
     }
     return span;
   }

@@ -216,6 +216,12 @@ def test_sessions_and_paths_by_day_equal_a_reference_with_sessions_cut_at_midnig
         start=midnight, end=midnight + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
     )
     assert sessions_by_day(first_day=last + dt.timedelta(days=1), last_day=last).sessions == 0
+    # The answer is kept only while the days' rows stay the same: a new session counts.
+    lonely = midnight + dt.timedelta(hours=23, minutes=59)
+    events_ingest(body={"event": "$pageview", "distinct_id": "late-night",
+                        "timestamp": lonely.isoformat()}, received_at=lonely)  # fmt: skip
+    rollups_process(granularity="day", max_buckets=1000)
+    assert sessions_by_day(first_day=first, last_day=last).sessions == summary.sessions + 1
 
 
 def test_web_vitals_p75_per_page():
@@ -255,6 +261,42 @@ def test_trending_decays_with_age_and_weighs_votes():
     assert [row["id"] for row in ranked] == [2, 1, 3]
     assert (ranked[0]["votes"], ranked[1]["views"], ranked[2]["views"]) == (4, 10, 60)
     assert 11 < ranked[0]["score"] <= 12 and ranked[2]["score"] < 4
+
+
+def test_trending_scores_equal_a_reference_computation_over_the_rollups():
+    from analytics.models import EventRollup
+    from analytics.rollups.buckets import STEP
+
+    now = timezone.now()
+    rng = random.Random(5)
+    for _ in range(300):
+        moment = now - dt.timedelta(minutes=rng.randint(0, 60 * 60))
+        body = {"event": rng.choice(["$pageview", "vote_cast", "$click"]),
+                "distinct_id": f"d{rng.randint(0, 40)}", "timestamp": moment.isoformat(),
+                "properties": {"show_id": rng.randint(1, 12)}}  # fmt: skip
+        events_ingest(body=body, received_at=now)
+    rollups_process(granularity="minute", max_buckets=5000)
+    rollups_process(granularity="hour", max_buckets=5000)
+
+    ranked = trending(kind="show", now=now, hours=48, limit=8)
+
+    cut = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=1)
+    scores = defaultdict(lambda: [0.0, 0, 0])
+    for row in EventRollup.objects.filter(
+        dimension="show_id", event__in=["$pageview", "vote_cast"],
+        bucket__gte=now - dt.timedelta(hours=48),
+    ):  # fmt: skip
+        if (row.granularity == "minute") != (row.bucket >= cut) or row.granularity == "day":
+            continue
+        age = (now - (row.bucket + STEP[row.granularity] / 2)).total_seconds() / 3600
+        weight = 3.0 if row.event == "vote_cast" else 1.0
+        scores[row.value][0] += row.count * weight * 0.5 ** (max(age, 0) / 6.0)
+        scores[row.value][1 if row.event == "$pageview" else 2] += row.count
+    expected = sorted(scores.items(), key=lambda item: (-item[1][0], item[0]))[:8]
+    assert len(expected) == 8
+    assert [(r["id"], r["score"], r["views"], r["votes"]) for r in ranked] == [
+        (int(value), round(score, 4), views, votes) for value, (score, views, votes) in expected
+    ]
 
 
 def test_voting_patterns_of_a_show():

@@ -35,6 +35,7 @@ def line(label: str, times: list[float]) -> str:
 def main():
     events_ready()
     from django.template.loader import render_to_string
+    from django.urls import get_resolver
 
     from analytics.models import Event
     from monitoring.dashboards import services
@@ -44,6 +45,9 @@ def main():
     from mysetlist.core import tiered_cache
 
     dashboards_install(Dashboard, Widget, reset=True)  # the defaults, as shipped
+    # A web process has its URLconf loaded by its first request (about 2 s of imports,
+    # webhooks' SDKs among them); the page's {% url %} tags would otherwise pay it here.
+    get_resolver().url_patterns  # noqa: B018
 
     def load(board):
         widgets = services.dashboard_payloads(dashboard=board, now=END)

@@ -28,7 +28,9 @@ def wait_live(driver):
 
 
 def cell(driver, song, name):
-    return driver.find_element(By.CSS_SELECTOR, f'tr[data-song-id="{song.pk}"] td.{name}').text
+    """Return a count shown in the song's line of the ballot (up, down or score)."""
+    selector = ".score .n" if name == "score" else f".{name}"
+    return driver.find_element(By.CSS_SELECTOR, f'li[data-song-id="{song.pk}"] {selector}').text
 
 
 def test_a_vote_in_one_browser_updates_the_count_in_another(live_daphne, browser):
@@ -47,7 +49,7 @@ def test_a_vote_in_one_browser_updates_the_count_in_another(live_daphne, browser
     log_in(voter, live_daphne, "voter")
     voter.get(show_url)
     wait_live(voter)
-    voter.find_element(By.CSS_SELECTOR, f'tr[data-song-id="{song.pk}"] button.vote-up').click()
+    voter.find_element(By.CSS_SELECTOR, f'li[data-song-id="{song.pk}"] button.vote-up').click()
     clicked = time.monotonic()
 
     WebDriverWait(watcher, 5, poll_frequency=0.02).until(lambda d: cell(d, song, "up") == "1")
@@ -59,12 +61,12 @@ def test_a_vote_in_one_browser_updates_the_count_in_another(live_daphne, browser
         lambda d: (
             "chosen"
             in d.find_element(
-                By.CSS_SELECTOR, f'tr[data-song-id="{song.pk}"] button.vote-up'
+                By.CSS_SELECTOR, f'li[data-song-id="{song.pk}"] button.vote-up'
             ).get_attribute("class")
         )
     )
 
     # Clicking the chosen button again withdraws the vote; the watcher sees that too.
-    voter.find_element(By.CSS_SELECTOR, f'tr[data-song-id="{song.pk}"] button.vote-up').click()
+    voter.find_element(By.CSS_SELECTOR, f'li[data-song-id="{song.pk}"] button.vote-up').click()
     WebDriverWait(watcher, 5, poll_frequency=0.02).until(lambda d: cell(d, song, "up") == "0")
     assert not Vote.objects.exists()

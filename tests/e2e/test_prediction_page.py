@@ -41,7 +41,8 @@ def test_the_predicted_setlist_shows_beside_the_ballot(live_daphne, browser, pre
     assert "About 17 songs" in panel.text
     reason = panel.find_element(By.CSS_SELECTOR, "li .reason").text
     assert "played at 10 of the last 10 shows" in reason
-    ballot = driver.find_element(By.ID, "ballot")
+    # The ballot's section (its heading, filters and list of songs) is what sits beside it.
+    ballot = driver.find_element(By.CSS_SELECTOR, ".ballot-section")
     # The panel fits the window; on a desktop it sits beside the ballot, on a phone above it.
     assert panel.rect["x"] >= 0 and panel.rect["x"] + panel.rect["width"] <= width
     if width >= 1000:

@@ -69,3 +69,17 @@ def test_a_reason_names_another_artist_only_when_enough_fans_share_both():
     strategy, picks = artists_recommend(graph(weights), weights[9])
     assert [p.artist_id for p in picks] == [2]
     assert picks[0].reason == "fans with your taste follow them"
+
+
+def test_a_graph_made_before_any_fan_still_answers_a_fan_who_has_since_voted():
+    # The graph is cached: a fan may vote after it was made with no fan in it (a 500 once).
+    graph = graph_build(
+        names={1: "A", 2: "B", 3: "C"}, weights={}, catalogues={1: {"x"}, 2: {"x"}},
+        recent_votes={3: 4},
+    )  # fmt: skip
+
+    strategy, found = artists_recommend(graph, {1: 1.0})
+
+    assert graph.fans.shape == graph.common.shape == (3, 3)
+    assert strategy == "trending"
+    assert [r.artist_id for r in found] == [2, 3]  # B shares A's songs; C is trending

@@ -13,7 +13,7 @@ def test_staff_page_is_for_staff_only(client):
     url = reverse("predictions:staff")
     assert client.get(url).status_code == 302  # to the log-in page
     client.force_login(UserFactory())
-    assert client.get(url).status_code == 302
+    assert client.get(url).status_code == 403  # the plain "not allowed" page
 
 
 def test_staff_page_without_runs_says_what_to_run(client):

@@ -39,7 +39,7 @@ def test_show_page_renders_ballot_with_counts(
 
     assert response.status_code == 200
     assert f'data-song-id="{song.pk}"' in response.text
-    assert '<td class="up">1</td>' in response.text
+    assert '<span class="up">1</span>' in response.text
     assert 'data-voting-open="true"' in response.text
 
 

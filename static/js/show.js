@@ -40,8 +40,14 @@
       number(b, "score .n") - number(a, "score .n") ||
       number(b, "up") - number(a, "up") ||
       Number(b.dataset.played) - Number(a.dataset.played) ||
-      a.querySelector(".title").textContent.localeCompare(b.querySelector(".title").textContent)
+      byCodePoint(a.querySelector(".title").textContent, b.querySelector(".title").textContent)
     );
+  }
+
+  // Titles compare as the server compares them (code point by code point), not by locale:
+  // otherwise "Ångström" sorts apart and a sorted ballot looks out of order.
+  function byCodePoint(a, b) {
+    return a < b ? -1 : a > b ? 1 : 0;
   }
 
   function isSorted() {

@@ -85,12 +85,14 @@ def test_the_vote_funnel_migration_moves_the_shipped_widget_and_leaves_an_edited
 
     migration = import_module("monitoring.migrations.0006_first_time_vote_funnel")
     board = Dashboard.objects.create(slug="engagement-old", title="Old")
+    # Installed by a migration, but a transactional test before this one may have flushed it.
+    engagement, _ = Dashboard.objects.get_or_create(slug="engagement", defaults={"title": "E"})
     shipped = Widget.objects.create(
-        dashboard=Dashboard.objects.get(slug="engagement"), title="Page view to vote",
+        dashboard=engagement, title="Page view to vote",
         kind="bar", source="funnel", params=migration.SHIPPED, range="30d", position=99,
     )  # fmt: skip
     edited = Widget.objects.create(
-        dashboard=Dashboard.objects.get(slug="engagement"), title="Page view to vote",
+        dashboard=engagement, title="Page view to vote",
         kind="bar", source="funnel", params={"steps": ["$pageview", "signed_up"]}, range="30d",
         position=98,
     )  # fmt: skip

@@ -7,24 +7,22 @@ SHIPPED = {"steps": ["$pageview", "vote_cast"]}
 NOW = {"steps": ["$pageview", "vote_cast"], "mode": "first_time", "window_hours": 168}
 
 
-def forward(apps, schema_editor):
+def _swap(apps, old: tuple[str, dict], new: tuple[str, dict]) -> None:
     Widget = apps.get_model("monitoring", "Widget")
     for widget in Widget.objects.filter(
-        dashboard__slug="engagement", title="Page view to vote", source="funnel"
+        dashboard__slug="engagement", title=old[0], source="funnel"
     ):
-        if widget.params == SHIPPED:
-            widget.title, widget.params = "First page view to first vote", NOW
+        if widget.params == old[1]:
+            widget.title, widget.params = new
             widget.save(update_fields=["title", "params"])
+
+
+def forward(apps, schema_editor):
+    _swap(apps, ("Page view to vote", SHIPPED), ("First page view to first vote", NOW))
 
 
 def backward(apps, schema_editor):
-    Widget = apps.get_model("monitoring", "Widget")
-    for widget in Widget.objects.filter(
-        dashboard__slug="engagement", title="First page view to first vote", source="funnel"
-    ):
-        if widget.params == NOW:
-            widget.title, widget.params = "Page view to vote", SHIPPED
-            widget.save(update_fields=["title", "params"])
+    _swap(apps, ("First page view to first vote", NOW), ("Page view to vote", SHIPPED))
 
 
 class Migration(migrations.Migration):

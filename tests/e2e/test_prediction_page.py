@@ -1,30 +1,21 @@
 """What a fan sees of a prediction: the predicted setlist beside the ballot, readable at a
 phone's width and at a desktop's, without sideways scrolling of the prediction."""
 
-import datetime
 import os
 
 import pytest
 from selenium.webdriver.common.by import By
 
-from mysetlist.setlists.models import Show
 from predictions import services
-from tests.predictions.factories import CORE, band_import
-from tests.setlists.factories import ShowFactory, UserFactory
+from tests.predictions.factories import CORE, band_import, band_show_open
+from tests.setlists.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
 def predicted_show(transactional_db):
-    band_import()
-    services.model_fit(histories=services.imported_histories(), last=10)
-    artist = Show.objects.filter(artist__name="Made-up Band").first().artist
-    show = ShowFactory(
-        artist=artist,
-        date=artist.shows.order_by("date").last().date + datetime.timedelta(days=3),
-        status=Show.Status.VOTING_OPEN,
-    )
+    show = band_show_open()
     services.predictions_refresh()
     return show
 

@@ -310,16 +310,10 @@ def test_a_played_show_compares_votes_and_prediction_with_the_setlist(
     live_daphne, browser, transactional_db, width
 ):
     from predictions import services as predictions_services
-    from tests.predictions.factories import band_import
+    from tests.predictions.factories import band_show_open
 
-    band_import()
-    predictions_services.model_fit(histories=predictions_services.imported_histories(), last=10)
-    artist = Show.objects.filter(artist__name="Made-up Band").first().artist
-    show = ShowFactory(
-        artist=artist,
-        date=artist.shows.order_by("date").last().date + datetime.timedelta(days=3),
-        status=Show.Status.VOTING_OPEN,
-    )
+    show = band_show_open()
+    artist = show.artist
     predictions_services.predictions_refresh()
     catalogue = list(artist.songs.order_by("title"))
     wanted, ignored = catalogue[:3], catalogue[-1]

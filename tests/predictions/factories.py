@@ -47,3 +47,20 @@ def band_lines(artist: str = "Made-up Band", shows: int = 60, start=None) -> lis
 def band_import(**kwargs):
     warnings: list[str] = []
     return setlists_import(records=setlists_parse(lines=band_lines(**kwargs), warnings=warnings))
+
+
+def band_show_open():
+    """The made-up band's history imported and the model fitted on it, and its next show,
+    three days after the last, open for voting (not predicted yet)."""
+    from mysetlist.setlists.models import Show
+    from predictions import services
+    from tests.setlists.factories import ShowFactory
+
+    band_import()
+    services.model_fit(histories=services.imported_histories(), last=10)
+    artist = Show.objects.filter(artist__name="Made-up Band").first().artist
+    return ShowFactory(
+        artist=artist,
+        date=artist.shows.order_by("date").last().date + datetime.timedelta(days=3),
+        status=Show.Status.VOTING_OPEN,
+    )

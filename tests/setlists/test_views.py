@@ -1,5 +1,3 @@
-import datetime
-
 import pytest
 from django.urls import reverse
 
@@ -123,16 +121,9 @@ def test_follow_toggle(client, open_show):
 
 def test_show_page_shows_the_predicted_setlist_beside_the_ballot(client):
     from predictions import services as predictions_services
-    from tests.predictions.factories import band_import
+    from tests.predictions.factories import band_show_open
 
-    band_import()
-    predictions_services.model_fit(histories=predictions_services.imported_histories(), last=10)
-    artist = Show.objects.filter(artist__name="Made-up Band").first().artist
-    show = ShowFactory(
-        artist=artist,
-        date=artist.shows.order_by("date").last().date + datetime.timedelta(days=3),
-        status=Show.Status.VOTING_OPEN,
-    )
+    show = band_show_open()
     page = client.get(reverse("setlists:show-detail", args=[show.pk])).content.decode()
     assert "No prediction yet" in page  # pages only read; beat makes them
     predictions_services.predictions_refresh()

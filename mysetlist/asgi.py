@@ -14,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from monitoring.routing import websocket_counted  # noqa: E402
+from mysetlist.core.heap import heap_settle  # noqa: E402
 from mysetlist.core.live_bridge import with_relay  # noqa: E402
 from mysetlist.routing import websocket_urlpatterns  # noqa: E402
 
@@ -25,3 +26,5 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+heap_settle()  # last: everything the process serves is imported

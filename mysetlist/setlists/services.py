@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -68,14 +68,29 @@ def _vote_check(*, show: Show, song: Song) -> None:
 
 
 def _tally_apply(*, show_id: int, song_id: int, up: int, down: int) -> VoteTally:
-    """Add to the counts of one song at one show; the row lock keeps them exact."""
-    VoteTally.objects.bulk_create(
-        [VoteTally(show_id=show_id, song_id=song_id)], ignore_conflicts=True
-    )
-    VoteTally.objects.filter(show_id=show_id, song_id=song_id).update(
-        upvotes=F("upvotes") + up, downvotes=F("downvotes") + down, version=F("version") + 1
-    )
-    tally = VoteTally.objects.get(show_id=show_id, song_id=song_id)
+    """Add to the counts of one song at one show; the row lock keeps them exact.
+
+    One statement, on PostgreSQL and SQLite alike: the row is made or locked and changed,
+    and its new counts come back (the ORM's upsert can only overwrite, not add).
+    """
+    table = VoteTally._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (show_id, song_id, upvotes, downvotes, version) "
+            "VALUES (%s, %s, %s, %s, 1) "
+            "ON CONFLICT (show_id, song_id) DO UPDATE SET "
+            f"upvotes = {table}.upvotes + %s, downvotes = {table}.downvotes + %s, "
+            f"version = {table}.version + 1 "
+            "RETURNING id, upvotes, downvotes, version",
+            # A new row starts at the counts added (never below zero: the row's checks
+            # apply to what would be inserted, even when an existing row is updated).
+            [show_id, song_id, max(up, 0), max(down, 0), up, down],
+        )
+        pk, upvotes, downvotes, version = cursor.fetchone()
+    tally = VoteTally(
+        pk=pk, show_id=show_id, song_id=song_id, upvotes=upvotes, downvotes=downvotes,
+        version=version,
+    )  # fmt: skip
     tiered_cache.invalidate_on_commit(ballot_namespace(show_id))
     _tally_publish_on_commit(tally)
     return tally
@@ -136,7 +151,12 @@ def vote_cast(
                     user=user, show=show, song=song, value=value,
                     address_hash=address_hash(address),
                 )  # fmt: skip
-                vote.full_clean(validate_unique=False, validate_constraints=False)
+                # The user, show and song were just read: checking they exist is waste.
+                vote.full_clean(
+                    exclude=["user", "show", "song"],
+                    validate_unique=False,
+                    validate_constraints=False,
+                )
                 vote.save()
         except IntegrityError:
             # The same user's concurrent request inserted first; change that vote instead.

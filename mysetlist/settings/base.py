@@ -60,6 +60,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "mysetlist.urls"
 WSGI_APPLICATION = "mysetlist.wsgi.application"
 ASGI_APPLICATION = "mysetlist.asgi.application"
+# The servers' garbage collector (see mysetlist.core.heap): start-up's objects frozen, and
+# these thresholds (CPython's default is 700, 10, 10). None leaves it alone.
+SERVER_GC_THRESHOLDS = (20_000, 20, 10)
 
 TEMPLATES = [
     {

@@ -61,20 +61,33 @@ def delivery_click(*, token: str) -> str | None:
     return str(delivery.notification.context.get("url") or "/")
 
 
-@transaction.atomic
 def conversions_record(*, user_id: int, show_id: int, now: dt.datetime | None = None) -> int:
     """A vote at a show a user clicked through to within a day converts those deliveries;
-    return how many."""
+    return how many.
+
+    Every vote asks, and almost every answer is none: one narrow read without a transaction
+    says so, and only deliveries found are locked and converted.
+    """
     now = now or timezone.now()
-    converted = list(
-        Delivery.objects.select_related("notification__user").filter(
+    found = list(
+        Delivery.objects.filter(
             notification__user_id=user_id,
             notification__context__show_id=show_id,
             clicked_at__gte=now - CONVERSION_WINDOW,
             converted_at=None,
         )
+        .order_by()
+        .values_list("pk", flat=True)
     )
-    for delivery in converted:
-        _track(delivery, "notification_converted", delivery.clicked_at, now)
-    Delivery.objects.filter(pk__in=[d.pk for d in converted]).update(converted_at=now)
+    if not found:
+        return 0
+    with transaction.atomic():
+        converted = list(
+            Delivery.objects.select_related("notification__user")
+            .select_for_update(of=("self",))
+            .filter(pk__in=found, converted_at=None)
+        )
+        for delivery in converted:
+            _track(delivery, "notification_converted", delivery.clicked_at, now)
+        Delivery.objects.filter(pk__in=[d.pk for d in converted]).update(converted_at=now)
     return len(converted)

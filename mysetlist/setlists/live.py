@@ -57,6 +57,13 @@ def _dumps(frame: dict) -> dict:
     return {"type": "websocket.send", "text": json.dumps(frame, separators=(",", ":"))}
 
 
+def next_frame_at(started: float, took: float, interval: float, share: float) -> float:
+    """When a show's next frame may go, its last having started at `started` and taken
+    `took` to write: `interval` later, or later still so that its frames take at most
+    `share` of the process's time."""
+    return started + max(interval, took / share)
+
+
 def _show_snapshot(show_id: int) -> list[dict] | None:
     """Return every tally of the show as frame items, or None if there is no such show."""
     if not Show.objects.filter(pk=show_id).exists():
@@ -207,10 +214,13 @@ class ShowHub:
                 return
             started = loop.time()
             await self._flush(room)
-            # The next frame waits the coalescing interval, or as long as this one took to
-            # send if longer: a busy show never takes more than half of the process.
-            took = loop.time() - started
-            next_at = started + took + max(settings.LIVE_COALESCE_SECONDS - took, took)
+            # The next frame waits the coalescing interval, or longer when frames are
+            # slow to send: a busy show's frames take at most LIVE_SEND_SHARE of the
+            # process, leaving the rest to its other shows and to the machine's votes.
+            next_at = next_frame_at(
+                started, loop.time() - started, settings.LIVE_COALESCE_SECONDS,
+                settings.LIVE_SEND_SHARE,
+            )  # fmt: skip
 
     async def _flush(self, room: Room) -> None:
         statuses = [_dumps(status) for status in room.statuses]

@@ -37,6 +37,9 @@ else:
 LIVE_REDIS_URL = _redis_url
 LIVE_CHANNEL_PREFIX = "mysetlist:live"
 LIVE_COALESCE_SECONDS = 0.025
+# The most of a websocket process's time one show's frames may take: a show whose frame
+# takes 20 ms to write to its sockets gets one every 100 ms (see mysetlist.setlists.live).
+LIVE_SEND_SHARE = 0.2
 # How often each process writes its listener counts and sums every process's; a process
 # that stops writing drops out of the sums after the TTL.
 LIVE_PRESENCE_SECONDS = 1.0

@@ -16,6 +16,7 @@ from django.db import connections
 from websockets.sync.client import connect
 
 from mysetlist.core.broadcast import live_publish
+from mysetlist.setlists.live import next_frame_at
 from mysetlist.setlists.models import Show, VoteTally
 from mysetlist.setlists.services import LIVE_TOPIC, show_transition, vote_cast
 from tests.setlists.factories import ShowFactory, SongFactory, UserFactory
@@ -282,3 +283,16 @@ def test_an_unknown_show_is_refused(servers):
 
     with pytest.raises(InvalidStatus):
         connect(f"{servers()}/ws/shows/999999/", origin="http://127.0.0.1")
+
+
+@pytest.mark.parametrize(
+    ("took", "expected"),
+    [
+        (0.002, 10.025),  # quick frames: the coalescing interval
+        (0.005, 10.025),  # 5 ms at a 20 % share is exactly the interval
+        (0.020, 10.100),  # 20 ms to write: one frame every 100 ms, 20 % of the process
+        (0.300, 11.500),  # ten thousand sockets in one process: slower, never busier
+    ],
+)
+def test_a_slow_show_takes_at_most_its_share_of_the_process(took, expected):
+    assert next_frame_at(10.0, took, 0.025, 0.2) == pytest.approx(expected)

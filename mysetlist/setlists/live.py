@@ -57,11 +57,24 @@ def _dumps(frame: dict) -> dict:
     return {"type": "websocket.send", "text": json.dumps(frame, separators=(",", ":"))}
 
 
-def next_frame_at(started: float, took: float, interval: float, share: float) -> float:
-    """When a show's next frame may go, its last having started at `started` and taken
-    `took` to write: `interval` later, or later still so that its frames take at most
-    `share` of the process's time."""
-    return started + max(interval, took / share)
+@dataclass
+class Pace:
+    """How much of its process a show's frames took lately: a bucket of send time that
+    drains at `share` seconds a second and holds `share` seconds (one second's worth). A
+    show sends whenever its bucket has room, so a vote on a quiet show goes out at once;
+    a show kept busy sends as often as keeps its frames to `share` of the process."""
+
+    share: float
+    debt: float = 0.0
+    at: float = 0.0
+
+    def sent(self, started: float, took: float, interval: float) -> float:
+        """Count a frame that started at `started` and took `took` to write; return when
+        the next one may go: `interval` after it at the soonest."""
+        done = started + took
+        self.debt = max(0.0, self.debt - self.share * (done - self.at)) + took
+        self.at = done
+        return max(started + interval, done + max(0.0, self.debt - self.share) / self.share)
 
 
 def _show_snapshot(show_id: int) -> list[dict] | None:
@@ -88,6 +101,7 @@ class Room:
     others: int = 0  # listeners of the show in other processes, as last summed
     presence_sent: int | None = None
     presence_at: float = -float("inf")
+    pace: Pace = field(default_factory=lambda: Pace(settings.LIVE_SEND_SHARE))
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     ready: asyncio.Future | None = None
     runner: asyncio.Task | None = None
@@ -214,13 +228,10 @@ class ShowHub:
                 return
             started = loop.time()
             await self._flush(room)
-            # The next frame waits the coalescing interval, or longer when frames are
-            # slow to send: a busy show's frames take at most LIVE_SEND_SHARE of the
-            # process, leaving the rest to its other shows and to the machine's votes.
-            next_at = next_frame_at(
-                started, loop.time() - started, settings.LIVE_COALESCE_SECONDS,
-                settings.LIVE_SEND_SHARE,
-            )  # fmt: skip
+            # The next frame waits the coalescing interval, or longer while the show's
+            # frames have taken more than LIVE_SEND_SHARE of the process lately, leaving
+            # the rest to its other shows and to the machine's votes.
+            next_at = room.pace.sent(started, loop.time() - started, settings.LIVE_COALESCE_SECONDS)
 
     async def _flush(self, room: Room) -> None:
         statuses = [_dumps(status) for status in room.statuses]

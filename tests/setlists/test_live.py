@@ -16,7 +16,7 @@ from django.db import connections
 from websockets.sync.client import connect
 
 from mysetlist.core.broadcast import live_publish
-from mysetlist.setlists.live import next_frame_at
+from mysetlist.setlists.live import Pace
 from mysetlist.setlists.models import Show, VoteTally
 from mysetlist.setlists.services import LIVE_TOPIC, show_transition, vote_cast
 from tests.setlists.factories import ShowFactory, SongFactory, UserFactory
@@ -285,14 +285,20 @@ def test_an_unknown_show_is_refused(servers):
         connect(f"{servers()}/ws/shows/999999/", origin="http://127.0.0.1")
 
 
-@pytest.mark.parametrize(
-    ("took", "expected"),
-    [
-        (0.002, 10.025),  # quick frames: the coalescing interval
-        (0.005, 10.025),  # 5 ms at a 20 % share is exactly the interval
-        (0.020, 10.100),  # 20 ms to write: one frame every 100 ms, 20 % of the process
-        (0.300, 11.500),  # ten thousand sockets in one process: slower, never busier
-    ],
-)
-def test_a_slow_show_takes_at_most_its_share_of_the_process(took, expected):
-    assert next_frame_at(10.0, took, 0.025, 0.2) == pytest.approx(expected)
+def test_a_vote_on_a_quiet_show_goes_out_after_the_coalescing_interval_only():
+    pace = Pace(share=0.2)
+    # A frame of 1,000 sockets (25 ms), then another vote a while later: no waiting.
+    assert pace.sent(100.0, 0.025, 0.025) == pytest.approx(100.025)
+    assert pace.sent(100.5, 0.025, 0.025) == pytest.approx(100.525)
+
+
+@pytest.mark.parametrize("took", [0.005, 0.020, 0.300])
+def test_a_show_kept_busy_takes_at_most_its_share_of_the_process(took):
+    pace, now, sending = Pace(share=0.2), 0.0, 0.0
+    while now < 60:  # a minute of frames, each sent as soon as allowed
+        sending += took
+        now = pace.sent(now, took, 0.025)
+    # Over the minute: the share, plus the one-second burst at most.
+    assert sending / now <= 0.2 + 0.2 / 60 + 1e-9
+    if took / 0.025 >= 0.2:  # frames slow enough for the share to bind: it is used
+        assert sending / now >= 0.19

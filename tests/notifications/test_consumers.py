@@ -68,6 +68,7 @@ async def test_a_new_notification_and_the_count_reach_the_users_open_page():
     assert message["type"] == "inbox.notification"
     assert message["id"] == notification.pk
     assert message["text"] == "The Band will play Chicago on May 1."
+    assert message["url"] == "/"  # a link, as on the inbox page
     assert await theirs.receive_nothing(timeout=0.3)
 
     await database_sync_to_async(notification_read)(user=user, notification_id=notification.pk)

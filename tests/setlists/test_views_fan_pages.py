@@ -186,6 +186,16 @@ def test_played_show_without_its_setlist_yet_says_so(client, open_show, song):
     assert "The fans' top 1" in page and 'id="fans-summary"' not in page
 
 
+def test_played_show_without_any_voted_song_has_no_top_zero(client, open_show):
+    Show.objects.filter(pk=open_show.pk).update(status=Show.Status.COMPLETED)
+
+    page = client.get(open_show.get_absolute_url()).text
+
+    assert "The fans' top 0" not in page
+    assert "The fans' votes" in page
+    assert "No song got more up-votes than down-votes for this show." in page
+
+
 def test_show_outcome_marks_the_prediction_hits():
     setlist_song = type("Song", (), {"title": "A"})
     entry = type("Entry", (), {"song_id": 1, "song": setlist_song, "set_marker": "main"})()

@@ -9,7 +9,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from experiments import services as experiments_services
-from notifications.content.links import link_allowed
+from notifications.content.links import inbox_link
 from notifications.content.rendering import render, template_for
 from notifications.metrics.results import DeliveryTotals
 from notifications.metrics.totals import totals_read
@@ -80,7 +80,7 @@ def inbox_items(*, notifications) -> list[dict]:
             "id": n.pk,
             "category": n.category,
             "text": texts[n.pk],
-            "url": url if link_allowed(url := n.context.get("url", "")) else "",
+            "url": inbox_link(n.context),
             "created_at": n.created_at,
             "read_at": n.read_at,
         }

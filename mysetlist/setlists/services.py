@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -67,30 +67,50 @@ def _vote_check(*, show: Show, song: Song) -> None:
         )
 
 
+def _upsert_returns() -> bool:
+    """Whether the database returns columns from an insert: PostgreSQL, SQLite 3.35+."""
+    return connection.features.can_return_columns_from_insert
+
+
 def _tally_apply(*, show_id: int, song_id: int, up: int, down: int) -> VoteTally:
     """Add to the counts of one song at one show; the row lock keeps them exact.
 
-    One statement, on PostgreSQL and SQLite alike: the row is made or locked and changed,
-    and its new counts come back (the ORM's upsert can only overwrite, not add).
+    Adding (a vote cast) may make the row: one upsert makes it, or locks and changes it, and
+    returns the new counts (the ORM's upsert can only overwrite, not add). Taking away (a
+    vote withdrawn or turned round) needs the row: a missing one is drift, and raises.
     """
-    table = VoteTally._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (show_id, song_id, upvotes, downvotes, version) "
-            "VALUES (%s, %s, %s, %s, 1) "
-            "ON CONFLICT (show_id, song_id) DO UPDATE SET "
-            f"upvotes = {table}.upvotes + %s, downvotes = {table}.downvotes + %s, "
-            f"version = {table}.version + 1 "
-            "RETURNING id, upvotes, downvotes, version",
-            # A new row starts at the counts added (never below zero: the row's checks
-            # apply to what would be inserted, even when an existing row is updated).
-            [show_id, song_id, max(up, 0), max(down, 0), up, down],
+    rows = VoteTally.objects.filter(show_id=show_id, song_id=song_id)
+    counts = {
+        "upvotes": F("upvotes") + up,
+        "downvotes": F("downvotes") + down,
+        "version": F("version") + 1,
+    }
+    if up < 0 or down < 0:
+        if not rows.update(**counts):
+            raise IntegrityError(f"Song {song_id} at show {show_id} has no tally to take from.")
+        tally = rows.get()
+    elif _upsert_returns():
+        table = connection.ops.quote_name(VoteTally._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (show_id, song_id, upvotes, downvotes, version) "
+                "VALUES (%s, %s, %s, %s, 1) ON CONFLICT (show_id, song_id) DO UPDATE SET "
+                f"upvotes = {table}.upvotes + excluded.upvotes, "
+                f"downvotes = {table}.downvotes + excluded.downvotes, "
+                f"version = {table}.version + 1 RETURNING id, upvotes, downvotes, version",
+                [show_id, song_id, up, down],
+            )
+            pk, upvotes, downvotes, version = cursor.fetchone()
+        tally = VoteTally(
+            pk=pk, show_id=show_id, song_id=song_id, upvotes=upvotes, downvotes=downvotes,
+            version=version,
+        )  # fmt: skip
+    else:
+        VoteTally.objects.bulk_create(
+            [VoteTally(show_id=show_id, song_id=song_id)], ignore_conflicts=True
         )
-        pk, upvotes, downvotes, version = cursor.fetchone()
-    tally = VoteTally(
-        pk=pk, show_id=show_id, song_id=song_id, upvotes=upvotes, downvotes=downvotes,
-        version=version,
-    )  # fmt: skip
+        rows.update(**counts)
+        tally = rows.get()
     tiered_cache.invalidate_on_commit(ballot_namespace(show_id))
     _tally_publish_on_commit(tally)
     return tally

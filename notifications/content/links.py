@@ -49,3 +49,11 @@ def link_problem(url) -> str | None:
 def link_allowed(url) -> bool:
     """Return whether a notification may link to `url` (see link_problem)."""
     return link_problem(url) is None
+
+
+def inbox_link(context: dict) -> str:
+    """Return the link an inbox item gives its notification: its context's `url`, or ""
+    when there is none or it goes where notifications may not link (one stored before
+    links were checked)."""
+    url = context.get("url", "")
+    return url if link_allowed(url) else ""

@@ -11,7 +11,7 @@ from django.core import mail
 from django.urls import reverse
 
 from experiments import services as experiments_services
-from notifications.content.links import link_allowed
+from notifications.content.links import inbox_link
 from notifications.content.rendering import PARTS, Rendered, render, template_for
 from notifications.delivery.breaker import circuit_open_until
 from notifications.delivery.endpoints import EndpointSession
@@ -157,8 +157,7 @@ def _send_in_app(delivery: Delivery, words: Rendered) -> Outcome:
         "id": notification.pk,
         "category": notification.category,
         "text": words.in_app_text,
-        # The same link the inbox page gives it, so a live item is a link too.
-        "url": url if link_allowed(url := notification.context.get("url", "")) else "",
+        "url": inbox_link(notification.context),  # as the inbox page links it
         "created_at": notification.created_at.isoformat(),
     }
     # The inbox row is the record: stored and shown is delivered. Open pages hear of it

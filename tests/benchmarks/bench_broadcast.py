@@ -29,7 +29,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import statistics
 import sys
 import time
 
@@ -461,7 +460,7 @@ def main():
     env = {**SERVER_ENV, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_database_url(8)}
 
     shows, songs, users, tokens = prepare(6 + SHOWS, 20, max(50, int(RATE * SECONDS) // 20 + 1))
-    results: dict = {}
+    results: dict = {"load_before": os.getloadavg()[0]}
     try:
         measure(results, db_url, env, shows, songs, users, tokens)
     finally:
@@ -597,10 +596,13 @@ def publish_burst(shows: list[int], song: int, version: int) -> float:
 
 def report(results: dict) -> None:
     """Print what was measured (all of it, or as far as the run got)."""
-    p99 = lambda values: statistics.quantiles(values, n=100)[98]  # noqa: E731
+    from mysetlist.core.stats import percentile  # the same p99 as the printed figures
+
+    p99 = lambda values: percentile(values, 0.99)  # noqa: E731
     lines = [
-        f"\nbench-broadcast on {os.cpu_count()} cores (shared with whatever else runs), "
-        "daphne + Redis pub/sub + PostgreSQL",
+        f"\nbench-broadcast on {os.cpu_count()} cores (1-minute load average "
+        f"{results.get('load_before', 0):.1f} before the run, {os.getloadavg()[0]:.1f} at "
+        "its end), daphne + Redis pub/sub + PostgreSQL",
         f"[1. one show, {LISTENERS} listeners, {VOTES} votes one at a time, {GAP:g} s apart]",
         ("bare", "  bare websockets server, frame -> last client (baseline) {}"),
         ("committed", "  vote committed -> last listener has it   {}"),

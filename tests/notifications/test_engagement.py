@@ -10,7 +10,7 @@ from analytics.models import Event
 from mysetlist.setlists.services import vote_cast
 from notifications.models import Delivery, Notification
 from notifications.services import notify
-from notifications.tracking.engagement import click_token
+from notifications.tracking.engagement import click_token, conversions_record
 from tests.setlists.factories import ShowFactory, SongFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -98,3 +98,19 @@ def test_a_conversion_is_recorded_only_once_the_vote_commits(
         callback()
 
     assert Delivery.objects.get(pk=email.pk).converted_at is not None
+
+
+def test_a_vote_without_a_click_costs_one_narrow_read(sent_email, django_assert_num_queries):
+    # Every vote asks; almost every answer is none: no transaction, no lock, one query.
+    _, show, fan = sent_email
+    with django_assert_num_queries(1):
+        assert conversions_record(user_id=fan.pk, show_id=show.pk) == 0
+
+
+def test_a_second_record_of_the_same_conversion_finds_nothing(client, sent_email):
+    email, show, fan = sent_email
+    client.get(reverse("notifications:click", args=[click_token(email.pk)]))
+
+    assert conversions_record(user_id=fan.pk, show_id=show.pk) == 1
+    assert conversions_record(user_id=fan.pk, show_id=show.pk) == 0
+    assert Event.objects.filter(event="notification_converted", user_id=fan.pk).count() == 1

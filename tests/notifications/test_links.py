@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from mysetlist.core.exceptions import ApplicationError
-from notifications.content.links import link_problem
+from notifications.content.links import inbox_link, link_problem
 from notifications.models import Delivery, Notification
 from notifications.sending.requests import notification_send
 from notifications.services import notify
@@ -153,3 +153,17 @@ def test_the_inbox_shows_no_link_stored_to_elsewhere(client):
 
     assert "javascript:" not in page and "<span>Voting opened" in page
     assert api["results"][0]["url"] == ""
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"url": "/shows/7/"}, "/shows/7/"),
+        ({"url": "https://elsewhere.example/phish"}, ""),
+        ({"url": "javascript:alert(1)"}, ""),
+        ({}, ""),
+    ],
+)
+def test_an_inbox_item_links_only_where_notifications_may(context, expected):
+    # The inbox page and its live items both take their link from here.
+    assert inbox_link(context) == expected

@@ -16,7 +16,6 @@ from django.db import connections
 from websockets.sync.client import connect
 
 from mysetlist.core.broadcast import live_publish
-from mysetlist.setlists.live import Pace
 from mysetlist.setlists.models import Show, VoteTally
 from mysetlist.setlists.services import LIVE_TOPIC, show_transition, vote_cast
 from tests.setlists.factories import ShowFactory, SongFactory, UserFactory
@@ -283,22 +282,3 @@ def test_an_unknown_show_is_refused(servers):
 
     with pytest.raises(InvalidStatus):
         connect(f"{servers()}/ws/shows/999999/", origin="http://127.0.0.1")
-
-
-def test_a_vote_on_a_quiet_show_goes_out_after_the_coalescing_interval_only():
-    pace = Pace(share=0.2)
-    # A frame of 1,000 sockets (25 ms), then another vote a while later: no waiting.
-    assert pace.sent(100.0, 0.025, 0.025) == pytest.approx(100.025)
-    assert pace.sent(100.5, 0.025, 0.025) == pytest.approx(100.525)
-
-
-@pytest.mark.parametrize("took", [0.005, 0.020, 0.300])
-def test_a_show_kept_busy_takes_at_most_its_share_of_the_process(took):
-    pace, now, sending = Pace(share=0.2), 0.0, 0.0
-    while now < 60:  # a minute of frames, each sent as soon as allowed
-        sending += took
-        now = pace.sent(now, took, 0.025)
-    # Over the minute: the share, plus the one-second burst at most.
-    assert sending / now <= 0.2 + 0.2 / 60 + 1e-9
-    if took / 0.025 >= 0.2:  # frames slow enough for the share to bind: it is used
-        assert sending / now >= 0.19

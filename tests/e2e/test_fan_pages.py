@@ -6,6 +6,7 @@ import zoneinfo
 
 import pytest
 from django.conf import settings
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -135,7 +136,8 @@ def test_a_fan_sets_a_time_zone_and_unticks_a_channel_on_the_grid(live_daphne, b
     driver.find_element(By.CSS_SELECTOR, "label[for=id_enabled_voting_opened_sms]").click()
     driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
 
-    error = driver.find_element(By.CSS_SELECTOR, ".errorlist")
+    # The answer is a new page: wait for it, as for the saved message below.
+    error = WebDriverWait(driver, 10).until(lambda d: d.find_element(By.CSS_SELECTOR, ".errorlist"))
     assert "“Europe/Berlinn” is not a time zone name" in error.text
     zone = driver.find_element(By.NAME, "timezone")
     assert zone.get_attribute("aria-invalid") == "true"
@@ -148,8 +150,10 @@ def test_a_fan_sets_a_time_zone_and_unticks_a_channel_on_the_grid(live_daphne, b
     zone.send_keys("Europe/Berlin", Keys.ESCAPE)  # and close the suggestions
     driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
 
-    saved = WebDriverWait(driver, 10).until(lambda d: d.find_element(By.CSS_SELECTOR, ".messages"))
-    assert "saved" in saved.text
+    # The error page has a message too ("Nothing was saved"): wait for the new page's.
+    WebDriverWait(driver, 10, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: "settings are saved" in d.find_element(By.CSS_SELECTOR, ".messages").text
+    )
     fan.refresh_from_db()
     assert str(fan.timezone) == "Europe/Berlin"
     assert NotificationPreference.objects.get(user=fan).disabled == ["voting_opened:sms"]

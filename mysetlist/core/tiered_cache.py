@@ -82,6 +82,11 @@ FLUSH_SECONDS = 5.0  # how often a process hands its counts to the sink
 _lock = threading.Lock()
 _local: LRU | None = None
 _versions: dict[str, tuple[str, float]] = {}  # namespace -> (token, when read, monotonic)
+# A read's namespaces -> (their tokens, until when they stand, _epoch then): the tokens of a
+# hot read without looking at each namespace. _epoch changes whenever this process changes or
+# drops a token before its time (invalidate, local_forget), which retires every such entry.
+_token_sets: dict[tuple[str, ...], tuple[tuple[str, ...], float, int]] = {}
+_epoch = 0
 _counts: Counter = Counter()  # (family, outcome) -> reads, since the process started
 _flushed: Counter = Counter()  # the part of _counts handed to the sink
 _next_flush = 0.0
@@ -115,6 +120,7 @@ def _settings_changed(*, setting: str, **kwargs) -> None:
     global _interval
     if setting == "TIERED_CACHE_CHECK_SECONDS":
         _interval = None
+        _token_sets.clear()  # they stand for the old interval
 
 
 def _layer() -> LRU:
@@ -139,17 +145,20 @@ def _entry_key(namespace: str, key: str, versions: tuple[str, ...]) -> str:
     return f"tc:{namespace}:{key}:{digest}"
 
 
-def _versions_of(names: Sequence[str]) -> tuple[str, ...]:
+def _versions_of(names: tuple[str, ...], now: float) -> tuple[str, ...]:
     """Return the version tokens of `names`, read from the shared cache when this process's
     copy is older than the check interval."""
-    now = time.monotonic()
+    hot = _token_sets.get(names)
+    if hot is not None and now < hot[1] and hot[2] == _epoch:
+        return hot[0]
+    epoch = _epoch  # before reading: an invalidation meanwhile retires what is stored below
     interval = _check_seconds()
-    known: dict[str, str] = {}
+    known: dict[str, tuple[str, float]] = {}
     missing = []
     for name in names:  # no lock: a dict read is atomic, and entries are replaced whole
         found = _versions.get(name)
         if found is not None and now - found[1] < interval:
-            known[name] = found[0]
+            known[name] = found
         else:
             missing.append(name)
     if missing:
@@ -160,18 +169,22 @@ def _versions_of(names: Sequence[str]) -> tuple[str, ...]:
                 token = secrets.token_hex(8)
                 if not cache.add(_version_key(name), token, VERSION_SECONDS):
                     token = cache.get(_version_key(name)) or token  # another process won
-            known[name] = token
-            _versions[name] = (token, now)
-    return tuple(known[name] for name in names)
+            known[name] = _versions[name] = (token, now)
+    tokens = tuple(known[name][0] for name in names)
+    if len(_token_sets) >= 10_000:  # reads name few sets of namespaces; bound them anyway
+        _token_sets.clear()
+    _token_sets[names] = (tokens, min(known[name][1] for name in names) + interval, epoch)
+    return tokens
 
 
-def _count(family: str, outcome: str) -> None:
+def _count(family: str, outcome: str, now: float | None = None) -> None:
     global _next_flush
     key = (family, outcome)
     flush = None
+    if now is None:
+        now = time.monotonic()
     with _lock:
         _counts[key] = _counts.get(key, 0) + 1
-        now = time.monotonic()
         if _sink is not None and now >= _next_flush:
             flush, _next_flush = _counts - _flushed, now + FLUSH_SECONDS
             _flushed.update(flush)
@@ -249,17 +262,17 @@ def cached(
     if _pending(names):
         _count(family, "miss")
         return loader()
+    now = time.monotonic()
     try:
-        versions = _versions_of(names)
+        versions = _versions_of(names, now)
     except Exception:
         logger.warning("Shared cache unreachable: %s read uncached", namespace, exc_info=True)
         _count(family, "miss")
         return loader()
-    now = time.monotonic()
     local = _layer()
     found = local.get((namespace, key), now)
     if found is not None and found[0] == versions:
-        _count(family, "local_hit")
+        _count(family, "local_hit", now)
         return found[1]
     entry_key = _entry_key(namespace, key, versions)
     try:
@@ -322,6 +335,7 @@ def invalidate(*namespaces: str) -> None:
     interval)."""
     if not namespaces:
         return
+    global _epoch
     tokens = {name: secrets.token_hex(8) for name in namespaces}
     now = time.monotonic()
     try:
@@ -332,11 +346,13 @@ def invalidate(*namespaces: str) -> None:
         with _lock:
             for name in namespaces:
                 _versions.pop(name, None)
+            _epoch += 1
         _layer().clear()
         return
     with _lock:
         for name, token in tokens.items():
             _versions[name] = (token, now)
+        _epoch += 1
 
 
 def invalidate_on_commit(*namespaces: str) -> None:
@@ -383,8 +399,11 @@ def hit_rate(hits: float, reads: float) -> float | None:
 
 def local_forget() -> None:
     """Forget this process's layer and versions (tests; a process that must start cold)."""
+    global _epoch
     _layer().clear()
     with _lock:
         _versions.clear()
+        _token_sets.clear()
+        _epoch += 1
         _counts.clear()
         _flushed.clear()

@@ -77,39 +77,51 @@ def _tally_apply(*, show_id: int, song_id: int, up: int, down: int) -> VoteTally
 
     Adding (a vote cast) may make the row: one upsert makes it, or locks and changes it, and
     returns the new counts (the ORM's upsert can only overwrite, not add). Taking away (a
-    vote withdrawn or turned round) needs the row: a missing one is drift, and raises.
+    vote withdrawn or turned round) needs the row: one UPDATE returns the new counts, and a
+    missing row is drift, which raises. Without RETURNING, the ORM's statements instead.
     """
-    rows = VoteTally.objects.filter(show_id=show_id, song_id=song_id)
-    counts = {
-        "upvotes": F("upvotes") + up,
-        "downvotes": F("downvotes") + down,
-        "version": F("version") + 1,
-    }
-    if up < 0 or down < 0:
-        if not rows.update(**counts):
-            raise IntegrityError(f"Song {song_id} at show {show_id} has no tally to take from.")
-        tally = rows.get()
-    elif _upsert_returns():
+    taking = up < 0 or down < 0
+    if _upsert_returns():
         table = connection.ops.quote_name(VoteTally._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
+        if taking:
+            sql = (
+                f"UPDATE {table} SET upvotes = upvotes + %s, downvotes = downvotes + %s, "
+                "version = version + 1 WHERE show_id = %s AND song_id = %s "
+                "RETURNING id, upvotes, downvotes, version"
+            )
+            params = [up, down, show_id, song_id]
+        else:
+            sql = (
                 f"INSERT INTO {table} (show_id, song_id, upvotes, downvotes, version) "
                 "VALUES (%s, %s, %s, %s, 1) ON CONFLICT (show_id, song_id) DO UPDATE SET "
                 f"upvotes = {table}.upvotes + excluded.upvotes, "
                 f"downvotes = {table}.downvotes + excluded.downvotes, "
-                f"version = {table}.version + 1 RETURNING id, upvotes, downvotes, version",
-                [show_id, song_id, up, down],
+                f"version = {table}.version + 1 RETURNING id, upvotes, downvotes, version"
             )
-            pk, upvotes, downvotes, version = cursor.fetchone()
+            params = [show_id, song_id, up, down]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            raise IntegrityError(f"Song {song_id} at show {show_id} has no tally to take from.")
+        pk, upvotes, downvotes, version = row
         tally = VoteTally(
             pk=pk, show_id=show_id, song_id=song_id, upvotes=upvotes, downvotes=downvotes,
             version=version,
         )  # fmt: skip
     else:
-        VoteTally.objects.bulk_create(
-            [VoteTally(show_id=show_id, song_id=song_id)], ignore_conflicts=True
-        )
-        rows.update(**counts)
+        rows = VoteTally.objects.filter(show_id=show_id, song_id=song_id)
+        if not taking:
+            VoteTally.objects.bulk_create(
+                [VoteTally(show_id=show_id, song_id=song_id)], ignore_conflicts=True
+            )
+        counts = {
+            "upvotes": F("upvotes") + up,
+            "downvotes": F("downvotes") + down,
+            "version": F("version") + 1,
+        }
+        if not rows.update(**counts):
+            raise IntegrityError(f"Song {song_id} at show {show_id} has no tally to take from.")
         tally = rows.get()
     tiered_cache.invalidate_on_commit(ballot_namespace(show_id))
     _tally_publish_on_commit(tally)

@@ -67,9 +67,13 @@ def test_tallies_stay_exact_with_and_without_insert_returning(
     assert (row.upvotes, row.downvotes, row.version) == (1, 1, 5)
 
 
-def test_taking_a_vote_from_a_missing_tally_raises_and_keeps_the_vote(user, open_show, song):
+@pytest.mark.parametrize("returning", [True, False], ids=["returning", "without-returning"])
+def test_taking_a_vote_from_a_missing_tally_raises_and_keeps_the_vote(
+    returning, user, open_show, song, monkeypatch
+):
     from django.db import IntegrityError
 
+    monkeypatch.setattr("mysetlist.setlists.services._upsert_returns", lambda: returning)
     vote_cast(user=user, show_id=open_show.pk, song_id=song.pk, value=1)
     VoteTally.objects.filter(show=open_show).delete()  # drift, by hand
 

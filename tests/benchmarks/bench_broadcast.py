@@ -12,11 +12,12 @@ across processes are CLOCK_MONOTONIC (perf_counter). Printed, from the same run:
    client has it);
 2. load: what the machine takes (a closed loop of 16 votes in flight, no listeners), then
    one show taking BENCH_RATE (1,000) votes/s for BENCH_SECONDS (5) from many users, and again
-   at 70 % of what the machine took for BENCH_SUSTAIN_SECONDS (20: a p99 of over a thousand
-   votes, not of a few hundred), open loop, each without listeners and then with
-   BENCH_LISTENERS: vote request latency, achieved rate, and whether every listener
-   converged to the exact stored counts. Those listeners run at niceness 19: they stand for
-   fans' phones, which do not share the servers' cores, so they only take what is left;
+   at each BENCH_SHARES (35 % and 70 %) of what the machine took, for BENCH_SUSTAIN_SECONDS
+   (20: a p99 of over a thousand votes, not of a few hundred), open loop, each without
+   listeners and then with BENCH_LISTENERS: vote request latency, achieved rate, and whether
+   every listener converged to the exact stored counts. Those listeners run at niceness 19:
+   they stand for fans' phones, which do not share the servers' cores, so they only take what
+   is left;
 3. scale-out: BENCH_SHOWS (100) shows x BENCH_PER_SHOW (100) listeners on one daphne process,
    then on two: a new tally of every show published at once (as votes committed by many
    web processes would be), published -> the last of all listeners has it; beside the bare
@@ -49,6 +50,10 @@ VOTES = int(os.environ.get("BENCH_VOTES", "100"))
 RATE = int(os.environ.get("BENCH_RATE", "1000"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 SUSTAIN_SECONDS = float(os.environ.get("BENCH_SUSTAIN_SECONDS", "20"))
+# Shares of the closed loop's rate sustained in part 2: how the listeners' cost to the votes
+# grows as the machine fills.
+SHARES = [float(share) for share in os.environ.get("BENCH_SHARES", "0.35,0.7").split(",")]
+LOAD_SHOWS = 1 + 2 * (1 + len(SHARES))  # part 2's: the closed loop's, then two per load
 SHOWS = int(os.environ.get("BENCH_SHOWS", "100"))
 PER_SHOW = int(os.environ.get("BENCH_PER_SHOW", "100"))
 BURSTS = int(os.environ.get("BENCH_BURSTS", "10"))
@@ -57,7 +62,9 @@ BURSTS = int(os.environ.get("BENCH_BURSTS", "10"))
 GAP = float(os.environ.get("BENCH_GAP", "0.25"))
 PARTS = os.environ.get("BENCH_PARTS", "1,2,3").split(",")  # which of the three to run
 CLIENT_PROCESSES = 2  # listener processes, so that no one client loop is the limit
-SERVER_ENV = {"THROTTLE_VOTES": "100000000/min", "THROTTLE_USER": "100000000/min"}
+# The web servers keep their database connections, as in production (see the README).
+SERVER_ENV = {"THROTTLE_VOTES": "100000000/min", "THROTTLE_USER": "100000000/min",
+              "DATABASE_CONN_MAX_AGE": "60"}  # fmt: skip
 ORIGIN = "http://127.0.0.1"
 
 
@@ -461,8 +468,9 @@ def main():
     setup_django(db_url)
     env = {**SERVER_ENV, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_database_url(8)}
 
-    votes = max(RATE * SECONDS, 150 * SUSTAIN_SECONDS)  # a 2-core machine takes about 100/s
-    shows, songs, users, tokens = prepare(6 + SHOWS, 20, int(votes) // 20 + 1)
+    # Enough (user, song) pairs for any one load: a 2-core machine takes about 200 votes/s.
+    votes = max(RATE * SECONDS, 300 * max(SHARES) * SUSTAIN_SECONDS)
+    shows, songs, users, tokens = prepare(1 + LOAD_SHOWS + SHOWS, 20, int(votes) // 20 + 1)
     results: dict = {"load_before": os.getloadavg()[0]}
     try:
         measure(results, db_url, env, shows, songs, users, tokens)
@@ -471,7 +479,8 @@ def main():
 
 
 def measure(results, db_url, env, shows, songs, users, tokens) -> None:
-    fan_show, load_shows, many = shows[0], shows[1:6], shows[6:]
+    fan_show, load_shows = shows[0], shows[1 : 1 + LOAD_SHOWS]
+    many = shows[1 + LOAD_SHOWS :]
     bare_port = free_port()
     if {"1", "2"} & set(PARTS):
         one_and_two(results, db_url, env, bare_port, fan_show, load_shows, songs, users, tokens)
@@ -519,14 +528,15 @@ def one_and_two(results, db_url, env, bare_port, fan_show, load_shows, songs, us
 
 
 def two(results, ws_port, http_port, load_shows, songs, tokens):
-    """Votes on one show at RATE, and at 70 % of what the machine took in a closed loop,
-    each without listeners and then with LISTENERS on the show (niced: see Listeners)."""
+    """Votes on one show at RATE, and at each of SHARES of what the machine took in a closed
+    loop, each without listeners and then with LISTENERS on the show (niced: see Listeners)."""
     capacity_show, *shows = load_shows
     results["ceiling"] = asyncio.run(_capacity(http_port, tokens, None, songs))
     results["capacity"] = asyncio.run(_capacity(http_port, tokens, capacity_show, songs))
-    sustainable = max(1, int(results["capacity"] * 0.7))
-    runs = ((RATE, SECONDS, shows[:2]), (sustainable, SUSTAIN_SECONDS, shows[2:]))
-    for rate, seconds, (base_show, load_show) in runs:
+    loads = [(RATE, SECONDS)]
+    loads += [(max(1, int(results["capacity"] * share)), SUSTAIN_SECONDS) for share in SHARES]
+    pairs = zip(shows[0::2], shows[1::2], strict=True)
+    for (rate, seconds), (base_show, load_show) in zip(loads, pairs, strict=True):
         base = asyncio.run(_load(http_port, tokens, base_show, songs, rate, seconds))
         listeners = Listeners(nice=19)
         try:
@@ -624,7 +634,8 @@ def report(results: dict) -> None:
     for rate, seconds, (base_lat, base_rate), (lat, achieved), (good, total, after) in results.get(
         "loads", []
     ):
-        print(f"  {rate} votes/s offered for {seconds:.0f} s:")
+        share = rate / results["capacity"]
+        print(f"  {rate} votes/s offered for {seconds:.0f} s ({share:.0%} of the closed loop's):")
         print(
             f"    vote request, no listeners (baseline)  {percentiles(base_lat)}  "
             f"{base_rate:.0f} votes/s achieved"

@@ -90,11 +90,22 @@
   const help = document.querySelector(".ballot-help");
   const HELP = {
     locked: "Voting is closed: these are the final counts.",
-    completed: "The show is over: reload the page for its setlist.",
   };
 
+  // A show that ends while its page is open: a link to the same address, which now serves
+  // the setlist as played beside the fans' votes (a page never reloads by itself).
+  function showOver() {
+    help.textContent = "The show is over. ";
+    const link = document.createElement("a");
+    link.href = location.pathname;
+    link.id = "show-over";
+    link.textContent = "See the setlist and how the votes did";
+    help.appendChild(link);
+  }
+
   function setStatus(status, label) {
-    if (help && HELP[status]) help.textContent = HELP[status];
+    if (help && status === "completed") showOver();
+    else if (help && HELP[status]) help.textContent = HELP[status];
     else if (help && status === "voting_open" && ballot.dataset.canVote === "true") {
       help.textContent = "Voting is open: vote ▲ for the songs you want to hear, ▼ for those you don't.";
     }

@@ -140,10 +140,21 @@ def test_a_fan_votes_with_a_thumb_and_sees_the_vote_after_reload(
     assert "chosen" in voted_up.get_attribute("class")
     assert voted_up.get_attribute("aria-pressed") == "true"
     assert line(driver, other).get_attribute("data-my-vote") == "-1"
-    # "My votes" keeps exactly the fan's two songs.
-    driver.find_element(By.CSS_SELECTOR, "input[name=only][value=mine]").find_element(
-        By.XPATH, ".."
-    ).click()
+    # The three filters sit on one row, each a thumb's height, and are reached by keyboard.
+    segments = driver.find_elements(By.CSS_SELECTOR, ".ballot-only label")
+    assert [el.text for el in segments] == ["All", "My votes", "Never played live"]
+    assert len({el.rect["y"] for el in segments}) == 1
+    assert all(el.rect["height"] >= 44 for el in segments)
+    assert segments[-1].rect["x"] + segments[-1].rect["width"] <= width
+    # "My votes", chosen with the arrow key from "All", keeps exactly the fan's two songs.
+    everything = driver.find_element(By.CSS_SELECTOR, "input[name=only][value='']")
+    driver.execute_script("arguments[0].focus()", everything)
+    everything.send_keys(Keys.ARROW_RIGHT)
+    mine = driver.find_element(By.CSS_SELECTOR, "input[name=only][value=mine]")
+    WebDriverWait(driver, 5).until(lambda d: mine.is_selected())
+    assert driver.switch_to.active_element == mine
+    ring = "return getComputedStyle(arguments[0].parentElement).outlineStyle"
+    assert driver.execute_script(ring, mine) == "solid"  # the focus is visible on its segment
     assert sorted(visible_titles(driver)) == sorted([target.title, other.title])
     assert driver.find_element(By.ID, "ballot-count").text == "2 of 60 songs"
     assert no_sideways_scroll(driver)
@@ -302,6 +313,32 @@ def test_voting_opens_live_with_its_label_and_colour(live_daphne, browser, trans
     assert "Voting is open" in driver.find_element(By.CSS_SELECTOR, ".ballot-help").text
     up.click()
     WebDriverWait(driver, 5).until(lambda d: line(d, song).get_attribute("data-my-vote") == "1")
+    assert no_sideways_scroll(driver)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_show_ending_while_open_links_to_its_setlist(
+    live_daphne, browser, transactional_db, width
+):
+    show = ShowFactory(status=Show.Status.VOTING_OPEN)
+    songs = SongFactory.create_batch(3, artist=show.artist)
+    driver = window(browser, width)
+    driver.get(f"{live_daphne}/shows/{show.pk}/")
+    wait_live(driver)
+    assert not driver.find_elements(By.ID, "show-over")
+
+    services.show_transition(show=show, status=Show.Status.LOCKED)
+    for position, song in enumerate(songs[:2], start=1):
+        SetlistEntryFactory(show=show, song=song, position=position)
+    services.show_transition(show=show, status=Show.Status.COMPLETED)
+
+    link = WebDriverWait(driver, 5).until(lambda d: d.find_element(By.ID, "show-over"))
+    assert driver.find_element(By.ID, "show-status").text == "Completed"
+    assert driver.find_elements(By.ID, "ballot")  # the page stays as it was until asked
+    link.send_keys(Keys.ENTER)  # a keyboard user follows it too
+    WebDriverWait(driver, 5).until(lambda d: not d.find_elements(By.ID, "ballot"))
+    setlist = driver.find_elements(By.CSS_SELECTOR, "#setlist ol.setlist li .song")
+    assert [el.text for el in setlist] == [song.title for song in songs[:2]]
     assert no_sideways_scroll(driver)
 
 

@@ -335,6 +335,7 @@ def test_a_show_ending_while_open_links_to_its_setlist(
     link = WebDriverWait(driver, 5).until(lambda d: d.find_element(By.ID, "show-over"))
     assert driver.find_element(By.ID, "show-status").text == "Completed"
     assert driver.find_elements(By.ID, "ballot")  # the page stays as it was until asked
+    screenshot(driver, f"show-over-{width}.png")
     link.send_keys(Keys.ENTER)  # a keyboard user follows it too
     WebDriverWait(driver, 5).until(lambda d: not d.find_elements(By.ID, "ballot"))
     setlist = driver.find_elements(By.CSS_SELECTOR, "#setlist ol.setlist li .song")

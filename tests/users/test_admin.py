@@ -7,28 +7,12 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from django_ratelimit import core as ratelimit_core
 
 from tests.setlists.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 RIGHT = "correct horse battery"
-
-
-@pytest.fixture
-def clock(monkeypatch, settings):
-    """Three attempts a minute, on a clock the test moves (django-ratelimit's windows)."""
-    settings.LOGIN_RATE = "3/m"
-    now = [float(ratelimit_core.time.time())]
-
-    class Clock:
-        @staticmethod
-        def time():
-            return now[0]
-
-    monkeypatch.setattr(ratelimit_core, "time", Clock)
-    return now
 
 
 @pytest.fixture

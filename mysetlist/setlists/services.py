@@ -102,12 +102,9 @@ def _tally_apply(*, show_id: int, song_id: int, up: int, down: int) -> VoteTally
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
-        if row is None:
-            raise IntegrityError(f"Song {song_id} at show {show_id} has no tally to take from.")
-        pk, upvotes, downvotes, version = row
-        tally = VoteTally(
-            pk=pk, show_id=show_id, song_id=song_id, upvotes=upvotes, downvotes=downvotes,
-            version=version,
+        tally = None if row is None else VoteTally(
+            pk=row[0], show_id=show_id, song_id=song_id, upvotes=row[1], downvotes=row[2],
+            version=row[3],
         )  # fmt: skip
     else:
         rows = VoteTally.objects.filter(show_id=show_id, song_id=song_id)
@@ -120,9 +117,9 @@ def _tally_apply(*, show_id: int, song_id: int, up: int, down: int) -> VoteTally
             "downvotes": F("downvotes") + down,
             "version": F("version") + 1,
         }
-        if not rows.update(**counts):
-            raise IntegrityError(f"Song {song_id} at show {show_id} has no tally to take from.")
-        tally = rows.get()
+        tally = rows.get() if rows.update(**counts) else None
+    if tally is None:  # only taking away can find no row
+        raise IntegrityError(f"Song {song_id} at show {show_id} has no tally to take from.")
     tiered_cache.invalidate_on_commit(ballot_namespace(show_id))
     _tally_publish_on_commit(tally)
     return tally
